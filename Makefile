@@ -1,0 +1,26 @@
+# Two entry points do all set-up on a fresh machine (see README):
+#   make verify   install the core and run the claims verifier on the shipped results/
+#   make test     install everything (CPU torch pinned) and run the test suite
+PY ?= python3
+PIP = $(PY) -m pip install -q --disable-pip-version-check
+RESULTS ?= results/
+
+.PHONY: install-core install-test verify test lint
+
+install-core:
+	$(PIP) -e .
+
+install-test:
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[dev]'
+	$(PIP) --no-deps curvlinops-for-pytorch
+
+verify: install-core
+	$(PY) -m claims verify --results $(RESULTS)
+
+test: install-test
+	$(PY) -m pytest -q
+
+lint:
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .

@@ -1,0 +1,1 @@
+"""claims — every quantitative claim of the paper as a falsifiable check (torch-free)."""
