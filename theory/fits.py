@@ -20,8 +20,8 @@ constant regressor, is returned with ``ok=False`` and NaN estimates.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -127,8 +127,15 @@ def fit_alpha(sigma: Sequence[float], h: Sequence[float]) -> AlphaFit:
     use = finite & (c > 0) & (s > 0)
     f = ols(np.log(s[use]), np.log(c[use]))
     return AlphaFit(
-        f.slope, f.intercept, f.r2, int(use.sum()), int(nonpos_h.sum()), int(nonpos_s.sum()),
-        n_nonfinite, f.ok, f.reason,
+        f.slope,
+        f.intercept,
+        f.r2,
+        int(use.sum()),
+        int(nonpos_h.sum()),
+        int(nonpos_s.sum()),
+        n_nonfinite,
+        f.ok,
+        f.reason,
     )
 
 
