@@ -1,0 +1,88 @@
+"""``python -m claims verify|list|show``. Exit: 0 nothing fails, 1 some claim fails, 2 unusable input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import InputError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m claims", description="Check the paper's claims against results files.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    v = sub.add_parser("verify", help="evaluate every claim")
+    v.add_argument("--results", default="results/", help="results folder (default: results/)")
+    g = v.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true", help="print a JSON list of claim objects")
+    g.add_argument("--markdown", action="store_true", help="print a markdown table (for the README)")
+    sub.add_parser("list", help="list the registry")
+    s = sub.add_parser("show", help="one claim: rule, data, candidate rules")
+    s.add_argument("id")
+    s.add_argument("--results", default="results/")
+    return p
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from . import report
+    from .bundle import Bundle
+    from .evaluate import evaluate
+    from .model import FAILS
+    from .registry import REGISTRY
+
+    b = Bundle(args.results)
+    b.check_usable()
+    b.load_all()
+    claims = list(REGISTRY.values())
+    outs = [evaluate(c, b) for c in claims]
+    if args.json:
+        print(json.dumps([report.row(c, o) for c, o in zip(claims, outs, strict=True)], indent=1))
+    elif args.markdown:
+        print(report.markdown(claims, outs))
+        print()
+        print(report.summary(claims, outs))
+    else:
+        print(report.table(claims, outs))
+        print()
+        print(report.summary(claims, outs))
+    return 1 if any(o.verdict == FAILS for o in outs) else 0
+
+
+def _list() -> int:
+    from .registry import REGISTRY
+
+    for c in REGISTRY.values():
+        print(f"{c.id}\t{c.kind}\t{c.location}\t{c.statement}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from . import report
+    from .bundle import Bundle
+    from .evaluate import evaluate
+    from .registry import REGISTRY
+
+    c = REGISTRY.get(args.id)
+    if c is None:
+        print(f"error: unknown claim id {args.id!r} (see `python -m claims list`)", file=sys.stderr)
+        return 2
+    b = Bundle(args.results)
+    b.check_usable()
+    print(report.show(c, evaluate(c, b)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.cmd == "verify":
+            return _verify(args)
+        if args.cmd == "list":
+            return _list()
+        return _show(args)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

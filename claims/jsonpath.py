@@ -1,0 +1,99 @@
+"""Checked access into a parsed JSON document: every lookup knows its file and JSON path.
+
+A missing key, an index out of range, a wrong type or an empty selection raises
+:class:`claims.errors.InputError` naming the file and the path (CLAIMS.md §5 requirement 3):
+never a silent skip.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+
+class Node:
+    """A value inside a JSON file, with the file name and the JSON path that reach it."""
+
+    __slots__ = ("value", "file", "path")
+
+    def __init__(self, value: Any, file: str, path: str = "$"):
+        self.value, self.file, self.path = value, file, path
+
+    def error(self, message: str, path: str | None = None) -> InputError:
+        return InputError(self.file, path or self.path, message)
+
+    def _need(self, typ: type | tuple, what: str) -> None:
+        if not isinstance(self.value, typ) or isinstance(self.value, bool) and typ is not bool:
+            raise self.error(f"expected {what}, got {type(self.value).__name__}")
+
+    def __getitem__(self, key: str | int) -> Node:
+        if isinstance(key, int):
+            self._need(list, "a list")
+            if not -len(self.value) <= key < len(self.value):
+                raise self.error(f"index {key} out of range (length {len(self.value)})", f"{self.path}[{key}]")
+            return Node(self.value[key], self.file, f"{self.path}[{key}]")
+        self._need(dict, "an object")
+        if key not in self.value:
+            raise self.error("missing", f"{self.path}.{key}")
+        return Node(self.value[key], self.file, f"{self.path}.{key}")
+
+    def has(self, key: str) -> bool:
+        return isinstance(self.value, dict) and key in self.value
+
+    def get(self, key: str) -> Node | None:
+        return self[key] if self.has(key) else None
+
+    def items(self) -> Iterator[Node]:
+        self._need(list, "a list")
+        for i, v in enumerate(self.value):
+            yield Node(v, self.file, f"{self.path}[{i}]")
+
+    def keys(self) -> list[str]:
+        self._need(dict, "an object")
+        return list(self.value)
+
+    def where(self, key: str, value: Any) -> Node:
+        """The unique list element whose ``key`` equals ``value`` (e.g. a block by ``experiment``)."""
+        hits = [n for n in self.items() if isinstance(n.value, dict) and n.value.get(key) == value]
+        if len(hits) != 1:
+            raise self.error(
+                f"{len(hits)} elements with {key} == {value!r} (expected exactly 1)", f"{self.path}[{key}={value!r}]"
+            )
+        return hits[0]
+
+    def select(self, pred: Callable[[Node], bool], what: str) -> list[Node]:
+        """All list elements satisfying ``pred``; an empty selection is an error."""
+        hits = [n for n in self.items() if pred(n)]
+        if not hits:
+            raise self.error(f"empty selection ({what})", f"{self.path}[{what}]")
+        return hits
+
+    def num(self) -> float:
+        v = self.value
+        if v is None:
+            return math.nan
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise self.error(f"expected a number, got {type(v).__name__}")
+        return float(v)
+
+    def int(self) -> int:
+        if isinstance(self.value, bool) or not isinstance(self.value, int):
+            raise self.error(f"expected an integer, got {type(self.value).__name__}")
+        return self.value
+
+    def str(self) -> str:
+        self._need(str, "a string")
+        return self.value
+
+    def arr(self) -> np.ndarray:
+        """A list of numbers (``null`` → NaN) as a float array."""
+        self._need(list, "a list of numbers")
+        for i, v in enumerate(self.value):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise self.error(f"expected a number, got {type(v).__name__}", f"{self.path}[{i}]")
+        return np.array([math.nan if v is None else v for v in self.value], dtype=float)

@@ -1,0 +1,62 @@
+"""What a claim is, and what evaluating it gives (CLAIMS.md §1, §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+HOLDS, FAILS, NO_DATA = "holds", "fails", "no data"
+NUMBER, LAW = "number", "law"
+
+
+@dataclass
+class Candidate:
+    """The value of the claim's statistic under one candidate selection rule (CLAIMS.md §2.11)."""
+
+    rule: str
+    value: Any
+    n: int | None = None
+    holds: bool | None = None
+
+
+@dataclass
+class Outcome:
+    verdict: str
+    measured: Any = None
+    source: str = ""
+    proxy: bool = False
+    records: list[str] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    violators: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.verdict} (proxy)" if self.proxy and self.verdict != NO_DATA else self.verdict
+
+
+Check = Callable[[Any], Outcome]  # Bundle -> Outcome
+Perturb = Callable[[Any, Outcome], None]  # (Docs, original outcome) -> None, mutates the docs
+
+
+@dataclass
+class Claim:
+    id: str
+    kind: str  # NUMBER or LAW
+    location: str
+    statement: str
+    printed: Any  # the value as printed: a number where it is one, else the printed text
+    decimals: int | None
+    tolerance: str
+    files: tuple[str, ...]  # backing file keys: if any is missing the claim is `no data`
+    selection: str  # the rule the paper states (used for the verdict)
+    check: Check | None = None  # None: NO DATA register
+    perturb: Perturb | None = None
+    data: str = "data"  # data | partial | proxy | no data
+    nearest: str = ""  # for NO DATA: the nearest data, labelled as a diagnostic
+
+    def __post_init__(self) -> None:
+        assert self.kind in (NUMBER, LAW), self.kind
+        assert self.data in ("data", "partial", "proxy", "no data"), self.data
+        assert (self.check is None) == (self.data == "no data"), self.id

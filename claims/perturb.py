@@ -1,0 +1,140 @@
+r"""Perturbed copies of a results folder, for the "every claim can fail" tests (CLAIMS.md §5 req. 8).
+
+:class:`Docs` parses the authors' files of a folder lazily; a claim's ``perturb(docs, outcome)`` edits
+the parsed documents in place; :meth:`Docs.write` writes the edited files to a new folder and links
+the untouched ones. The helpers edit the *raw data* that the verifier recomputes from: multiplying
+:math:`h_k` by :math:`\sigma_k^{\delta}` shifts the refitted :math:`\alpha` by exactly :math:`\delta`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from theory.fits import fit_alpha
+
+from .bundle import FILE_KEYS
+
+
+class Docs:
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self._docs: dict[str, Any] = {}
+        self.deleted: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._docs:
+            self._docs[key] = json.loads((self.folder / FILE_KEYS[key]).read_text())
+        return self._docs[key]
+
+    def delete(self, key: str) -> None:
+        self.deleted.add(key)
+
+    def write(self, dest: str | Path) -> Path:
+        dest = Path(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        for key, name in FILE_KEYS.items():
+            src = self.folder / name
+            if key in self.deleted or not src.exists():
+                continue
+            if key in self._docs:
+                (dest / name).write_text(json.dumps(self._docs[key]))
+            else:
+                os.symlink(src.resolve(), dest / name)
+        return dest
+
+
+# -- locating records ---------------------------------------------------------------------------
+def block(doc: list, field: str, value: str) -> dict:
+    (b,) = [x for x in doc if x.get(field) == value]
+    return b
+
+
+def named(records: list, name: str) -> dict:
+    (r,) = [x for x in records if x["name"] == name]
+    return r
+
+
+def tri(docs: Docs, exp: str, name: str | None = None) -> Any:
+    """alpha_triangle block ``exp`` (its records list), or one record."""
+    recs = block(docs["alpha_triangle"], "experiment", exp)["results"]
+    return recs if name is None else named(recs, name)
+
+
+# -- editing raw arrays -------------------------------------------------------------------------
+def _alpha_key(rec: dict) -> str:
+    return "alpha_exact" if "alpha_exact" in rec else "alpha"
+
+
+def shift_alpha(rec: dict, delta: float) -> None:
+    r"""Shift the record's α by ``delta``: :math:`h_k\leftarrow h_k\sigma_k^{\delta}` where arrays exist."""
+    if "sigma" in rec and "h_exact" in rec:
+        s = np.asarray(rec["sigma"], float)
+        h = [None if v is None else v * (s[i] ** delta if s[i] > 0 else 1.0) for i, v in enumerate(rec["h_exact"])]
+        rec["h_exact"] = h
+    key = _alpha_key(rec)
+    if key in rec:
+        rec[key] = rec[key] + delta
+
+
+def set_alpha(rec: dict, target: float) -> None:
+    if "sigma" in rec and "h_exact" in rec:
+        cur = fit_alpha(rec["sigma"], rec["h_exact"]).alpha
+    else:
+        cur = rec[_alpha_key(rec)]
+    shift_alpha(rec, target - cur)
+
+
+def pow_h(rec: dict, p: float) -> None:
+    r""":math:`h_k\leftarrow h_k^{p}` on the positive curvatures: scales α, s, αγ and the error by p."""
+    rec["h_exact"] = [v**p if (v is not None and v > 0) else v for v in rec["h_exact"]]
+
+
+def pow_sigma(rec: dict, p: float) -> None:
+    r""":math:`\sigma_k\leftarrow\sigma_k^{p}`: scales γ by p and α by 1/p."""
+    rec["sigma"] = [v**p if v > 0 else v for v in rec["sigma"]]
+
+
+def noise_h(rec: dict, scale: float, seed: int = 0) -> None:
+    """Multiply h by log-normal noise: breaks the rank order, so s and the transfer error move."""
+    rng = np.random.default_rng(seed)
+    rec["h_exact"] = [v * math.exp(scale * rng.standard_normal()) if v is not None else v for v in rec["h_exact"]]
+
+
+def perfect_power_law(rec: dict, alpha: float = 2.0, gamma: float = 1.0) -> None:
+    r"""Replace the arrays by :math:`\sigma_k=k^{-\gamma}`, :math:`h_k=\sigma_k^\alpha` (transfer error 0, R² = 1)."""
+    k = len(rec["sigma"])
+    sig = [float(j**-gamma) for j in range(1, k + 1)]
+    rec["sigma"] = sig
+    rec["h_exact"] = [s**alpha for s in sig]
+
+
+# -- flipping a verdict -------------------------------------------------------------------------
+def flip(away, toward):  # noqa: ANN001, ANN201 - small combinator
+    """A perturbation that moves a holding claim away from its printed value and a failing one towards it."""
+
+    def perturb(docs: Docs, out: Any) -> None:
+        (away if out.verdict == "holds" else toward)(docs, out)
+
+    return perturb
+
+
+def results_by_names(docs: Docs, key: str, names: list[str]) -> list[dict]:
+    """Records of ``docs[key]["results"]`` (tiny, in1k) with these names, in order."""
+    recs = docs[key]["results"]
+    return [named(recs, n) for n in names]
+
+
+def tri_by_refs(docs: Docs, refs: list[str]) -> list[dict]:
+    """alpha_triangle records from "experiment/name" refs."""
+    return [tri(docs, r.split("/", 1)[0], r.split("/", 1)[1]) for r in refs]
+
+
+def rescale_about_mean(values: list[float], c: float) -> list[float]:
+    m = float(np.mean(values))
+    return [m + c * (v - m) for v in values]

@@ -1,0 +1,326 @@
+r"""Per-layer records of every network in a results folder, recomputed from the rows.
+
+Where a record stores the raw arrays (``sigma``, ``h_exact``) the exponents are refitted with
+:mod:`theory.fits` (:math:`\alpha=\mathrm{slope}_{\ln\sigma}\ln h`, :math:`\gamma`, rank-ordered
+:math:`s`, the relative transfer error :math:`|s-\alpha\gamma|/s`, :math:`\mathrm{PR}_h`); where it
+stores only fields (tiny, in1k, intrinsic_dim) the fields are used and the transfer error is
+recomputed from them. A stored field that disagrees with the recomputation is kept as a
+"summary drift" note on the network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from theory.fits import fit_alpha, participation_ratio, summarize_layer, transfer_error
+
+from .bundle import Bundle
+from .jsonpath import Node
+from .layertypes import layer_type
+
+NAN = math.nan
+DRIFT_TOL = 1e-6
+
+
+@dataclass
+class Layer:
+    name: str
+    type: str
+    path: str  # JSON path of the record
+    shape: tuple[int, ...] = ()
+    alpha: float = NAN
+    r2: float = NAN
+    n_valid: int = 0
+    gamma: float = NAN
+    r2_gamma: float = NAN
+    s: float = NAN
+    relerr: float = NAN
+    pr_h: float = NAN
+    from_arrays: bool = False
+    block: str = ""  # the block inside its file (experiment / arch / group), "" for single-network files
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def predicted_s(self) -> float:
+        return self.alpha * self.gamma
+
+
+@dataclass
+class Network:
+    """One measured network (a block of a file, or one project file)."""
+
+    key: str  # file key ("alpha_triangle", ...) or "project"
+    file: str
+    label: str  # e.g. "alpha_triangle[resnet18_triangle]"
+    arch: str
+    dataset: str
+    layers: list[Layer]
+    drift: list[str] = field(default_factory=list)
+
+    def finish(self) -> Network:
+        blk = self.label[self.label.find("[") + 1 : -1] if "[" in self.label else ""
+        for lay in self.layers:
+            lay.block = blk
+        return self
+
+    def of_type(self, *types: str) -> list[Layer]:
+        return [lay for lay in self.layers if lay.type in types]
+
+    def by_name(self, name: str) -> Layer:
+        hits = [lay for lay in self.layers if lay.name == name]
+        if len(hits) != 1:
+            from .errors import InputError
+
+            raise InputError(self.file, f"{self.label}[name={name!r}]", f"{len(hits)} records named {name!r}")
+        return hits[0]
+
+
+def _typed(net_file: Node, table: str, name_node: Node) -> str:
+    name = name_node.str()
+    t = layer_type(table, name)
+    if t is None:
+        raise name_node.error(f"layer {name!r} is not in the explicit {table} layer-type table")
+    return t
+
+
+def _drift(drift: list[str], label: str, name: str, fld: str, stored: float, recomputed: float) -> None:
+    if (
+        math.isfinite(stored)
+        and math.isfinite(recomputed)
+        and abs(stored - recomputed) > DRIFT_TOL * max(1.0, abs(stored))
+    ):
+        drift.append(f"{label} {name}: stored {fld}={stored:.6g}, recomputed {recomputed:.6g}")
+    elif math.isfinite(stored) != math.isfinite(recomputed):
+        drift.append(f"{label} {name}: stored {fld}={stored!r}, recomputed {recomputed!r}")
+
+
+def _from_arrays(
+    rec: Node, name: str, typ: str, drift: list[str], label: str, alpha_key: str, r2_key: str, full: bool
+) -> Layer:
+    sigma, h = rec["sigma"].arr(), rec["h_exact"].arr()
+    if sigma.size != h.size:
+        raise rec["h_exact"].error(f"has {h.size} values but sigma has {sigma.size}")
+    shape = tuple(int(x) for x in rec["shape"].arr()) if rec.has("shape") else ()
+    if full:
+        sm = summarize_layer(sigma, h)
+        lay = Layer(
+            name,
+            typ,
+            rec.path,
+            shape,
+            sm.alpha.alpha,
+            sm.alpha.r2,
+            sm.alpha.n_valid,
+            sm.gamma.slope,
+            sm.gamma.r2,
+            sm.s.slope,
+            sm.transfer_error,
+            sm.pr_h,
+            True,
+        )
+    else:
+        fa = fit_alpha(sigma, h)
+        pr = participation_ratio(h[np.isfinite(h) & (h > 0)])
+        lay = Layer(name, typ, rec.path, shape, fa.alpha, fa.r2, fa.n_valid, pr_h=pr, from_arrays=True)
+    lay.extra["sigma"], lay.extra["h"] = sigma, h
+    if rec.has(alpha_key):
+        _drift(drift, label, name, alpha_key, rec[alpha_key].num(), lay.alpha)
+    if rec.has(r2_key):
+        _drift(drift, label, name, r2_key, rec[r2_key].num(), lay.r2)
+    if full:
+        for fld, val in (("gamma", lay.gamma), ("s_hessian", lay.s), ("triangle_relative_error", lay.relerr)):
+            if rec.has(fld):
+                _drift(drift, label, name, fld, rec[fld].num(), val)
+    return lay
+
+
+def _from_fields(rec: Node, name: str, typ: str, drift: list[str], label: str) -> Layer:
+    shape = tuple(int(x) for x in rec["shape"].arr()) if rec.has("shape") else ()
+    lay = Layer(name, typ, rec.path, shape, rec["alpha"].num(), rec["r2_alpha"].num())
+    if rec.has("gamma"):
+        lay.gamma, lay.r2_gamma = rec["gamma"].num(), rec["r2_gamma"].num()
+    if rec.has("s_hessian"):
+        lay.s = rec["s_hessian"].num()
+        lay.relerr = transfer_error(lay.s, lay.alpha, lay.gamma)
+        _drift(drift, label, name, "triangle_relative_error", rec["triangle_relative_error"].num(), lay.relerr)
+    if rec.has("eff_rank_curvature_pr"):
+        lay.pr_h = rec["eff_rank_curvature_pr"].num()
+    return lay
+
+
+#: alpha_triangle block → (architecture, dataset, name table). The dataset is not in the file: it is the paper's
+#: (Table 1 for ResNet-18/VGG-11 on CIFAR-10; Table 2 caption "synthetic LM" for GPT-2).
+TRIANGLE_META = {
+    "resnet18_triangle": ("ResNet-18", "CIFAR-10", "resnet18"),
+    "vgg11_triangle": ("VGG-11", "CIFAR-10", "vgg11"),
+    "gpt2_triangle": ("GPT-2", "synthetic LM", "gpt2"),
+}
+HYPOTHESIS_META = {
+    ("output_dim", "CIFAR-10"): ("ViT-Tiny", "CIFAR-10"),
+    ("output_dim", "CIFAR-100"): ("ViT-Tiny", "CIFAR-100"),
+    ("task_structure", "GPT2_LM"): ("GPT-2", "synthetic LM"),
+    ("task_structure", "GPT2_Classification"): ("GPT-2", "synthetic classification"),
+}
+INTRINSIC_META = {
+    "intrinsic_dim_resnet": ("ResNet-18", "CIFAR-10", "resnet18"),
+    "intrinsic_dim_gpt2": ("GPT-2", "synthetic LM", "gpt2"),
+    "scaling_test": ("MLP", "CIFAR-10", "scaling_test"),
+}
+
+
+def _networks_of(b: Bundle, key: str) -> list[Network]:  # noqa: C901 - one branch per file layout
+    root = b.node(key)
+    if root is None:
+        return []
+    out: list[Network] = []
+    f = root.file
+    if key == "alpha_triangle":
+        for blk in root.items():
+            exp = blk["experiment"].str()
+            if exp not in TRIANGLE_META:
+                raise blk["experiment"].error(f"unknown experiment {exp!r}")
+            arch, ds, table = TRIANGLE_META[exp]
+            net = Network(key, f, f"alpha_triangle[{exp}]", arch, ds, [])
+            for rec in blk["results"].items():
+                nm = rec["name"].str()
+                net.layers.append(
+                    _from_arrays(
+                        rec, nm, _typed(root, table, rec["name"]), net.drift, net.label, "alpha", "r2_alpha", True
+                    )
+                )
+            out.append(net.finish())
+    elif key in ("tiny", "in1k"):
+        net = Network(key, f, key, root["model"].str(), root["dataset"].str(), [])
+        for rec in root["results"].items():
+            nm = rec["name"].str()
+            net.layers.append(_from_fields(rec, nm, _typed(root, "resnet50", rec["name"]), net.drift, key))
+        out.append(net.finish())
+    elif key == "hypothesis":
+        for grp in ("output_dim", "task_structure"):
+            g = root[grp]
+            for sub in g.keys():
+                arch, ds = HYPOTHESIS_META.get((grp, sub), ("?", sub))
+                net = Network(key, f, f"hypothesis[{grp}.{sub}]", arch, ds, [])
+                for rec in g[sub].items():
+                    nm = rec["name"].str()
+                    lay = _from_arrays(
+                        rec, nm, _typed(root, "ablation", rec["name"]), net.drift, net.label, "alpha", "r2", False
+                    )
+                    if rec.has("n_valid"):
+                        _drift(net.drift, net.label, nm, "n_valid", rec["n_valid"].num(), lay.n_valid)
+                    net.layers.append(lay)
+                out.append(net.finish())
+    elif key == "predictions":
+        for blk in root.items():
+            arch = blk["arch"].str()
+            net = Network(key, f, f"predictions[{arch}]", arch, "CIFAR-10", [])
+            for rec in blk["results"].items():
+                nm = rec["name"].str()
+                net.layers.append(
+                    _from_arrays(
+                        rec, nm, _typed(root, "predictions", rec["name"]), net.drift, net.label, "alpha", "r2", False
+                    )
+                )
+            out.append(net.finish())
+    elif key == "intrinsic_dim":
+        for blk in root.items():
+            exp = blk["experiment"].str()
+            if exp not in INTRINSIC_META:
+                raise blk["experiment"].error(f"unknown experiment {exp!r}")
+            arch, ds, table = INTRINSIC_META[exp]
+            net = Network(key, f, f"intrinsic_dim[{exp}]", arch, ds, [])
+            for rec in blk["results"].items():
+                nm = rec["name"].str()
+                lay = _from_fields(rec, nm, _typed(root, table, rec["name"]), net.drift, net.label)
+                lay.extra["pr_grad"] = rec["eff_rank_gradient_pr"].num()
+                lay.extra["alpha_gamma_product"] = rec["alpha_gamma_product"].num()
+                lay.extra["n_total_directions"] = rec["n_total_directions"].num()
+                if rec.has("width"):
+                    lay.extra["width"] = rec["width"].num()
+                _drift(
+                    net.drift,
+                    net.label,
+                    nm,
+                    "alpha_gamma_product",
+                    lay.extra["alpha_gamma_product"],
+                    lay.alpha * lay.gamma,
+                )
+                net.layers.append(lay)
+            out.append(net.finish())
+    elif key in ("conv_gap", "conv_gap_v2"):
+        net = Network(key, f, key, "ResNet-18", "CIFAR-10", [])
+        for rec in root["conv_results"].items():
+            nm = rec["name"].str()
+            net.layers.append(
+                _from_arrays(
+                    rec, nm, _typed(root, "resnet18", rec["name"]), net.drift, key, "alpha_exact", "r2_exact", False
+                )
+            )
+        fc = root["fc_result"]
+        net.layers.append(
+            _from_arrays(
+                fc,
+                fc["name"].str(),
+                _typed(root, "resnet18", fc["name"]),
+                net.drift,
+                key,
+                "alpha_exact",
+                "r2_exact",
+                False,
+            )
+        )
+        out.append(net.finish())
+    return out
+
+
+#: the files whose records carry a per-layer α (the populations of the law claims).
+ALPHA_FILES = (
+    "alpha_triangle",
+    "tiny",
+    "in1k",
+    "hypothesis",
+    "predictions",
+    "intrinsic_dim",
+    "conv_gap",
+    "conv_gap_v2",
+)
+
+
+def _project_network(doc: Node) -> Network:
+    run = doc["run"]
+    net = Network("project", doc.file, doc.file, run["architecture"].str(), run["dataset"].str(), [])
+    for rec in doc["layers"].items():
+        nm = rec["name"].str()
+        lay = _from_arrays(rec, nm, rec["layer_type"].str(), net.drift, doc.file, "alpha", "r2_alpha", True)
+        if rec.has("fits") and isinstance(rec["fits"].value, dict):
+            fits = rec["fits"]
+            for fld, val in (("alpha", lay.alpha), ("gamma", lay.gamma), ("s", lay.s)):
+                if fits.has(fld) and fits[fld].value is not None:
+                    _drift(net.drift, doc.file, nm, f"fits.{fld}", fits[fld].num(), val)
+        net.layers.append(lay)
+    return net
+
+
+def networks(b: Bundle, key: str) -> list[Network]:
+    """The networks of one author file key, or of all project files (``key="project"``); cached per bundle."""
+    cache = b.__dict__.setdefault("_networks", {})
+    if key not in cache:
+        cache[key] = [_project_network(d) for d in b.project] if key == "project" else _networks_of(b, key)
+    return cache[key]
+
+
+def network(b: Bundle, key: str, label: str) -> Network:
+    for net in networks(b, key):
+        if net.label == label:
+            return net
+    from .bundle import FILE_KEYS
+    from .errors import InputError
+
+    raise InputError(FILE_KEYS.get(key, key), label, "block not found")
+
+
+def all_networks(b: Bundle) -> list[Network]:
+    return [n for k in (*ALPHA_FILES, "project") for n in networks(b, k)]

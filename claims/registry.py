@@ -1,0 +1,53 @@
+"""The claim registry: every catalog module's ``CLAIMS``, by id (ids are unique)."""
+
+from __future__ import annotations
+
+import importlib
+
+from .model import Claim
+
+MODULES = (
+    "abstract",
+    "setup",
+    "table1",
+    "resnet50",
+    "triangle",
+    "section3",
+    "section6",
+    "section7",
+    "discussion",
+    "appendix_b",
+    "appendix_c",
+    "appendix_d",
+    "appendix_g",
+    "appendix_h",
+    "appendix_i",
+    "appendix_k",
+    "appendix_l",
+    "appendix_m",
+    "laws",
+    "nodata",
+)
+
+
+def _load() -> dict[str, Claim]:
+    out: dict[str, Claim] = {}
+    for m in MODULES:
+        try:
+            mod = importlib.import_module(f"claims.catalog.{m}")
+        except ModuleNotFoundError as e:
+            if e.name == f"claims.catalog.{m}":
+                continue
+            raise
+        for c in mod.CLAIMS:
+            if c.id in out:
+                raise ValueError(f"duplicate claim id {c.id!r}")
+            out[c.id] = c
+    return out
+
+
+REGISTRY: dict[str, Claim] = _load()
+
+
+def get(claim_id: str) -> Claim | None:
+    return REGISTRY.get(claim_id)

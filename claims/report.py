@@ -1,0 +1,145 @@
+"""Rendering outcomes: the verify table (plain text or markdown), JSON rows, and one claim's details."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .model import FAILS, HOLDS, NO_DATA, Claim, Outcome
+from .tolerance import fmt
+
+
+def printed_text(c: Claim) -> str:
+    p = c.printed
+    if isinstance(p, tuple) and len(p) == 2 and all(isinstance(x, (int, float)) for x in p):
+        return f"{p[0]}–{p[1]}"
+    if isinstance(p, float) and c.decimals is not None:
+        return f"{p:.{c.decimals}f}"
+    return str(p)
+
+
+def measured_text(c: Claim, o: Outcome) -> str:
+    if o.measured is None:
+        return "—"
+    d = c.decimals if isinstance(c.decimals, int) else None
+    return fmt(o.measured, d)
+
+
+def jsonable(x: Any) -> Any:
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if hasattr(x, "item"):  # numpy scalar
+        return jsonable(x.item())
+    return x
+
+
+def row(c: Claim, o: Outcome) -> dict:
+    return {
+        "id": c.id,
+        "kind": c.kind,
+        "location": c.location,
+        "statement": c.statement,
+        "printed": jsonable(list(c.printed) if isinstance(c.printed, tuple) else c.printed),
+        "decimals": c.decimals,
+        "measured": jsonable(o.measured),
+        "tolerance": c.tolerance,
+        "verdict": o.verdict,
+        "proxy": o.proxy,
+        "data": c.data,
+        "source": o.source,
+        "records": list(o.records),
+        "n": len(o.records),
+        "selection": c.selection,
+        "candidates": [{"rule": k.rule, "value": jsonable(k.value), "n": k.n, "holds": k.holds} for k in o.candidates],
+        "violators": list(o.violators),
+        "notes": list(o.notes),
+    }
+
+
+def summary(claims: list[Claim], outs: list[Outcome]) -> str:
+    n = len(claims)
+    h = sum(o.verdict == HOLDS for o in outs)
+    f = sum(o.verdict == FAILS for o in outs)
+    nd = sum(o.verdict == NO_DATA for o in outs)
+    px = sum(o.proxy for o in outs)
+    registered_nd = sum(c.check is None for c in claims)
+    missing = nd - registered_nd
+    ev = n - nd
+    return (
+        f"{n} claims coded; {ev} evaluated against data: {h} hold, {f} fail ({px} of them proxy); "
+        f"{nd} no data ({registered_nd} in the NO DATA register, {missing} with a backing file missing or no applicable layers); "
+        f"0 skipped"
+    )
+
+
+def _short(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def table(claims: list[Claim], outs: list[Outcome]) -> str:
+    hdr = ("id", "location", "printed", "measured", "tolerance", "verdict", "source")
+    rows = [
+        (
+            c.id,
+            c.location,
+            _short(printed_text(c), 22),
+            _short(measured_text(c, o), 28),
+            _short(c.tolerance, 34),
+            o.label,
+            _short(o.source + (f" ({len(o.records)} records)" if o.records else ""), 70),
+        )
+        for c, o in zip(claims, outs, strict=True)
+    ]
+    w = [max(len(r[i]) for r in [hdr, *rows]) for i in range(len(hdr))]
+    lines = ["  ".join(x.ljust(w[i]) for i, x in enumerate(r)).rstrip() for r in [hdr, *rows]]
+    lines.insert(1, "  ".join("-" * x for x in w))
+    return "\n".join(lines)
+
+
+def markdown(claims: list[Claim], outs: list[Outcome]) -> str:
+    lines = ["| id | where | printed | measured | tolerance | verdict | source |", "|---|---|---|---|---|---|---|"]
+    for c, o in zip(claims, outs, strict=True):
+        cells = [
+            f"`{c.id}`",
+            c.location,
+            printed_text(c),
+            measured_text(c, o),
+            c.tolerance,
+            f"**{o.label}**" if o.verdict == FAILS else o.label,
+            o.source + (f" (n={len(o.records)})" if o.records else ""),
+        ]
+        lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+    return "\n".join(lines)
+
+
+def show(c: Claim, o: Outcome) -> str:
+    out = [
+        f"{c.id}  [{c.kind}]  {c.location}",
+        f"  statement : {c.statement}",
+        f"  printed   : {printed_text(c)}" + (f"  ({c.decimals} dp)" if c.decimals is not None else ""),
+        f"  rule      : {c.selection}",
+        f"  tolerance : {c.tolerance}",
+        f"  data      : {c.data}" + (f"; backing files: {', '.join(c.files)}" if c.files else ""),
+        f"  measured  : {measured_text(c, o)}",
+        f"  verdict   : {o.label}",
+        f"  source    : {o.source}",
+    ]
+    if o.records:
+        out.append(f"  records (n={len(o.records)}): " + ", ".join(o.records))
+    if o.candidates:
+        out.append("  candidate rules:")
+        for k in o.candidates:
+            hv = "" if k.holds is None else ("  → would hold" if k.holds else "  → would fail")
+            out.append(f"    - {k.rule}: {fmt(k.value, c.decimals)}" + (f" (n={k.n})" if k.n is not None else "") + hv)
+    if o.violators:
+        out.append(f"  violators ({len(o.violators)}):")
+        out += [f"    - {v}" for v in o.violators]
+    for n in o.notes:
+        out.append(f"  note: {n}")
+    if c.nearest and o.verdict == NO_DATA:
+        out.append(f"  nearest data (diagnostic only, never a pass): {c.nearest}")
+    return "\n".join(out)
