@@ -1,0 +1,345 @@
+r"""Per-sample layer inputs and errors of one layer, collected with hooks (THEORY.md §1.1, §1.5, G1).
+
+For a layer :math:`y=Wa(+b)` and per-sample losses :math:`\ell_i` (``loss_fn(outputs, targets)``, shape
+(B,)), the hooks record the layer input and :math:`\delta_i=\partial\ell_i/\partial y_i` (a tensor hook on
+the layer output: correct even when an in-place activation follows). Per sample there are :math:`L`
+positions sharing the weight: the :math:`L=H'W'` output locations of a Conv2d (input :math:`a_{i,t}` is
+the im2col patch, ``F.unfold`` with the layer's padding, stride and dilation, in the row-major order of
+``weight.reshape(c_out, -1)``), the tokens of a Linear applied to (B, T, n) inputs, and :math:`L=1` for a
+plain dense layer. Then, exactly,
+
+.. math:: G=\nabla_W\mathcal L=\frac1B\sum_i\sum_t\delta_{i,t}a_{i,t}^\top .
+
+The **bias is not measured**: :math:`a` has no constant 1 appended and the bias gradient is not part of
+:math:`G` (:math:`\delta` itself does not depend on how the bias is treated).
+
+What is kept (memory): the layer's own input (for a conv: the raw input, not the :math:`k_hk_w`-times
+larger patches, which are rebuilt chunk by chunk) and the true-label errors, both local to this process;
+the factor *sums* :math:`\sum_{i,t}aa^\top`, :math:`\sum_{i,t}\delta\delta^\top` and the GN sum
+(all-reduced over processes); the sampled errors are never stored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from empirics.kron.likelihood import Likelihood, hessian_sqrt_cotangents, identify_likelihood, sample_targets
+
+__all__ = ["LayerIO", "ConvGeometry", "collect_layer_io", "GN_MODES"]
+
+GN_MODES = ("mc", "exact")
+
+
+def _all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
+    try:
+        from empirics.distributed import all_reduce_sum
+    except ImportError:  # pragma: no cover - the engine's module is absent
+        return t
+    return all_reduce_sum(t)
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """What ``F.unfold`` needs to rebuild a Conv2d's im2col patches."""
+
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pad: tuple[int, ...]  # F.pad order (left, right, top, bottom)
+    padding_mode: str
+
+
+@dataclass
+class LayerIO:
+    r"""One layer's inputs and errors on the measured batch, plus the Kronecker factor sums.
+
+    ``inputs``: local layer inputs; for a Conv2d the raw input (b, c_in, H, W), else (b, L, n).
+    ``errors``: local true-label errors :math:`\delta`, (b, L, m). ``n_samples`` is :math:`B` (global).
+    Sums are global (all-reduced): ``sum_aa`` :math:`=\sum_{i,t}a a^\top`, ``sum_dd``
+    :math:`=\sum_{i,t}\delta\delta^\top`, ``sum_dd_gn`` :math:`=\sum_{i,t}\widehat{\mathbb E}[\tilde\delta\tilde\delta^\top]/c`.
+    ``G`` is :math:`\frac1B\sum\delta a^\top` from the hooks; ``g_residual`` its relative distance to
+    autograd's :math:`\nabla_W\mathcal L`.
+    """
+
+    name: str
+    module_kind: str
+    weight_shape: tuple[int, ...]
+    m: int
+    n: int
+    L: int
+    n_samples: int
+    inputs: torch.Tensor
+    errors: torch.Tensor
+    sum_aa: torch.Tensor
+    sum_dd: torch.Tensor
+    sum_dd_gn: torch.Tensor | None
+    G: torch.Tensor
+    g_residual: float
+    geometry: ConvGeometry | None = None
+    input_ndim: int = 2
+    has_bias: bool = False
+    chunk_size: int | None = None
+    gn: dict[str, Any] = field(default_factory=dict)
+
+    # -- factors ----------------------------------------------------------------------------------
+    @property
+    def C_A(self) -> torch.Tensor:
+        r"""Naive :math:`C_A=\frac1{BL}\sum_{i,t}aa^\top` (the plain :math:`\frac1BA^\top A` when :math:`L=1`)."""
+        return self.sum_aa / (self.n_samples * self.L)
+
+    @property
+    def Omega(self) -> torch.Tensor:
+        r"""KFC input factor :math:`\Omega=\frac1B\sum_i\sum_t aa^\top=L\,C_A`."""
+        return self.sum_aa / self.n_samples
+
+    @property
+    def C_delta(self) -> torch.Tensor:
+        r"""EF error factor :math:`C_\delta=\frac1{BL}\sum_{i,t}\delta\delta^\top` (= KFC's :math:`\Gamma`)."""
+        return self.sum_dd / (self.n_samples * self.L)
+
+    @property
+    def C_delta_gn(self) -> torch.Tensor | None:
+        r"""GN error factor :math:`\frac1{BL}\sum_{i,t}\mathbb E[\tilde\delta\tilde\delta^\top]/c` (None if not collected)."""
+        return None if self.sum_dd_gn is None else self.sum_dd_gn / (self.n_samples * self.L)
+
+    # -- per-sample data (local) --------------------------------------------------------------------
+    def patches(self, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Local layer inputs :math:`a_{i,t}` of samples ``start:stop`` as (b, L, n)."""
+        x = self.inputs[start:stop]
+        if self.geometry is None:
+            return x
+        return _unfold(x, self.geometry)
+
+    @property
+    def A(self) -> torch.Tensor:
+        """All local inputs: (B, n) for a plain dense layer, else (B, L, n) (materialises conv patches)."""
+        a = self.patches()
+        return a[:, 0, :] if (self.geometry is None and self.input_ndim == 2) else a
+
+    @property
+    def delta(self) -> torch.Tensor:
+        """All local true-label errors: (B, m) for a plain dense layer, else (B, L, m)."""
+        return self.errors[:, 0, :] if (self.geometry is None and self.input_ndim == 2) else self.errors
+
+    def chunks(self) -> list[tuple[int, int]]:
+        b = self.inputs.shape[0]
+        step = self.chunk_size or b or 1
+        return [(s, min(s + step, b)) for s in range(0, b, step)]
+
+
+def _unfold(x: torch.Tensor, g: ConvGeometry) -> torch.Tensor:
+    mode = "constant" if g.padding_mode == "zeros" else g.padding_mode
+    if any(g.pad):
+        x = F.pad(x, g.pad, mode=mode)
+    cols = F.unfold(x, g.kernel_size, dilation=g.dilation, padding=0, stride=g.stride)
+    return cols.transpose(1, 2)
+
+
+def _geometry(module: nn.Conv2d) -> ConvGeometry:
+    return ConvGeometry(
+        kernel_size=tuple(module.kernel_size),
+        stride=tuple(module.stride),
+        dilation=tuple(module.dilation),
+        pad=tuple(int(p) for p in module._reversed_padding_repeated_twice),
+        padding_mode=module.padding_mode,
+    )
+
+
+def _check_module(model: nn.Module, name: str) -> nn.Module:
+    modules = dict(model.named_modules())
+    if name not in modules:
+        valid = [n for n, mod in modules.items() if isinstance(mod, (nn.Linear, nn.Conv2d))]
+        raise ValueError(f"unknown layer {name!r}; Linear/Conv2d layers: {', '.join(valid) or '(none)'}")
+    module = modules[name]
+    if isinstance(module, nn.Conv2d):
+        if module.groups != 1:
+            raise ValueError(
+                f"layer {name!r}: grouped conv (groups={module.groups}) has no single Kronecker factor pair"
+            )
+    elif not isinstance(module, nn.Linear):
+        raise ValueError(f"layer {name!r}: Kronecker factors support Linear and Conv2d, got {type(module).__name__}")
+    for mod_name, mod in modules.items():
+        if mod.training and isinstance(mod, (nn.modules.batchnorm._BatchNorm, nn.Dropout)):
+            raise ValueError(
+                f"module {mod_name!r} is in training mode; measure in eval mode (settings.bn_mode='eval'): "
+                "per-sample errors need samples that do not interact"
+            )
+    return module
+
+
+def collect_layer_io(
+    model: nn.Module,
+    loss_fn,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    name: str,
+    *,
+    gn_samples: int = 1,
+    seed: int = 0,
+    gn_mode: str = "mc",
+    likelihood: str | None = None,
+    chunk_size: int | None = None,
+) -> LayerIO:
+    r"""Collect :math:`a_{i,t}`, :math:`\delta_{i,t}` and the factor sums of layer ``name`` (see module doc).
+
+    ``gn_samples`` draws of labels from the model's predictive distribution (``gn_mode="mc"``; a
+    ``torch.Generator`` seeded with ``seed``, consumed chunk by chunk, draw after draw) estimate the GN
+    factor; ``gn_mode="exact"`` backpropagates the loss-Hessian square root instead (the exact
+    expectation; positions × classes backward passes); ``gn_samples=0`` skips the GN factor.
+    ``chunk_size`` bounds the samples per forward/backward pass. The model must be in eval mode.
+    """
+    if gn_mode not in GN_MODES:
+        raise ValueError(f"gn_mode: unknown {gn_mode!r}; choose from {GN_MODES}")
+    if gn_samples < 0:
+        raise ValueError(f"gn_samples must be >= 0, got {gn_samples}")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    module = _check_module(model, name)
+    b_local = int(inputs.shape[0])
+    if b_local == 0:
+        raise ValueError("empty batch: inputs have 0 samples")
+    if int(targets.shape[0]) != b_local:
+        raise ValueError(f"inputs have {b_local} samples but targets have {int(targets.shape[0])}")
+    weight = module.weight
+    m = int(weight.shape[0])
+    n = int(weight[0].numel())
+    is_conv = isinstance(module, nn.Conv2d)
+    geometry = _geometry(module) if is_conv else None
+    dtype, device = weight.dtype, weight.device
+    want_gn = gn_samples > 0
+
+    sink: dict[str, Any] = {"calls": 0, "x": None, "grad": None}
+
+    def fwd_hook(mod, args, out):
+        sink["calls"] += 1
+        sink["x"] = args[0].detach()
+
+        def grad_hook(g):
+            sink["grad"] = g.detach()
+
+        out.register_hook(grad_hook)
+
+    def errors_of(g: torch.Tensor) -> torch.Tensor:
+        # (b, c_out, H', W') -> (b, L, m);  (b, ..., m) -> (b, L, m)
+        if is_conv:
+            return g.flatten(2).transpose(1, 2)
+        return g.reshape(g.shape[0], -1, m)
+
+    sum_aa = torch.zeros(n, n, dtype=dtype, device=device)
+    sum_dd = torch.zeros(m, m, dtype=dtype, device=device)
+    sum_gn = torch.zeros(m, m, dtype=dtype, device=device) if want_gn else None
+    G_sum = torch.zeros(m, n, dtype=dtype, device=device)
+    G_auto = torch.zeros(m, n, dtype=dtype, device=device)
+    xs, ds = [], []
+    lik: Likelihood | None = None
+    gen = torch.Generator(device=device).manual_seed(int(seed)) if want_gn and gn_mode == "mc" else None
+    L = 1
+    input_ndim = 2
+
+    was_requires_grad = weight.requires_grad
+    weight.requires_grad_(True)
+    handle = module.register_forward_hook(fwd_hook)
+    try:
+        step = chunk_size or max(b_local, 1)
+        for s in range(0, b_local, step):
+            x_in, t_in = inputs[s : s + step], targets[s : s + step]
+            sink["calls"] = 0
+            with torch.enable_grad():
+                outputs = model(x_in)
+                losses = loss_fn(outputs, t_in)
+                if tuple(losses.shape) != (x_in.shape[0],):
+                    raise ValueError(
+                        f"loss_fn must return per-sample losses of shape ({x_in.shape[0]},), got {tuple(losses.shape)}"
+                    )
+                if sink["calls"] != 1:
+                    raise ValueError(
+                        f"layer {name!r} ran {sink['calls']} times in one forward; re-used modules are not supported"
+                    )
+                x = sink["x"]
+                a = _unfold(x, geometry) if is_conv else x.reshape(x.shape[0], -1, n)
+                input_ndim = x.dim()
+                L = a.shape[1]
+                (gw,) = torch.autograd.grad(losses.sum(), weight, retain_graph=want_gn)
+                G_auto += gw.reshape(m, n)
+                d = errors_of(sink["grad"])
+                xs.append(x if is_conv else a)
+                ds.append(d)
+                sum_aa += torch.einsum("bli,blj->ij", a, a)
+                sum_dd += torch.einsum("bli,blj->ij", d, d)
+                G_sum += torch.einsum("blm,bln->mn", d, a)
+                if want_gn:
+                    if lik is None:
+                        lik = identify_likelihood(outputs, t_in, losses, likelihood)
+                    sum_gn += _gn_chunk(outputs, weight, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn)
+                del outputs, losses
+    finally:
+        handle.remove()
+        weight.requires_grad_(was_requires_grad)
+
+    B = _global_count(b_local, device)
+    sum_aa, sum_dd = _all_reduce_sum(sum_aa), _all_reduce_sum(sum_dd)
+    sum_gn = _all_reduce_sum(sum_gn) if sum_gn is not None else None
+    G = _all_reduce_sum(G_sum) / B
+    G_ref = _all_reduce_sum(G_auto) / B
+    ref = float(torch.linalg.norm(G_ref))
+    g_res = float(torch.linalg.norm(G - G_ref)) / ref if ref > 0 else float(torch.linalg.norm(G - G_ref))
+    gn_info: dict[str, Any] = {"samples": int(gn_samples), "mode": gn_mode if want_gn else None, "seed": int(seed)}
+    if lik is not None:
+        gn_info.update(likelihood=lik.kind, loss_scale=lik.scale)
+    return LayerIO(
+        name=name,
+        module_kind="conv2d" if is_conv else "linear",
+        weight_shape=tuple(weight.shape),
+        m=m,
+        n=n,
+        L=int(L),
+        n_samples=B,
+        inputs=torch.cat(xs) if xs else torch.zeros(0, dtype=dtype, device=device),
+        errors=torch.cat(ds) if ds else torch.zeros(0, int(L), m, dtype=dtype, device=device),
+        sum_aa=sum_aa,
+        sum_dd=sum_dd,
+        sum_dd_gn=sum_gn,
+        G=G,
+        g_residual=g_res if math.isfinite(g_res) else float("nan"),
+        geometry=geometry,
+        input_ndim=input_ndim,
+        has_bias=getattr(module, "bias", None) is not None,
+        chunk_size=chunk_size,
+        gn=gn_info,
+    )
+
+
+def _global_count(b_local: int, device) -> int:
+    try:
+        from empirics.distributed import global_count
+    except ImportError:  # pragma: no cover
+        return b_local
+    return global_count(b_local, device)
+
+
+def _gn_chunk(outputs, weight, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn) -> torch.Tensor:
+    r""":math:`\sum_{i,t}` of the GN second moment on one chunk: MC average over draws divided by :math:`c`, or exact."""
+    m = weight.shape[0]
+    acc = torch.zeros(m, m, dtype=weight.dtype, device=weight.device)
+    if gn_mode == "mc":
+        for r in range(gn_samples):
+            y_tilde = sample_targets(lik, outputs, gen)
+            if lik.kind == "categorical":
+                y_tilde = y_tilde.to(t_in.dtype)
+            lt = loss_fn(outputs, y_tilde).sum()
+            torch.autograd.grad(lt, weight, retain_graph=r < gn_samples - 1)
+            d = errors_of(sink["grad"])
+            acc += torch.einsum("bli,blj->ij", d, d)
+        return acc / (gn_samples * lik.scale)
+    cots = list(hessian_sqrt_cotangents(lik, outputs))
+    for j, cot in enumerate(cots):
+        torch.autograd.grad(outputs, weight, grad_outputs=cot, retain_graph=j < len(cots) - 1)
+        d = errors_of(sink["grad"])
+        acc += torch.einsum("bli,blj->ij", d, d)
+    return acc
