@@ -172,3 +172,8 @@ def std(xs: Any, ddof: int = 0) -> float:
 
 def names(layers: Any) -> list[str]:
     return [lay.name for lay in layers]
+
+
+def ref(net: Any, lay: Any) -> str:
+    """A record reference: the network label and the record name (parsed back by claims.perturb.rec_from_ref)."""
+    return f"{net.label}/{lay.name}"
