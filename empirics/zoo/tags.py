@@ -1,0 +1,29 @@
+"""Layer-type tags: which Linear/Conv2d modules are measured, and as what.
+
+A measured layer carries ``module.sad_layer_type`` (one of :data:`empirics.schema.LAYER_TYPES`);
+:func:`layer_table` lists them by their ``model.named_modules()`` name. A fused QKV Linear is one
+layer of type ``attn_qkv`` (its weight W = [W_Q; W_K; W_V] is measured as one matrix).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from empirics.schema import LAYER_TYPES
+
+MEASURABLE = (nn.Linear, nn.Conv2d)
+
+
+def tag(module: nn.Module, layer_type: str) -> nn.Module:
+    """Mark ``module`` (a Linear or Conv2d) as a measured layer of ``layer_type``; returns it."""
+    if layer_type not in LAYER_TYPES:
+        raise ValueError(f"unknown layer type {layer_type!r}; choose from {', '.join(LAYER_TYPES)}")
+    if not isinstance(module, MEASURABLE):
+        raise TypeError(f"only Linear/Conv2d layers are measured, got {type(module).__name__}")
+    module.sad_layer_type = layer_type
+    return module
+
+
+def layer_table(model: nn.Module) -> dict[str, str]:
+    """``{module name: layer type}`` for every tagged layer, in ``named_modules()`` order."""
+    return {name: m.sad_layer_type for name, m in model.named_modules() if hasattr(m, "sad_layer_type")}
