@@ -204,3 +204,24 @@ def relerr_of(rec: dict) -> float:
     if "sigma" in rec:
         return _relerr_arrays(rec["sigma"], rec["h_exact"])
     return abs(rec["s_hessian"] - rec["alpha"] * rec["gamma"]) / rec["s_hessian"]
+
+
+def type_of_ref(ref: str) -> str | None:
+    """The layer type of an author-file record reference, from the explicit tables."""
+    from .layertypes import layer_type
+    from .records import INTRINSIC_META, TRIANGLE_META
+
+    label, name = ref.rsplit("/", 1)
+    key, _, blk = label.partition("[")
+    blk = blk.rstrip("]")
+    table = {
+        "alpha_triangle": lambda: TRIANGLE_META[blk][2],
+        "intrinsic_dim": lambda: INTRINSIC_META[blk][2],
+        "tiny": lambda: "resnet50",
+        "in1k": lambda: "resnet50",
+        "hypothesis": lambda: "ablation",
+        "predictions": lambda: "predictions",
+        "conv_gap": lambda: "resnet18",
+        "conv_gap_v2": lambda: "resnet18",
+    }[key]()
+    return layer_type(table, name)

@@ -51,7 +51,7 @@ def _measure(key: str, stat: str):
             if rule != stated
         ]
         if stat == "std":
-            cands.append(Candidate("ddof 1 (stated rule)", STATS["std1"](layers), len(layers)))
+            cands.append(Candidate("std with ddof 1", STATS["std1"](layers), len(layers)))
         notes = []
         if (key, stat) in SUMMARY:
             node = b.need(key)

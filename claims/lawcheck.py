@@ -1,0 +1,72 @@
+"""Law claims (CLAIMS.md §3.2): a predicate evaluated per network, on every file with layers of the
+right type — the authors' files and the project's own ``sad-results/1`` files — listing violators."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+from .bundle import Bundle
+from .checks import Measure, ref
+from .model import Candidate
+from .perturb import Docs, flip, rec_from_ref, set_alpha
+from .records import ALPHA_FILES, Layer, Network, networks
+
+
+def population(b: Bundle, keys: Iterable[str] | None = None) -> list[Network]:
+    keys = (*ALPHA_FILES, "project") if keys is None else keys
+    return [n for k in keys for n in networks(b, k)]
+
+
+def per_network(
+    types: tuple[str, ...],
+    stat: Callable[[list[Layer]], float],
+    ok: Callable[[float], bool],
+    what: str,
+    keys: Iterable[str] | None = None,
+    value: Callable[[Layer], float] = lambda x: x.alpha,
+):
+    """Holds iff ``ok(stat(layers of these types))`` for every network that has such layers."""
+
+    def measure(b: Bundle) -> Measure:
+        per, refs = [], []
+        for n in population(b, keys):
+            layers = [x for x in n.of_type(*types) if math.isfinite(value(x))]
+            if layers:
+                v = stat(layers)
+                per.append((n, layers, v, ok(v)))
+                refs += [ref(n, x) for x in layers]
+        if not per:
+            return Measure(None, f"no layer of type {'/'.join(types)} in any file")
+        good = sum(g for *_, g in per)
+        viol = [f"{n.label}: {what} = {v:.3f} over {len(L)} layers" for n, L, v, g in per if not g]
+        cands = [Candidate(f"{n.label}", v, len(L), g) for n, L, v, g in per]
+        return Measure(
+            (good, len(per)),
+            f"{what} per network, layer types {'/'.join(types)}; value = (networks ok, networks)",
+            refs,
+            cands,
+            violators=viol,
+        )
+
+    return measure
+
+
+def all_networks_ok(v: tuple[int, int]) -> bool:
+    return v[0] == v[1]
+
+
+def alpha_perturb(bad: float, good: float):
+    """Away: set every layer of the first network's selection to α = bad. Towards: set every selected layer to α = good."""
+
+    def away(docs: Docs, out) -> None:
+        first = out.records[0].rsplit("/", 1)[0]
+        for r in out.records:
+            if r.rsplit("/", 1)[0] == first:
+                set_alpha(rec_from_ref(docs, r), bad)
+
+    def toward(docs: Docs, out) -> None:
+        for r in out.records:
+            set_alpha(rec_from_ref(docs, r), good)
+
+    return flip(away, toward)
