@@ -11,11 +11,14 @@ from empirics.kron import collect_layer_io, kron_record
 
 
 @pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
+def _float64_one_thread():
+    """float64 throughout; one intra-op thread (tiny ops thrash on a shared 2-core machine)."""
+    old, threads = torch.get_default_dtype(), torch.get_num_threads()
     torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)
     yield
     torch.set_default_dtype(old)
+    torch.set_num_threads(threads)
 
 
 def ce(o, t):

@@ -49,11 +49,11 @@ def _vec(x, name: str, dtype, device) -> torch.Tensor | None:
     if isinstance(x, torch.Tensor):
         return x.detach().to(dtype=dtype, device=device).reshape(-1)
     arr = np.array([np.nan if v is None else v for v in np.asarray(x, dtype=object).reshape(-1)], dtype=float)
-    return torch.as_tensor(arr, dtype=dtype, device=device)
+    return torch.as_tensor(np.ascontiguousarray(arr), dtype=dtype, device=device)
 
 
 def _mat(x, name: str, rows: int, dtype, device) -> torch.Tensor:
-    t = x.detach() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=float))
+    t = x.detach() if isinstance(x, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(x, dtype=float))
     t = t.to(dtype=dtype, device=device)
     if t.dim() != 2 or t.shape[0] != rows:
         raise ValueError(f"kron_record: {name} must have shape ({rows}, k), got {tuple(t.shape)}")
