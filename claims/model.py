@@ -53,10 +53,10 @@ class Claim:
     selection: str  # the rule the paper states (used for the verdict)
     check: Check | None = None  # None: NO DATA register
     perturb: Perturb | None = None
-    data: str = "data"  # data | partial | proxy | no data
+    data: str = "data"  # data | partial | proxy | analytic (no data involved) | no data
     nearest: str = ""  # for NO DATA: the nearest data, labelled as a diagnostic
 
     def __post_init__(self) -> None:
         assert self.kind in (NUMBER, LAW), self.kind
-        assert self.data in ("data", "partial", "proxy", "no data"), self.data
+        assert self.data in ("data", "partial", "proxy", "analytic", "no data"), self.data
         assert (self.check is None) == (self.data == "no data"), self.id
