@@ -155,7 +155,7 @@ def _pairs(b):
             y = c.by_name(x.name)
             d = y.alpha - x.alpha
             allp.append((fam, x.name, d, (d < 0) if sign < 0 else (d > 0)))
-    for fam, name, sign in printed:
+    for fam, name, _sign in printed:
         (hit,) = [p for p in allp if p[0] == fam and p[1] == name]
         rows.append(hit)
     viol = [f"{f} {nm}: Δα = {d:+.3f}" for f, nm, d, ok in rows if not ok]
