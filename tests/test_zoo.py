@@ -57,7 +57,8 @@ def test_forward_tags_and_double_backward(name):
     # double backward along a direction (what the engine's exact HVP needs)
     w = modules[list(table)[1]].weight
     (g,) = torch.autograd.grad(_loss(name, out, y), w, create_graph=True)
-    (hv,) = torch.autograd.grad((g * torch.ones_like(g)).sum(), w)
+    direction = torch.randn(g.shape, dtype=g.dtype, generator=torch.Generator().manual_seed(0))
+    (hv,) = torch.autograd.grad((g * direction).sum(), w)
     assert torch.isfinite(hv).all() and hv.abs().sum() > 0
 
 
@@ -110,3 +111,25 @@ def test_bad_names_and_knobs():
         build_model("resnet18_cifar", num_classes=10, bogus=1)
     with pytest.raises(ValueError, match="unknown layer type"):
         tag(nn.Linear(2, 2), "fc")
+
+
+@pytest.mark.parametrize("name", ["vit_tiny", "gpt2"])
+def test_second_derivative_forward_over_forward_matches_double_backward(name):
+    """torch's fused layer_norm has a wrong nested-jvp second derivative; the zoo's explicit LayerNorm must not."""
+    from torch.func import functional_call, jvp
+
+    model = build_model(name, num_classes=5, image_size=16, **TINY[name]).double().eval()
+    layer = "blocks.0.mlp.up"
+    w = dict(model.named_parameters())[f"{layer}.weight"].detach()
+    x, y = _batch(name)
+    x = x.double() if x.is_floating_point() else x
+    v = torch.randn_like(w)
+
+    def f(weight):
+        return _loss(name, functional_call(model, {f"{layer}.weight": weight}, (x,)), y)
+
+    h_ff = jvp(lambda u: jvp(f, (u,), (v,))[1], (w,), (v,))[1]
+    wr = w.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(wr), wr, create_graph=True)
+    (hv,) = torch.autograd.grad((g * v).sum(), wr)
+    assert torch.allclose(h_ff, (hv * v).sum(), rtol=1e-9, atol=1e-12)

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from empirics.zoo.tags import tag
-from empirics.zoo.transformer import Block, init_transformer
+from empirics.zoo.transformer import Block, LayerNorm, init_transformer
 
 TASKS = ("lm", "classification")
 
@@ -39,7 +39,7 @@ class GPT2(nn.Module):
         self.tok_emb = nn.Embedding(vocab_size, d_model)
         self.pos_emb = nn.Embedding(context, d_model)
         self.blocks = nn.ModuleList(Block(d_model, n_head, mlp_ratio, causal=True) for _ in range(n_layer))
-        self.ln_f = nn.LayerNorm(d_model)
+        self.ln_f = LayerNorm(d_model)
         self.head = tag(nn.Linear(d_model, out), "head")
         init_transformer(self)
         nn.init.normal_(self.tok_emb.weight, std=0.02)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from empirics.zoo.tags import tag
-from empirics.zoo.transformer import Block, init_transformer
+from empirics.zoo.transformer import Block, LayerNorm, init_transformer
 
 
 class PatchEmbed(nn.Module):
@@ -44,7 +44,7 @@ class ViT(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, width))
         self.pos_embed = nn.Parameter(torch.randn(1, n_tokens, width) * 0.02)
         self.blocks = nn.ModuleList(Block(width, n_head, mlp_ratio) for _ in range(depth))
-        self.norm = nn.LayerNorm(width)
+        self.norm = LayerNorm(width)
         self.head = tag(nn.Linear(width, num_classes), "head")
         init_transformer(self)
 
