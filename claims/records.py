@@ -295,6 +295,8 @@ def _project_network(doc: Node) -> Network:
     for rec in doc["layers"].items():
         nm = rec["name"].str()
         lay = _from_arrays(rec, nm, rec["layer_type"].str(), net.drift, doc.file, "alpha", "r2_alpha", True)
+        if rec.has("kron") and isinstance(rec["kron"].value, dict):
+            lay.extra["kron"] = rec["kron"]
         if rec.has("fits") and isinstance(rec["fits"].value, dict):
             fits = rec["fits"]
             for fld, val in (("alpha", lay.alpha), ("gamma", lay.gamma), ("s", lay.s)):

@@ -18,7 +18,7 @@ MODULES = (
     "discussion",
     "appendix_b",
     "appendix_c",
-    "appendix_d",
+    "convgap",
     "appendix_g",
     "appendix_h",
     "appendix_i",
