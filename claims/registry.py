@@ -19,7 +19,7 @@ MODULES = (
     "appendix_b",
     "appendix_c",
     "convgap",
-    "appendix_g",
+    "bic",
     "appendix_h",
     "appendix_i",
     "appendix_k",
