@@ -59,7 +59,7 @@ def _run(claim_id: str, measure: Callable, test: Callable[[Any], bool]) -> Calla
             if c.holds is None and c.value is not None:
                 try:
                     c.holds = bool(test(c.value))
-                except (TypeError, ValueError, IndexError):
+                except (TypeError, ValueError, IndexError, KeyError):
                     c.holds = None
         return Outcome(
             HOLDS if test(m.value) else FAILS,

@@ -42,9 +42,7 @@ def _gpt2(n_blocks: int) -> dict[str, str]:
 RESNET18 = _resnet((2, 2, 2, 2), 2)
 RESNET50 = _resnet((3, 4, 6, 3), 3, suffix=".weight")
 VGG11 = _vgg((0, 3, 6, 8, 11, 13, 16, 18), ("classifier.0",), "classifier.3")
-VGG16 = _vgg(
-    (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28), ("classifier.0.weight",), "classifier.3.weight", suffix=".weight"
-)
+VGG16 = _vgg((0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28), ("classifier.0",), "classifier.3", suffix=".weight")
 GPT2 = _gpt2(6)
 #: hypothesis.json names are the types themselves (ViT and GPT-2 ablations).
 ABLATION = {
