@@ -1,0 +1,1 @@
+"""Performance benchmarks (plain scripts; see benchmarks/README.md). Not imported by the library."""

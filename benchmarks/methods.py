@@ -1,0 +1,143 @@
+r"""The timed computations and the agreement metric.
+
+* :func:`plain_gradient` — the unit of cost: one forward + backward of the batch loss
+  :math:`\mathcal L=\frac1B\sum_i\ell_i` w.r.t. every parameter;
+* :func:`paper_curvatures` — the paper's protocol, :func:`empirics.curvature.paper_protocol_curvatures`:
+  per layer a forward, ``autograd.grad(L, W, create_graph=True)``, then one backward of
+  :math:`\langle g, D_k\rangle` per direction in a Python loop, :math:`h_k=\langle D_k, Hv_k\rangle`;
+* :func:`engine_curvatures` — the project's engine, :func:`empirics.curvature.exact_curvatures`
+  (all layers' :math:`h_k=v_k^\top Hv_k`, batched over directions);
+* :func:`whole_measurement` — gradient matrices of all layers (one backward), top-k SVD per layer,
+  directions, then one of the two curvature stages: the SVDs are included for both methods, by the
+  same code, so the two differ only in the curvature stage;
+* :func:`max_relative_difference` — :math:`\max_{\ell,k}|h^{\rm eng}_{\ell k}-h^{\rm pap}_{\ell k}|/|h^{\rm pap}_{\ell k}|`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from benchmarks.workloads import Workload
+
+__all__ = [
+    "plain_gradient",
+    "paper_curvatures",
+    "engine_curvatures",
+    "whole_measurement",
+    "measure_model_stage",
+    "has_measure_model",
+    "max_relative_difference",
+    "TOLERANCE",
+]
+
+#: agreement required between the two methods, per dtype
+TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-4}
+
+
+def plain_gradient(work: Workload) -> list[torch.Tensor]:
+    params = [p for p in work.model.parameters() if p.requires_grad]
+    with torch.enable_grad():
+        loss = work.loss_fn(work.model(work.inputs), work.targets).mean()
+        return list(torch.autograd.grad(loss, params))
+
+
+def paper_curvatures(work: Workload, directions: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    from empirics.curvature import paper_protocol_curvatures
+
+    return paper_protocol_curvatures(work.model, work.loss_fn, work.inputs, work.targets, directions)
+
+
+def engine_curvatures(
+    work: Workload, directions: dict[str, torch.Tensor], *, chunk_size: int | None = None, method: str | None = None
+) -> dict[str, torch.Tensor]:
+    from empirics.curvature import exact_curvatures
+
+    kw = {} if method is None else {"method": method}
+    return exact_curvatures(
+        work.model, work.loss_fn, work.inputs, work.targets, directions, chunk_size=chunk_size, **kw
+    )
+
+
+def whole_measurement(work: Workload, names, k: int, stage: str, **engine_kw) -> dict[str, torch.Tensor]:
+    """G (one backward, all layers) → top-k SVD per layer → D_k → curvature stage ``paper``/``engine``."""
+    from empirics.curvature import direction_tensors, gradient_matrices, top_k_directions
+    from empirics.layers import get_module
+
+    G = gradient_matrices(work.model, work.loss_fn, work.inputs, work.targets, list(names))
+    dirs = {n: direction_tensors(top_k_directions(g, k), get_module(work.model, n)) for n, g in G.items()}
+    if stage == "paper":
+        return paper_curvatures(work, dirs)
+    return engine_curvatures(work, dirs, **engine_kw)
+
+
+def has_measure_model() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("empirics.measure") is not None
+
+
+def measure_model_stage(work: Workload, layer_types: dict[str, str], k: int, chunk_size: int | None = None):
+    """The engine's full record pipeline, curvature only: ``measure_model(gn=False, kron=False, fd=False)``.
+
+    Returns ``None`` when :mod:`empirics.measure` is not importable.
+    """
+    try:
+        from empirics.measure import measure_model
+    except ImportError:
+        return None
+    return measure_model(
+        work.model,
+        work.loss_fn,
+        work.inputs,
+        work.targets,
+        layer_types=layer_types,
+        k=k,
+        gn=False,
+        kron=False,
+        fd=False,
+        chunk_size=chunk_size,
+        progress=False,
+    )
+
+
+def max_relative_difference(reference: dict[str, torch.Tensor], other: dict[str, torch.Tensor]) -> dict:
+    r"""Largest :math:`|h^{\rm other}_k-h^{\rm ref}_k|/|h^{\rm ref}_k|` over all layers and directions.
+
+    Also returns, per layer, the same with the layer's scale :math:`\max_k|h^{\rm ref}_k|` as the
+    denominator (robust to an :math:`h_k` that is nearly zero by cancellation), the location of the
+    worst entry, and the counts of non-positive and non-finite :math:`h_k` (reported, never dropped).
+    A pair of exact zeros counts as agreement; a zero reference with a non-zero other value is ``inf``.
+    """
+    if set(reference) != set(other):
+        raise ValueError(f"layer sets differ: {sorted(set(reference) ^ set(other))}")
+    worst, where, per_layer = 0.0, None, {}
+    n_nonpos = n_nonfinite = 0
+    for name, ref in reference.items():
+        a = ref.detach().double().cpu()
+        b = other[name].detach().double().cpu()
+        if a.shape != b.shape:
+            raise ValueError(f"layer {name}: {tuple(a.shape)} vs {tuple(b.shape)} curvatures")
+        n_nonfinite += int((~torch.isfinite(a)).sum() + (~torch.isfinite(b)).sum())
+        n_nonpos += int((a <= 0).sum())
+        diff = (a - b).abs()
+        rel = torch.where(diff == 0, torch.zeros_like(diff), diff / a.abs())
+        rel = torch.where(torch.isnan(rel), torch.full_like(rel, math.inf), rel)
+        scale = a.abs().max() if a.numel() else torch.tensor(0.0)
+        layer_rel = float(rel.max()) if rel.numel() else 0.0
+        per_layer[name] = {
+            "max_rel": layer_rel,
+            "max_rel_to_layer_scale": float(diff.max() / scale)
+            if a.numel() and scale > 0
+            else float(diff.max() if a.numel() else 0.0),
+        }
+        if layer_rel > worst or where is None:
+            worst, where = max(worst, layer_rel), (name, int(rel.argmax()) if rel.numel() else -1)
+    return {
+        "max_rel": worst,
+        "worst": where,
+        "per_layer": per_layer,
+        "n_nonpositive_ref": n_nonpos,
+        "n_nonfinite": n_nonfinite,
+    }
