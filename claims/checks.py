@@ -56,7 +56,7 @@ def _run(claim_id: str, measure: Callable, test: Callable[[Any], bool]) -> Calla
         if m.value is None:
             return Outcome(NO_DATA, None, m.source, records=m.records, candidates=m.candidates, notes=m.notes)
         for c in m.candidates:
-            if c.holds is None and c.value is not None:
+            if c.same and c.holds is None and c.value is not None:
                 try:
                     c.holds = bool(test(c.value))
                 except (TypeError, ValueError, IndexError, KeyError):

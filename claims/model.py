@@ -18,6 +18,7 @@ class Candidate:
     value: Any
     n: int | None = None
     holds: bool | None = None
+    same: bool = False  # an alternative rule for the same statistic: `show` says whether it would hold
 
 
 @dataclass

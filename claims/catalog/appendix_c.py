@@ -39,8 +39,13 @@ def _measure(grp, s0, s1, name, col, p0, p1):
             f"hypothesis: {s1} − {s0} [{name}] (refit)",
             refs,
             [
-                Candidate("Δ of the printed rounded parts", round(p1 - p0, 2), 2),
-                Candidate("Δ of the measured values rounded first", round(round(c.alpha, 2) - round(a.alpha, 2), 2), 2),
+                Candidate("Δ of the printed rounded parts", round(p1 - p0, 2), 2, same=True),
+                Candidate(
+                    "Δ of the measured values rounded first",
+                    round(round(c.alpha, 2) - round(a.alpha, 2), 2),
+                    2,
+                    same=True,
+                ),
             ],
             [fit],
         )
@@ -90,7 +95,9 @@ def _up08(b):
     for r in (2, 3, 4):
         rr = sel_j(b, r)
         if rr:
-            cands.append(Candidate(f"sel. J{r}: {SEL_J[r]}: median α", median(x.alpha for _, x in rr), len(rr)))
+            cands.append(
+                Candidate(f"sel. J{r}: {SEL_J[r]}: median α", median(x.alpha for _, x in rr), len(rr), same=True)
+            )
     return Measure(
         lay.alpha,
         "hypothesis → task_structure.GPT2_LM[mlp_up] (refit); sel. J1",
@@ -127,7 +134,12 @@ def _vit(b):
     (net,) = [n for n in networks(b, "predictions") if n.arch == "vit_tiny"]
     L = net.layers
     cands = [
-        Candidate("each layer within the band: (# ok, n)", (sum(abs(x.alpha - 2) <= BAND for x in L), len(L)), len(L))
+        Candidate(
+            "each layer within the band: (# ok, n)",
+            (sum(abs(x.alpha - 2) <= BAND for x in L), len(L)),
+            len(L),
+            same=True,
+        )
     ]
     if b.has("hypothesis"):
         h = network(b, "hypothesis", "hypothesis[output_dim.CIFAR-10]")

@@ -46,7 +46,7 @@ def _measure(exp, name, col):
         cands = []
         if node.has(STORED[col]):
             sv = node[STORED[col]].num() * (100 if col == "rel" else 1)
-            cands.append(Candidate(f"stored field {node.path}.{STORED[col]}", sv, 1))
+            cands.append(Candidate(f"stored field {node.path}.{STORED[col]}", sv, 1, same=True))
         return Measure(
             VALUE[col](lay),
             f"alpha_triangle → [{exp}].results[{name}] refit from sigma, h_exact",

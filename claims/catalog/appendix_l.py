@@ -30,7 +30,7 @@ def _n(b):
         len(L),
         "kronecker → layers[]",
         [r["name"].str() for r in L],
-        [Candidate("summary.n_layers", b.need("kronecker")["summary"]["n_layers"].int(), None)],
+        [Candidate("summary.n_layers", b.need("kronecker")["summary"]["n_layers"].int(), None, same=True)],
     )
 
 
@@ -40,11 +40,11 @@ def _corr(stat):
         rs = [corr_of(r) for r in L]
         f = {"mean": mean, "min": min, "max": max}[stat]
         stored = [r["log_hkron_vs_log_sigma2_corr"].num() for r in L]
-        cands = [Candidate("stored per-layer log_hkron_vs_log_sigma2_corr", f(stored), len(L))]
+        cands = [Candidate("stored per-layer log_hkron_vs_log_sigma2_corr", f(stored), len(L), same=True)]
         notes = []
         if stat == "mean":
             sv = b.need("kronecker")["summary"]["mean_hkron_corr"].num()
-            cands.append(Candidate("summary.mean_hkron_corr", sv, None))
+            cands.append(Candidate("summary.mean_hkron_corr", sv, None, same=True))
             if abs(sv - f(rs)) > 1e-6:
                 notes.append(f"summary drift: summary.mean_hkron_corr = {sv:.6g}, recomputed {f(rs):.6g}")
         return Measure(
@@ -116,7 +116,7 @@ def _match(rule):
             "delta": lambda s, d, a: s == d,
         }
         frac = {k: sum(f(*x) for x in w) / len(w) for k, f in rules.items()}
-        cands = [Candidate(f"σ winner {k}", 100 * v, len(w)) for k, v in frac.items() if k != rule]
+        cands = [Candidate(f"σ winner {k}", 100 * v, len(w), same=True) for k, v in frac.items() if k != rule]
         cands.append(
             Candidate(
                 "stored summary.prediction_accuracy × 100 (rule undocumented)",
@@ -210,7 +210,7 @@ def _reff(group):
             mean(sel),
             f"kronecker: mean over layers with σ winner {group} of min(eff_rank_delta, eff_rank_A)",
             [n for n, w, _ in rows if w == group],
-            [Candidate(f"summary.{key}", sv, None)],
+            [Candidate(f"summary.{key}", sv, None, same=True)],
             notes,
         )
 

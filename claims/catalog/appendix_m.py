@@ -32,7 +32,7 @@ def _mean(cfg):
             float(s.mean()),
             f"precond → {node.path}.seeds: mean of {s.size} seeds",
             [cfg],
-            [Candidate("stored mean_best", sv, None)],
+            [Candidate("stored mean_best", sv, None, same=True)],
             notes,
         )
 
@@ -48,7 +48,7 @@ def _delta(cfg):
             float(c.mean() - a.mean()),
             f"precond: seed mean({cfg}) − seed mean(adam_baseline)",
             [cfg, "adam_baseline"],
-            [Candidate("from the stored rounded means", stored, None)],
+            [Candidate("from the stored rounded means", stored, None, same=True)],
         )
 
     return measure
@@ -139,7 +139,10 @@ def _seedvar(b):
         (sum(abs(v) <= sd for v in ds.values()), len(ds)),
         f"|Δ| vs the Adam seed std (ddof 1) = {sd:.3f}",
         list(CONFIGS),
-        [Candidate("Adam seed std ddof 0", float(a.std(ddof=0)), a.size), Candidate("stored adam std_best", st, None)],
+        [
+            Candidate("Adam seed std ddof 0", float(a.std(ddof=0)), a.size),
+            Candidate("stored adam std_best", st, None, same=True),
+        ],
         violators=[f"{c}: |Δ| = {abs(v):.3f}" for c, v in ds.items() if abs(v) > sd],
         notes=["value = (# configs with |Δ| ≤ Adam seed std, n)"],
     )

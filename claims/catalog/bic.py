@@ -59,8 +59,8 @@ def _cifar(b):
         st = _stored(mf["summary"]["wins_by_bic"])
         lab = counts(r["best_model_bic"].str() for r in mf["layers"].items())
         cands += [
-            Candidate("model_fit summary.wins_by_bic", st, None),
-            Candidate("model_fit layers[].best_model_bic", lab, len(mf["layers"].value)),
+            Candidate("model_fit summary.wins_by_bic", st, None, same=True),
+            Candidate("model_fit layers[].best_model_bic", lab, len(mf["layers"].value), same=True),
         ]
         if st != counts(labels):
             notes.append(f"summary drift: model_fit summary {st} vs refit {counts(labels)}")
@@ -85,7 +85,7 @@ def _rmt(phase):
         labels = refit_labels(node["layers"])
         st = _stored(node["wins_by_bic"] if node.has("wins_by_bic") else node["summary"]["wins_by_bic"])
         cands = [
-            Candidate(f"stored {node.path} wins_by_bic", st, None),
+            Candidate(f"stored {node.path} wins_by_bic", st, None, same=True),
             Candidate(
                 "stored per-layer best_model_bic",
                 counts(r["best_model_bic"].str() for r in node["layers"].items()),
@@ -211,7 +211,9 @@ def _exp_0_25(b):
     ]
     if b.has("depth_scaling"):
         tw = {t["epoch"].int(): t["wins"] for t in b.need("depth_scaling")["trajectory_wins"].items()}
-        cands.append(Candidate("depth_scaling trajectory_wins", (_stored(tw[0])[1], _stored(tw[25])[1]), None))
+        cands.append(
+            Candidate("depth_scaling trajectory_wins", (_stored(tw[0])[1], _stored(tw[25])[1]), None, same=True)
+        )
     return Measure(
         (e0, e25), "rmt → phase_2b_trajectory[epoch ∈ {0, 25}].layers[].sigma: BIC refit, EXP wins", [], cands
     )
@@ -291,7 +293,10 @@ def _k(ep):
             lab,
             f"vgg16 → trajectory[epoch={ep}].layers[].best_model_bic (no σ arrays: no refit)",
             [f"vgg16/{r['name'].str()}" for r in node["layers"].items()],
-            [Candidate("argmin of layers[].bic", argmin, None), Candidate("stored wins_by_bic", st, None)],
+            [
+                Candidate("argmin of layers[].bic", argmin, None, same=True),
+                Candidate("stored wins_by_bic", st, None, same=True),
+            ],
             notes,
         )
 

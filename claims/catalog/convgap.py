@@ -63,20 +63,20 @@ def _measure(name, col):
                 lay.alpha,
                 src + " (α refit from sigma, h_exact)",
                 [f"conv_gap_v2/{name}"],
-                [Candidate("stored alpha_exact", rec["alpha_exact"].num(), 1)],
+                [Candidate("stored alpha_exact", rec["alpha_exact"].num(), 1, same=True)],
             )
         if col == "conc":
             return Measure(
                 conc_of(rec),
                 src + ": median of h_sum_of_products/h_product_of_sums",
                 [f"conv_gap_v2/{name}"],
-                [Candidate("mean over directions", conc_of(rec, "mean"), None)],
+                [Candidate("mean over directions", conc_of(rec, "mean"), None, same=True)],
             )
         chi, _, excl = chi_of(rec)
         med = float(np.median(chi))
         stored = rec["cos2_theta"].arr()
         cands = [
-            Candidate("floor(log10 median χ)", math.floor(math.log10(med)), chi.size),
+            Candidate("floor(log10 median χ)", math.floor(math.log10(med)), chi.size, same=True),
             Candidate(
                 "stored cos2_theta (incl. placeholder): round(log10 median)",
                 round(math.log10(float(np.median(stored)))),

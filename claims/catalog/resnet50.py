@@ -46,12 +46,12 @@ def _measure(key: str, stat: str):
         layers = sel(b, stated)
         value = STATS[stat](layers)
         cands = [
-            Candidate(f"sel. {rule}: {rules[rule]}", STATS[stat](sel(b, rule)), len(sel(b, rule)))
+            Candidate(f"sel. {rule}: {rules[rule]}", STATS[stat](sel(b, rule)), len(sel(b, rule)), same=True)
             for rule in rules
             if rule != stated
         ]
         if stat == "std":
-            cands.append(Candidate("std with ddof 1", STATS["std1"](layers), len(layers)))
+            cands.append(Candidate("std with ddof 1", STATS["std1"](layers), len(layers), same=True))
         notes = []
         if (key, stat) in SUMMARY:
             node = b.need(key)
@@ -60,7 +60,7 @@ def _measure(key: str, stat: str):
             sv = node.num()
             rule = SUMMARY_RULE[key]
             own = STATS[stat](sel(b, rule))
-            cands.append(Candidate(f"file summary {node.path} (computed over sel. {rule})", sv, None))
+            cands.append(Candidate(f"file summary {node.path} (computed over sel. {rule})", sv, None, same=True))
             if abs(sv - own) > 1e-9:
                 notes.append(f"summary drift: {node.path} = {sv:.6g}, recomputed from the rows (sel. {rule}) {own:.6g}")
         return Measure(value, f"{src}", names(layers), cands, notes)
@@ -167,7 +167,7 @@ def _fc(key):
         cands = []
         node = b.need(key)
         sv = node["summary"]["by_layer_type"]["fc"]["median_alpha"] if key == "tiny" else node["summary"]["fc_alpha"]
-        cands.append(Candidate(f"file summary {sv.path}", sv.num(), 1))
+        cands.append(Candidate(f"file summary {sv.path}", sv.num(), 1, same=True))
         notes = (
             []
             if abs(sv.num() - fc.alpha) < 1e-9

@@ -17,19 +17,19 @@ CLAIMS = []
 def _r2(b):
     n = network(b, "alpha_triangle", "alpha_triangle[resnet18_triangle]")
     conv = n.of_type("conv", "downsample")
-    cands = [Candidate("alpha_triangle ResNet-18 incl. fc", median(x.r2 for x in n.layers), len(n.layers))]
+    cands = [Candidate("alpha_triangle ResNet-18 incl. fc", median(x.r2 for x in n.layers), len(n.layers), same=True)]
     for key in ("conv_gap_v2", "conv_gap"):
         for net in networks(b, key):
             L = net.of_type("conv", "downsample")
-            cands.append(Candidate(f"{key} r2_exact (refit), conv", median(x.r2 for x in L), len(L)))
+            cands.append(Candidate(f"{key} r2_exact (refit), conv", median(x.r2 for x in L), len(L), same=True))
             import numpy as np
 
             lin = [float(np.corrcoef(x.extra["h"], x.extra["sigma"] ** 2)[0, 1] ** 2) for x in L]
-            cands.append(Candidate(f"{key} linear Pearson r²(h, σ²), conv", median(lin), len(L)))
+            cands.append(Candidate(f"{key} linear Pearson r²(h, σ²), conv", median(lin), len(L), same=True))
     for net in networks(b, "intrinsic_dim"):
         if net.arch == "ResNet-18":
             L = net.of_type("conv")
-            cands.append(Candidate("intrinsic_dim resnet r2_alpha, conv", median(x.r2 for x in L), len(L)))
+            cands.append(Candidate("intrinsic_dim resnet r2_alpha, conv", median(x.r2 for x in L), len(L), same=True))
     return Measure(
         median(x.r2 for x in conv),
         "alpha_triangle → [resnet18_triangle].results[conv]: R² of the α fit (refit)",
@@ -85,7 +85,7 @@ def _panel(exp, name):
             lay.alpha,
             f"alpha_triangle → [{exp}].results[{name}]: refit on σ > 0, h > 0 (n = {lay.n_valid})",
             [f"alpha_triangle[{exp}]/{name}"],
-            [Candidate("stored alpha", node["alpha"].num(), 1)],
+            [Candidate("stored alpha", node["alpha"].num(), 1, same=True)],
         )
 
     return measure

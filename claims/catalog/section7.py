@@ -34,7 +34,12 @@ def _range(field):
         f = FIELD[field]
         L = sel_d(b, 1)
         cands = [
-            Candidate(f"sel. D{r}: {SEL_D[r]}", (min(map(f, sel_d(b, r))), max(map(f, sel_d(b, r)))), len(sel_d(b, r)))
+            Candidate(
+                f"sel. D{r}: {SEL_D[r]}",
+                (min(map(f, sel_d(b, r))), max(map(f, sel_d(b, r)))),
+                len(sel_d(b, r)),
+                same=True,
+            )
             for r in SEL_D
             if r != 1
         ]
@@ -132,7 +137,7 @@ def _width(b):
         "intrinsic_dim → [scaling_test].results[width ∈ {64, 512}] (selected by width)",
         [f"intrinsic_dim[scaling_test]/{by[w].name}" for w in (64, 512)],
         [
-            Candidate("max − min over all widths", max(pr) - min(pr), len(pr)),
+            Candidate("max − min over all widths", max(pr) - min(pr), len(pr), same=True),
             Candidate(
                 "from the rounded parts round(w512,1) − round(w64,1)", round(by[512].pr_h, 1) - round(by[64].pr_h, 1), 2
             ),
@@ -293,11 +298,11 @@ def _corr(which):
             return float(np.corrcoef(x, y)[0, 1])
 
         conv = [t for t in rows if t[1] != "head"]
-        cands = [Candidate("including fc_result (caption: + FC control)", r(rows), len(rows))]
+        cands = [Candidate("including fc_result (caption: + FC control)", r(rows), len(rows), same=True)]
         if b.has("kfac_prediction"):
             k = b.need("kfac_prediction")
             sv = k["corr_alpha_gap_vs_kronecker_slack" if which == "slack" else "corr_alpha_gap_vs_r2_h_sigma"]
-            cands.append(Candidate(f"kfac_prediction {sv.path}", sv.num(), k["n_layers"].int()))
+            cands.append(Candidate(f"kfac_prediction {sv.path}", sv.num(), k["n_layers"].int(), same=True))
         notes = []
         if b.has("kfac_prediction"):
             names_k = [lay["name"].str() for lay in b.need("kfac_prediction")["layers"].items()]

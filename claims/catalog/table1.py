@@ -31,14 +31,14 @@ def _cifar_conv(stat):
             vals.append(f[stat](L))
             refs += [f"{n.label}/{x.name}" for x in L]
             if stat == "std":
-                cands.append(Candidate(f"{exp} std ddof 1", f["std1"](L), len(L)))
-        cands.append(Candidate("endpoints equal the two values (min, max)", (min(vals), max(vals)), None))
+                cands.append(Candidate(f"{exp} std ddof 1", f["std1"](L), len(L), same=True))
+        cands.append(Candidate("endpoints equal the two values (min, max)", (min(vals), max(vals)), None, same=True))
         for key in ("conv_gap", "conv_gap_v2", "intrinsic_dim"):
             if b.has(key):
                 nets = [x for x in networks(b, key) if x.arch == "ResNet-18"]
                 for n in nets:
                     L = n.of_type("conv", "downsample")
-                    cands.append(Candidate(f"ResNet-18 source {n.label}", f[stat](L), len(L)))
+                    cands.append(Candidate(f"ResNet-18 source {n.label}", f[stat](L), len(L), same=True))
         return Measure(
             vals,
             "alpha_triangle → [resnet18_triangle, vgg11_triangle].results[conv] (refit); per architecture",
@@ -113,7 +113,9 @@ def _head(b):
     cands = []
     if b.has("intrinsic_dim"):
         h2 = network(b, "intrinsic_dim", "intrinsic_dim[intrinsic_dim_gpt2]").by_name("output_head")
-        cands.append(Candidate("intrinsic_dim → [intrinsic_dim_gpt2].results[output_head].alpha", h2.alpha, 1))
+        cands.append(
+            Candidate("intrinsic_dim → [intrinsic_dim_gpt2].results[output_head].alpha", h2.alpha, 1, same=True)
+        )
     return Measure(
         h.alpha,
         "alpha_triangle → [gpt2_triangle].results[output_head] (refit)",

@@ -80,7 +80,11 @@ def _cifar(stat, stated):
         refs = {id(lay): ref(n, lay) for n, lay in rows}
         f = {"median": _pct_median, "n": len, "n_wellcond": lambda ls: sum(lay.relerr <= 0.10 for lay in ls)}[stat]
         chosen = sel_a(b, stated)
-        cands = [Candidate(f"sel. A{r}: {SEL_A[r]}", f(sel_a(b, r)), len(sel_a(b, r))) for r in SEL_A if r != stated]
+        cands = [
+            Candidate(f"sel. A{r}: {SEL_A[r]}", f(sel_a(b, r)), len(sel_a(b, r)), same=True)
+            for r in SEL_A
+            if r != stated
+        ]
         joint = [
             r
             for r in SEL_A
@@ -179,13 +183,19 @@ def _single(key, stat):
         rows = net.layers
         node = b.need(key)["summary"]
         sv = node["triangle"]["median_rel_error_pct"] if key == "tiny" else node["triangle_median_err_pct"]
-        cands = [Candidate(f"file summary {sv.path}", sv.num(), None)]
+        cands = [Candidate(f"file summary {sv.path}", sv.num(), None, same=True)]
         if key == "tiny":
-            cands.append(Candidate("conv type only", _pct_median(net.of_type("conv")), len(net.of_type("conv"))))
-            cands.append(Candidate("all but fc", _pct_median([x for x in rows if x.type != "head"]), len(rows) - 1))
+            cands.append(
+                Candidate("conv type only", _pct_median(net.of_type("conv")), len(net.of_type("conv")), same=True)
+            )
+            cands.append(
+                Candidate("all but fc", _pct_median([x for x in rows if x.type != "head"]), len(rows) - 1, same=True)
+            )
         else:
             cands += [
-                Candidate(f"sel. B{r}: {SEL_B[r]}", _pct_median(sel_b(b, r)), len(sel_b(b, r))) for r in SEL_B if r != 5
+                Candidate(f"sel. B{r}: {SEL_B[r]}", _pct_median(sel_b(b, r)), len(sel_b(b, r)), same=True)
+                for r in SEL_B
+                if r != 5
             ]
         notes = []
         if abs(sv.num() - _pct_median(rows)) > 1e-9:
@@ -247,10 +257,10 @@ def _pooled(stat):
         if stat == "n":
             value = len(finite)
             cands += [
-                Candidate(f"rows with rel err < {t} %", sum(lay.relerr < t / 100 for lay in finite), None)
+                Candidate(f"rows with rel err < {t} %", sum(lay.relerr < t / 100 for lay in finite), None, same=True)
                 for t in (5, 10, 20)
             ]
-            cands.append(Candidate("all rows", len(layers), None))
+            cands.append(Candidate("all rows", len(layers), None, same=True))
         else:
             value = _pct_median(finite)
             cands.append(
