@@ -1,0 +1,416 @@
+r"""Directional curvatures of one layer along its gradient's singular directions (THEORY.md §1.3–§1.4).
+
+For a layer with weight :math:`W` (matrix view :math:`m\times n`, see :mod:`empirics.layers`) and the
+batch objective :math:`\mathcal L=\frac1B\sum_i\ell_i`:
+
+* :func:`gradient_matrices` — :math:`G=\nabla_W\mathcal L=\frac1B\sum_i\delta_ia_i^\top`;
+* :func:`top_k_directions` — :math:`G=\sum_k\sigma_ku_kw_k^\top`, directions :math:`D_k=u_kw_k^\top`,
+  :math:`v_k=\mathrm{vec}(D_k)` (row-major), and the numerical rank of :math:`G`;
+* :func:`exact_curvatures` — :math:`h^{\rm exact}_k=v_k^\top Hv_k=\frac{d^2}{dt^2}\mathcal L(W+tD_k)|_{t=0}`,
+  :math:`H` the Hessian block of this layer, batched over directions with ``torch.func``: either
+  forward-over-reverse (``jvp(grad(L))`` then :math:`v^\top(Hv)`) or forward-over-forward (nested ``jvp``,
+  the second directional derivative itself), ``vmap``-ed over a chunk of directions. The primal
+  forward is shared by every direction of a chunk (``vmap`` batches only what depends on the tangent,
+  i.e. the part of the network downstream of the layer);
+* :func:`gn_curvatures` — :math:`v^\top H_{\rm GN}v=\frac1B\sum_i (J_iv)^\top\nabla_f^2\ell_i\,(J_iv)`,
+  with :math:`J_iv` the jvp of the outputs and the quadratic form of the loss Hessian w.r.t. the outputs
+  obtained as a second directional derivative of the loss along :math:`J_iv` (works for any loss);
+* :func:`fd_curvatures` — central second difference
+  :math:`(\mathcal L(W+\epsilon D)-2\mathcal L(W)+\mathcal L(W-\epsilon D))/\epsilon^2`;
+* :func:`paper_protocol_curvatures` — the paper's loop (``autograd.grad(create_graph=True)``, then one
+  backward per direction): the reference for tests and the benchmark.
+
+Conventions: ``loss_fn(outputs, targets)`` returns per-sample losses (B,); the model is used in the mode
+the caller set (``measure_model`` uses eval mode). Under ``torch.distributed`` every sum over samples is
+divided by the global sample count and all-reduced (:mod:`empirics.distributed`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.func import functional_call, grad, jvp, vmap
+
+from empirics import distributed as dist
+from empirics.layers import get_module, matrix_to_weight
+
+__all__ = [
+    "Directions",
+    "gradient_matrices",
+    "top_k_directions",
+    "direction_tensors",
+    "exact_curvatures",
+    "gn_curvatures",
+    "fd_curvatures",
+    "paper_protocol_curvatures",
+    "auto_chunk_size",
+    "METHODS",
+    "LAST_CHOICES",
+]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+METHODS = ("auto", "fwd_fwd", "fwd_rev")
+
+#: ``exact_curvatures`` records here, per layer name, the method and chunk size it used last
+#: (``{"method": ..., "chunk_size": ..., "trial_seconds": {...}}``); ``measure_model`` copies it into the record.
+LAST_CHOICES: dict[str, dict] = {}
+
+
+@dataclass(frozen=True)
+class Directions:
+    r"""Top-k SVD of :math:`G`: ``sigma`` (k,), ``U`` (m, k), ``W`` (n, k); ``rank`` = #{σ_i > rtol·σ_1}."""
+
+    sigma: torch.Tensor
+    U: torch.Tensor
+    W: torch.Tensor
+    rank: int
+    rtol: float = 0.0
+
+
+# --------------------------------------------------------------------------------------------------
+# shared plumbing
+
+
+def _detached_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    state = {n: p.detach() for n, p in model.named_parameters()}
+    state.update({n: b for n, b in model.named_buffers()})
+    return state
+
+
+def _objective(model: nn.Module, loss_fn: LossFn, inputs, targets, name: str) -> tuple[Callable, torch.Tensor]:
+    r"""``f(W_param) = (1/B_global) Σ_local ℓ_i`` with only layer ``name``'s weight free; returns (f, W)."""
+    state = _detached_state(model)
+    key = f"{name}.weight"
+    n_global = dist.global_count(len(targets), device=state[key].device)
+
+    def f(w: torch.Tensor) -> torch.Tensor:
+        out = functional_call(model, {**state, key: w}, (inputs,))
+        return loss_fn(out, targets).sum() / n_global
+
+    return f, state[key]
+
+
+def _outputs_fn(model: nn.Module, inputs, name: str) -> tuple[Callable, torch.Tensor]:
+    state = _detached_state(model)
+    key = f"{name}.weight"
+
+    def f(w: torch.Tensor) -> torch.Tensor:
+        return functional_call(model, {**state, key: w}, (inputs,))
+
+    return f, state[key]
+
+
+def _activation_bytes(model: nn.Module, inputs) -> int:
+    """Bytes of every module output of one plain forward (a proxy for one direction's working memory)."""
+    total = 0
+
+    def hook(_m, _i, out):
+        nonlocal total
+        if isinstance(out, torch.Tensor):
+            total += out.numel() * out.element_size()
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for h in handles:
+            h.remove()
+    return max(total, 1)
+
+
+def _available_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 * 1024**3
+
+
+#: working-memory multiple of one forward's activations per direction (tangent + saved tensors), per method
+_MEM_FACTOR = {"fwd_fwd": 4.0, "fwd_rev": 8.0, "gn": 3.0}
+
+
+def auto_chunk_size(model: nn.Module, inputs, k: int, method: str = "fwd_rev", fraction: float = 0.5) -> int:
+    """Directions per vmap chunk so that a chunk uses at most ``fraction`` of the free memory (≥ 1, ≤ k)."""
+    device = next(model.parameters()).device
+    per_dir = _MEM_FACTOR.get(method, 8.0) * _activation_bytes(model, inputs)
+    budget = fraction * _available_bytes(device)
+    if device.type == "cpu":
+        budget = min(budget, 2 * 1024**3)  # bigger chunks buy nothing on CPU but page faults
+    return int(max(1, min(k, budget // per_dir)))
+
+
+def _chunked(fn: Callable[[torch.Tensor], torch.Tensor], V: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Apply a vmapped ``fn`` to ``V`` (k, ...) in chunks; on CUDA out-of-memory the chunk is halved and retried."""
+    outs, i = [], 0
+    while i < V.shape[0]:
+        try:
+            outs.append(fn(V[i : i + chunk]))
+            i += chunk
+        except torch.cuda.OutOfMemoryError:
+            if chunk == 1:
+                raise
+            chunk = max(1, chunk // 2)
+            torch.cuda.empty_cache()
+    return torch.cat(outs) if outs else V.new_zeros(0)
+
+
+def _stack(directions: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    V = directions.to(device=w.device, dtype=w.dtype)
+    if V.shape[1:] != w.shape:
+        raise ValueError(f"directions of shape {tuple(V.shape)} do not match weight {tuple(w.shape)}")
+    return V
+
+
+# --------------------------------------------------------------------------------------------------
+# gradient and directions
+
+
+def gradient_matrices(model: nn.Module, loss_fn: LossFn, inputs, targets, names) -> dict[str, torch.Tensor]:
+    r""":math:`G=\nabla_W\mathcal L` of every named layer, in matrix view (m, n), from one backward (all-reduced)."""
+    names = list(names)
+    modules = [get_module(model, n) for n in names]
+    params = [m.weight for m in modules]
+    n_global = dist.global_count(len(targets), device=params[0].device)
+    with torch.enable_grad():
+        loss = loss_fn(model(inputs), targets).sum() / n_global
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+    out = {}
+    for n, m, g in zip(names, modules, grads, strict=True):
+        g = torch.zeros_like(m.weight) if g is None else g.detach()
+        out[n] = dist.all_reduce_sum(g.reshape(g.shape[0], -1))
+    return out
+
+
+def _rank_rtol(G: torch.Tensor) -> float:
+    return max(G.shape) * torch.finfo(G.dtype).eps
+
+
+def top_k_directions(G: torch.Tensor, k: int) -> Directions:
+    r"""Top-k singular triplets of :math:`G` (descending σ), with the numerical rank.
+
+    Rank = #{σ_i > rtol·σ_1}, rtol = max(m, n)·eps(dtype) (numpy's ``matrix_rank`` rule); recorded as
+    ``Directions.rtol``. Signs are fixed (largest-|·| entry of each u_k positive); h_k does not depend on
+    them. Under ``torch.distributed`` rank 0's U, W are broadcast so every process measures the same v_k.
+    ``k`` is capped at min(m, n); callers check it against the rank.
+    """
+    if G.dim() != 2:
+        raise ValueError(f"G must be a matrix, got shape {tuple(G.shape)}")
+    U, S, Vh = torch.linalg.svd(G, full_matrices=False)
+    rtol = _rank_rtol(G)
+    rank = int((S > rtol * S[0]).sum().item()) if S.numel() and S[0] > 0 else 0
+    k = min(k, S.numel())
+    U, S, Wm = U[:, :k].clone(), S[:k].clone(), Vh[:k].T.clone()
+    idx = U.abs().argmax(dim=0)
+    sign = torch.sign(U[idx, torch.arange(k, device=U.device)])
+    sign[sign == 0] = 1
+    U, Wm = U * sign, Wm * sign
+    for t in (S, U, Wm):
+        dist.broadcast_(t)
+    return Directions(sigma=S, U=U, W=Wm, rank=rank, rtol=rtol)
+
+
+def direction_tensors(d: Directions, module: nn.Module) -> torch.Tensor:
+    r"""Stack of :math:`D_k=u_kw_k^\top` reshaped to the weight's shape: (k, *weight_shape)."""
+    D = torch.einsum("mk,nk->kmn", d.U, d.W)
+    return matrix_to_weight(D, module)
+
+
+# --------------------------------------------------------------------------------------------------
+# exact curvature
+
+
+def _exact_fwd_fwd(f: Callable, w: torch.Tensor) -> Callable:
+    def one(v):
+        return jvp(lambda x: jvp(f, (x,), (v,))[1], (w,), (v,))[1]
+
+    return vmap(one)
+
+
+def _exact_fwd_rev(f: Callable, w: torch.Tensor) -> Callable:
+    g = grad(f)
+
+    def one(v):
+        hv = jvp(g, (w,), (v,))[1]
+        return (hv * v).sum()
+
+    return vmap(one)
+
+
+def _timed(fn: Callable, V: torch.Tensor) -> tuple[torch.Tensor, float]:
+    if V.is_cuda:
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    out = fn(V)
+    if V.is_cuda:
+        torch.cuda.synchronize()
+    return out, time.perf_counter() - t0
+
+
+def exact_curvatures(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs,
+    targets,
+    directions: dict[str, torch.Tensor],
+    *,
+    chunk_size: int | None = None,
+    method: str = "auto",
+) -> dict[str, torch.Tensor]:
+    r""":math:`h_k=v_k^\top Hv_k` for each layer ``name -> (k, *weight_shape)`` stack of directions.
+
+    ``method``: ``"fwd_fwd"`` (nested jvp), ``"fwd_rev"`` (jvp of grad) or ``"auto"``: both are timed on
+    the first chunk of each layer (whose values are kept) and the faster one does the rest. The choice
+    and chunk size are recorded in :data:`LAST_CHOICES`. ``chunk_size=None`` sizes chunks from free memory.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    out = {}
+    for name, D in directions.items():
+        f, w = _objective(model, loss_fn, inputs, targets, name)
+        V = _stack(D, w)
+        k = V.shape[0]
+        fns = {"fwd_fwd": _exact_fwd_fwd(f, w), "fwd_rev": _exact_fwd_rev(f, w)}
+        chunk = chunk_size or auto_chunk_size(model, inputs, k, "fwd_rev" if method == "auto" else method)
+        choice: dict = {"chunk_size": chunk}
+        if method == "auto" and k > 0:
+            # trial on a small chunk so the losing method wastes little
+            trial = V[: min(chunk, max(1, k // 5))]
+            times, vals = {}, {}
+            for mth in ("fwd_fwd", "fwd_rev"):
+                vals[mth], times[mth] = _timed(fns[mth], trial)
+            best = min(times, key=times.get)
+            rest = _chunked(fns[best], V[trial.shape[0] :], chunk)
+            h = torch.cat([vals[best], rest])
+            choice.update(method=best, trial_seconds=times, trial_directions=int(trial.shape[0]))
+        else:
+            h = _chunked(fns[method], V, chunk)
+            choice["method"] = method
+        LAST_CHOICES[name] = choice
+        out[name] = dist.all_reduce_sum(h.detach())
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Gauss–Newton, finite differences, and the paper's protocol
+
+
+def gn_curvatures(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs,
+    targets,
+    directions: dict[str, torch.Tensor],
+    *,
+    chunk_size: int | None = None,
+) -> dict[str, torch.Tensor]:
+    r""":math:`v^\top H_{\rm GN}v=\frac1B\sum_i (J_iv)^\top\nabla^2_f\ell_i(J_iv)` for each layer.
+
+    :math:`J v` is the jvp of the network outputs along :math:`D`; the loss-Hessian quadratic form is the
+    second directional derivative :math:`\frac{d^2}{dt^2}\sum_i\ell_i(f_i+tJ_iv)` (nested jvp of the loss in
+    the outputs), so no loss-specific formula is needed.
+    """
+    out = {}
+    for name, D in directions.items():
+        fo, w = _outputs_fn(model, inputs, name)
+        n_global = dist.global_count(len(targets), device=w.device)
+        V = _stack(D, w)
+
+        def loss_sum(o):
+            return loss_fn(o, targets).sum()
+
+        def one(v):
+            f0, jv = jvp(fo, (w,), (v,))
+            return jvp(lambda o: jvp(loss_sum, (o,), (jv,))[1], (f0,), (jv,))[1] / n_global
+
+        chunk = chunk_size or auto_chunk_size(model, inputs, V.shape[0], "gn")
+        out[name] = dist.all_reduce_sum(_chunked(vmap(one), V, chunk).detach())
+    return out
+
+
+def fd_curvatures(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs,
+    targets,
+    directions: dict[str, torch.Tensor],
+    *,
+    eps: float = 1e-3,
+    dtype: torch.dtype | None = None,
+    chunk_size: int | None = None,
+) -> dict[str, torch.Tensor]:
+    r"""Central second difference :math:`(\mathcal L(W+\epsilon D)-2\mathcal L(W)+\mathcal L(W-\epsilon D))/\epsilon^2`.
+
+    ``dtype`` evaluates the losses in another precision (e.g. ``torch.float32``, where round-off
+    :math:`\sim\mathrm{eps}\,\mathcal L/\epsilon^2` gives the spurious negative curvatures the paper
+    mentions); ``None`` uses the model's dtype. Each process's three losses are all-reduced before
+    differencing. ``chunk_size`` is accepted for a uniform signature and unused.
+    """
+    del chunk_size
+    out = {}
+    for name, D in directions.items():
+        f, w = _objective(model, loss_fn, inputs, targets, name)
+        V = _stack(D, w)
+        if dtype is not None and dtype != w.dtype:
+            m2 = _cast_model(model, dtype)
+            x2 = inputs.to(dtype) if torch.is_floating_point(inputs) else inputs
+            t2 = targets.to(dtype) if torch.is_floating_point(targets) else targets
+            f, w = _objective(m2, loss_fn, x2, t2, name)
+            V = V.to(dtype)
+        with torch.no_grad():
+            base = f(w)
+            plus = torch.stack([f(w + eps * v) for v in V])
+            minus = torch.stack([f(w - eps * v) for v in V])
+            vals = torch.stack([plus, minus, base.expand_as(plus)])
+            vals = dist.all_reduce_sum(vals)
+            out[name] = (vals[0] - 2 * vals[2] + vals[1]) / eps**2
+    return out
+
+
+def _cast_model(model: nn.Module, dtype: torch.dtype) -> nn.Module:
+    import copy
+
+    m2 = copy.deepcopy(model)
+    return m2.to(dtype)
+
+
+def paper_protocol_curvatures(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs,
+    targets,
+    directions: dict[str, torch.Tensor],
+    *,
+    chunk_size: int | None = None,
+) -> dict[str, torch.Tensor]:
+    r"""The paper's protocol: per layer, ``g = autograd.grad(L, W, create_graph=True)``, then for each
+    direction ``Hv = autograd.grad(<g, D>, W)`` and :math:`h=\langle D, Hv\rangle`, one at a time.
+
+    Deliberately unoptimised: the honest reference the engine is compared (and benchmarked) against.
+    """
+    del chunk_size
+    n_global = dist.global_count(len(targets), device=next(model.parameters()).device)
+    out = {}
+    for name, D in directions.items():
+        w = get_module(model, name).weight
+        with torch.enable_grad():
+            loss = loss_fn(model(inputs), targets).sum() / n_global
+            (g,) = torch.autograd.grad(loss, w, create_graph=True)
+            hs = []
+            for i, v in enumerate(D.to(device=w.device, dtype=w.dtype)):
+                (hv,) = torch.autograd.grad((g * v).sum(), w, retain_graph=i < D.shape[0] - 1)
+                hs.append((hv * v).sum().detach())
+        out[name] = dist.all_reduce_sum(torch.stack(hs) if hs else w.new_zeros(0))
+    return out
+
