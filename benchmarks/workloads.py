@@ -104,6 +104,7 @@ def build_workload(
     num_classes: int = 10,
     context: int | None = None,
     seed: int = 0,
+    **size_kwargs,
 ) -> Workload:
     """The model (eval mode, ``dtype``, ``device``) and a fixed random batch of ``batch`` samples.
 
@@ -113,8 +114,10 @@ def build_workload(
     if batch < 1:
         raise ValueError(f"--batch must be ≥ 1, got {batch}")
     gen = torch.Generator().manual_seed(seed)
-    kwargs: dict = {}
+    kwargs: dict = dict(size_kwargs)
     if model_name in BUILTIN_MODELS:
+        if size_kwargs:
+            raise ValueError(f"model {model_name!r} takes no size knobs, got {', '.join(size_kwargs)}")
         builder, default_size = BUILTIN_MODELS[model_name]
         size = image_size or default_size
         with torch.random.fork_rng(devices=[]):
