@@ -45,6 +45,17 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         print(report.table(claims, outs))
         print()
+        from .evaluate import all_drift
+
+        drift = all_drift(b) + sorted({n for o in outs for n in o.notes if n.startswith("summary drift")})
+        if drift:
+            print(f"summary drift ({len(drift)} stored fields disagree with the recomputation; see `show ID`):")
+            for d in drift:
+                print(f"  {d}")
+        else:
+            print(
+                "summary drift: none (every stored per-layer fit and summary field cross-checked agrees with the recomputation)"
+            )
         print(report.summary(claims, outs))
     return 1 if any(o.verdict == FAILS for o in outs) else 0
 

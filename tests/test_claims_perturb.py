@@ -48,3 +48,55 @@ def test_perturbation_flips_verdict(cid, tmp_path):
     assert after.verdict == want, (
         f"{cid}: {before.verdict} (measured {before.measured}) → {after.verdict} (measured {after.measured})"
     )
+
+
+# -- the issue's examples --------------------------------------------------------------------------
+def _verdicts(folder, ids):
+    b = Bundle(folder)
+    return {i: evaluate(REGISTRY[i], b) for i in ids}
+
+
+def test_scaling_resnet18_conv_alpha_by_0_8_flips_the_conv_alpha_claims(tmp_path):
+    """h_k ← h_k σ_k^{-0.2 α}: every ResNet-18 conv α (raw arrays and α fields) becomes 0.8 α."""
+    from claims.perturb import set_alpha
+    from theory.fits import fit_alpha
+
+    docs = Docs(PAPER)
+    rn18 = next(b for b in docs["alpha_triangle"] if b["experiment"] == "resnet18_triangle")["results"]
+    convs = [r for r in rn18 if r["name"] != "fc"]
+    convs += docs["conv_gap"]["conv_results"] + docs["conv_gap_v2"]["conv_results"]
+    for r in convs:
+        set_alpha(r, 0.8 * fit_alpha(r["sigma"], r["h_exact"]).alpha)
+    rn = next(b for b in docs["intrinsic_dim"] if b["experiment"] == "intrinsic_dim_resnet")["results"]
+    for r in rn:
+        if r["name"] != "fc":
+            r["alpha"] *= 0.8
+    ids = [
+        "appH.resnet18.conv1.alpha",
+        "appH.resnet18.layer1.0.conv1.alpha",
+        "appH.resnet18.layer4.0.conv2.alpha",
+        "fig1.panel_alpha.a",
+        "appD.conv1.alpha",
+        "appD.layer2.0.conv1.alpha",
+        "appD.layer4.0.conv2.alpha",
+        "t1.cifar_conv.mean_alpha",
+        "abs.alpha.conv_approx2",
+    ]
+    before = _verdicts(PAPER, ids)
+    after = _verdicts(docs.write(tmp_path / "r"), ids)
+    for i in ids[:7]:
+        assert before[i].verdict == HOLDS and after[i].verdict == FAILS, i
+    assert after["t1.cifar_conv.mean_alpha"].measured[0] == pytest.approx(
+        0.8 * before["t1.cifar_conv.mean_alpha"].measured[0]
+    )
+    assert after["t1.cifar_conv.mean_alpha"].verdict == FAILS and after["abs.alpha.conv_approx2"].verdict == FAILS
+
+
+def test_layer_count_printed_14_fails_on_13(tmp_path):
+    docs = Docs(PAPER)
+    recs = docs["in1k"]["results"]
+    recs.remove(next(r for r in recs if r["name"] == "layer2.0.conv2.weight"))
+    after = _verdicts(docs.write(tmp_path / "r"), ["s3.in1k.conv.n", "t1.in1k.conv.n"])
+    assert _verdicts(PAPER, ["s3.in1k.conv.n"])["s3.in1k.conv.n"].measured == 14
+    for out in after.values():
+        assert out.measured == 13 and out.verdict == FAILS

@@ -1,0 +1,126 @@
+"""Law claims are evaluated on the project's own ``sad-results/1`` files: synthetic files whose conv
+layers have α ≈ 2, or not, decide the verdict; a folder with only project files is usable input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from claims.bundle import Bundle
+from claims.evaluate import evaluate
+from claims.model import FAILS, HOLDS, NO_DATA
+from claims.registry import REGISTRY
+from empirics.schema import SCHEMA_VERSION, validate
+
+
+def layer(name: str, typ: str, alpha: float, k: int = 20, seed: int = 0, gamma: float = 1.0) -> dict:
+    rng = np.random.default_rng(seed)
+    sigma = [float(j**-gamma) for j in range(1, k + 1)]
+    h = [float(s**alpha * math.exp(0.02 * rng.standard_normal())) for s in sigma]
+    return {"name": name, "layer_type": typ, "shape": [64, 27], "k": k, "sigma": sigma, "h_exact": h}
+
+
+def project_file(layers: list[dict], arch: str = "resnet18") -> dict:
+    doc = {
+        "schema": SCHEMA_VERSION,
+        "complete": True,
+        "run": {
+            "model": f"{arch}_cifar",
+            "architecture": arch,
+            "dataset": "digits",
+            "dataset_kind": "real",
+            "n_classes": 10,
+            "task": "classification",
+            "batch_size": 512,
+            "k": 20,
+            "dtype": "float64",
+            "device": "cpu",
+            "seed": 0,
+        },
+        "provenance": {"created": "2026-01-01T00:00:00Z"},
+        "layers": layers,
+    }
+    validate(doc)
+    return doc
+
+
+def write(tmp_path, docs: dict[str, dict]):
+    for name, doc in docs.items():
+        (tmp_path / name).write_text(json.dumps(doc))
+    return Bundle(tmp_path)
+
+
+CONV = REGISTRY["abs.alpha.conv_approx2"]
+
+
+def test_conv_law_holds_on_project_conv_alpha_2(tmp_path):
+    b = write(tmp_path, {"run1.json": project_file([layer(f"c{i}", "conv", 2.0, seed=i) for i in range(5)])})
+    b.check_usable()
+    out = evaluate(CONV, b)
+    assert out.verdict == HOLDS and out.measured == (1, 1)
+    assert all(r.startswith("run1.json/") for r in out.records)
+
+
+def test_conv_law_fails_on_project_conv_alpha_1_6_and_names_violator(tmp_path):
+    b = write(
+        tmp_path,
+        {
+            "good.json": project_file([layer(f"c{i}", "conv", 2.0, seed=i) for i in range(5)]),
+            "bad.json": project_file([layer(f"c{i}", "conv", 1.6, seed=i) for i in range(5)], arch="vgg11"),
+        },
+    )
+    out = evaluate(CONV, b)
+    assert out.verdict == FAILS and out.measured == (1, 2)
+    assert any(v.startswith("bad.json") for v in out.violators) and not any(
+        v.startswith("good.json") for v in out.violators
+    )
+
+
+def test_downsample_layers_count_as_conv(tmp_path):
+    layers = [layer(f"c{i}", "conv", 2.0, seed=i) for i in range(3)] + [
+        layer(f"d{i}", "downsample", 2.6, seed=9 + i) for i in range(4)
+    ]
+    out = evaluate(CONV, write(tmp_path, {"r.json": project_file(layers)}))
+    assert out.verdict == FAILS  # median over 7 conv-type layers is 2.6
+
+
+def test_law_without_applicable_layers_is_no_data(tmp_path):
+    b = write(tmp_path, {"r.json": project_file([layer("c0", "conv", 2.0)])})
+    assert evaluate(REGISTRY["abs.alpha.attention_approx1"], b).verdict == NO_DATA
+    assert evaluate(REGISTRY["abs.alpha.mlp_up_lt1"], b).verdict == NO_DATA
+
+
+@pytest.mark.parametrize("alpha,verdict", [(0.8, HOLDS), (1.2, FAILS)])
+def test_mlp_up_law_on_project(tmp_path, alpha, verdict):
+    b = write(
+        tmp_path, {"r.json": project_file([layer(f"u{i}", "mlp_up", alpha, seed=i) for i in range(3)], arch="gpt2")}
+    )
+    assert evaluate(REGISTRY["abs.alpha.mlp_up_lt1"], b).verdict == verdict
+
+
+def test_number_claims_ignore_project_files(tmp_path):
+    b = write(tmp_path, {"r.json": project_file([layer("c0", "conv", 2.0)])})
+    assert evaluate(REGISTRY["t1.tiny.conv.mean_alpha"], b).verdict == NO_DATA
+
+
+def test_invalid_project_file_is_an_input_error(tmp_path):
+    doc = project_file([layer("c0", "conv", 2.0)])
+    doc["layers"][0]["layer_type"] = "convolution"
+    b = write(tmp_path, {"r.json": doc})
+    from claims.errors import InputError
+
+    with pytest.raises(InputError, match=r"r.json: \$.layers\[0\].layer_type"):
+        b.check_usable()
+
+
+def test_summary_drift_reported_for_project_fits(tmp_path):
+    lay = layer("c0", "conv", 2.0)
+    lay["fits"] = {"alpha": 1.5}
+    from claims.records import networks
+
+    b = write(tmp_path, {"r.json": project_file([lay, layer("c1", "conv", 2.0, seed=1)])})
+    (net,) = networks(b, "project")
+    assert any("fits.alpha" in d for d in net.drift)
