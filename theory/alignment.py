@@ -11,7 +11,7 @@ Exact identities [DERIVED], with :math:`p_k=\delta u_k`, :math:`q_k=Aw_k`:
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sympy as sp
@@ -53,7 +53,7 @@ def _rel(a, b) -> float:
 # ---------------------------------------------------------------- symbolic proofs
 
 
-@lru_cache(maxsize=None)
+@cache
 def prove_vec_convention(size: int = 2) -> dict[str, bool]:
     r"""sympy: both consistent pairings give :math:`(u^\top C_\delta u)(w^\top C_Aw)`; the mismatched one does not."""
     Cd = sp.Matrix(size, size, lambda i, j: sp.Symbol(f"d{min(i, j)}{max(i, j)}"))
@@ -68,7 +68,7 @@ def prove_vec_convention(size: int = 2) -> dict[str, bool]:
     return {"row": is_zero(row - target), "col": is_zero(col - target), "mismatched_is_zero": is_zero(bad - target)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def prove_slope_additivity(K: int = 4) -> dict[str, bool]:
     r"""sympy, :math:`K` symbolic points: :math:`\mathrm{slope}_x(y_1+y_2)=\mathrm{slope}_x(y_1)+\mathrm{slope}_x(y_2)`,
     :math:`\mathrm{slope}_x(2x-y)=2-\mathrm{slope}_x(y)`."""
@@ -78,7 +78,7 @@ def prove_slope_additivity(K: int = 4) -> dict[str, bool]:
     return {"additive": is_zero(add), "two_minus": is_zero(two)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def prove_identities(B: int = 3) -> dict[str, bool]:
     """sympy proofs of I1–I4 (and the Lagrange form of I2) on ``B`` symbolic samples."""
     p, q = points("p", B), points("q", B)

@@ -16,7 +16,7 @@ from typing import Any
 __all__ = ["Verdict", "Hypothesis", "Evidence", "Statement", "Group"]
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     IDENTITY = "identity (proved symbolically)"
     HOLDS = "holds under stated hypotheses (checked numerically)"
     REFUTED = "refuted as printed"
