@@ -78,8 +78,7 @@ def _show(args: argparse.Namespace) -> int:
     if c is None:
         print(f"error: unknown claim id {args.id!r} (see `python -m claims list`)", file=sys.stderr)
         return 2
-    b = Bundle(args.results)
-    b.check_usable()
+    b = Bundle(args.results)  # a missing folder is an error; an empty one gives `no data`
     print(report.show(c, evaluate(c, b)))
     return 0
 

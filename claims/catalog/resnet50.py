@@ -63,9 +63,33 @@ def _measure(key: str, stat: str):
             cands.append(Candidate(f"file summary {node.path} (computed over sel. {rule})", sv, None, same=True))
             if abs(sv - own) > 1e-9:
                 notes.append(f"summary drift: {node.path} = {sv:.6g}, recomputed from the rows (sel. {rule}) {own:.6g}")
+        notes.append(_joint(b, key))
         return Measure(value, f"{src}", names(layers), cands, notes)
 
     return measure
+
+
+#: the printed numbers of each group (Table 1 + §3), checked jointly under every rule (CLAIMS.md §2.11)
+JOINT = {
+    "tiny": {"n": 49, "mean": 1.94, "median": 1.93, "std": 0.15, "min_r2": 0.88},
+    "in1k": {"n": 14, "mean": 2.10, "median": 2.15, "std": 0.14, "min_r2": 0.97},
+}
+
+
+def _joint(b, key) -> str:
+    from ..tolerance import at_least, point
+
+    sel, rules, _, _ = POP[key]
+    ok = []
+    for r in rules:
+        L = sel(b, r)
+        if not L:
+            continue
+        checks = [len(L) == JOINT[key]["n"]] + [point(STATS[s](L), JOINT[key][s], 2) for s in ("mean", "median", "std")]
+        checks.append(at_least(STATS["min_r2"](L), JOINT[key]["min_r2"], 2))
+        if all(checks):
+            ok.append(r)
+    return f"joint check of n, mean, median, std, min R² ({key}): reproduced by rules {ok or 'none'}"
 
 
 def _records(docs, key, out):
