@@ -172,8 +172,6 @@ def _grows_perturb(docs, out):
     recs = block(docs["intrinsic_dim"], "experiment", "scaling_test")["results"]
     for r in recs:
         r["eff_rank_curvature_pr"] = (r["width"] / 16.0) if out.verdict == "holds" else 2.0 + r["width"] / 1000
-    if out.verdict == "holds":
-        pass
 
 
 CLAIMS.append(

@@ -135,16 +135,6 @@ def _match(rule):
     return measure
 
 
-def _match_perturb(docs, out):
-    for lay in docs["kronecker"]["layers"]:
-        if out.verdict == "holds":
-            lay["delta_bic_best"] = lay["A_bic_best"] = (
-                "power_law" if lay["sigma_bic_best"] != "power_law" else "exponential"
-            )
-    if out.verdict != "holds":
-        raise AssertionError("unreachable in the authors' bundle")
-
-
 def _match_toward(pct):
     def go(docs, out):
         L = docs["kronecker"]["layers"]
@@ -336,4 +326,3 @@ CLAIMS.append(
         files=("kronecker",),
     )
 )
-_ = _match_perturb

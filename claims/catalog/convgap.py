@@ -12,7 +12,7 @@ import numpy as np
 
 from theory.fits import ols
 
-from ..checks import Measure, claim, law, ref
+from ..checks import Measure, claim, law
 from ..model import Candidate
 from ..perturb import flip, named, set_alpha, shift_alpha
 from ..records import networks
@@ -330,4 +330,3 @@ CLAIMS.append(
         perturb=_l2_perturb,
     )
 )
-_ = ref

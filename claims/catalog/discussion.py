@@ -8,8 +8,8 @@ import numpy as np
 from ..bundle import FILE_KEYS
 from ..checks import Measure, claim, law
 from ..model import Candidate
-from ..perturb import flip, rec_from_ref
-from .bic import ORDER, _rmt_phase, _stored, counts, refit_labels
+from ..perturb import flip
+from .bic import _rmt_phase, _stored, counts, refit_labels
 
 CLAIMS = []
 
@@ -446,4 +446,3 @@ CLAIMS.append(
         data="partial",
     )
 )
-_ = (ORDER, rec_from_ref)

@@ -4,14 +4,12 @@ and the Fig. 6 correlations (recomputed from conv_gap_v2)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ..checks import Measure, claim, law, median, ref
+from ..checks import Measure, claim, law, ref
 from ..lawcheck import population
 from ..model import Candidate
-from ..perturb import block, flip, named, rec_from_ref, set_alpha
+from ..perturb import block, flip, rec_from_ref, set_alpha
 from ..records import network, networks
 from ..selections import SEL_D, sel_d
 
@@ -357,4 +355,3 @@ CLAIMS += [
         perturb=_corr_perturb,
     ),
 ]
-_ = (math, median, named)
