@@ -17,6 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     g = v.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true", help="print a JSON list of claim objects")
     g.add_argument("--markdown", action="store_true", help="print a markdown table (for the README)")
+    v.add_argument("--xrefs", action="store_true", help="also print the printed-vs-printed consistency checks")
     sub.add_parser("list", help="list the registry")
     s = sub.add_parser("show", help="one claim: rule, data, candidate rules")
     s.add_argument("id")
@@ -56,6 +57,10 @@ def _verify(args: argparse.Namespace) -> int:
             print(
                 "summary drift: none (every stored per-layer fit and summary field cross-checked agrees with the recomputation)"
             )
+        if args.xrefs:
+            from .xrefs import render
+
+            print(render())
         print(report.summary(claims, outs))
     return 1 if any(o.verdict == FAILS for o in outs) else 0
 
