@@ -142,6 +142,8 @@ def test_proxy_results_are_never_plain_holds():
 def test_verify_table_summary_and_markdown():
     r = run_cli("verify", "--results", str(PAPER))
     assert "claims coded" in r.stdout and "no data" in r.stdout
+    xr = run_cli("verify", "--results", str(PAPER), "--xrefs")
+    assert "x-refs (printed vs printed" in xr.stdout and "[INCONSISTENT] abs.triangle.n_layers~intro" in xr.stdout
     md = run_cli("verify", "--results", str(PAPER), "--markdown")
     assert md.stdout.startswith("| id | where |") and md.returncode == r.returncode
 
