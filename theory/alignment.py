@@ -111,7 +111,9 @@ def prove_identities(B: int = 3) -> dict[str, bool]:
 
 
 def _generic_instances():
-    return [R.recipe_c(m=6, n=5, B=32, seed=s) for s in SEEDS] + [R.recipe_e(aligned=False, noise=0.3, seed=s) for s in SEEDS]
+    return [R.recipe_c(m=6, n=5, B=32, seed=s) for s in SEEDS] + [
+        R.recipe_e(aligned=False, noise=0.3, seed=s) for s in SEEDS
+    ]
 
 
 def max_identity_errors(inst: R.Instance) -> dict[str, float]:
@@ -135,7 +137,9 @@ def max_identity_errors(inst: R.Instance) -> dict[str, float]:
     out["alpha_kron=beta+phi"] = abs(dec.alpha_kron - (dec.beta + dec.phi)) / abs(dec.alpha_kron)
     out["alpha_kron=2-psi_omega"] = abs(dec.alpha_kron - (2 - dec.psi_omega)) / abs(dec.alpha_kron)
     if dec.h_exact is not None:
-        out["alpha_exact=beta+phi+psi_chi"] = abs(dec.alpha_exact - (dec.beta + dec.phi + dec.psi_chi)) / abs(dec.alpha_exact)
+        out["alpha_exact=beta+phi+psi_chi"] = abs(dec.alpha_exact - (dec.beta + dec.phi + dec.psi_chi)) / abs(
+            dec.alpha_exact
+        )
     return out
 
 
@@ -155,7 +159,11 @@ def _identity_evidence(proofs: dict[str, bool], keys: tuple[str, ...], extra: di
     ok = all(proofs.values()) and worst < 1e-8
     vals = {"sympy": proofs, "max_rel_err_numeric": worst, "numeric_checks": n}
     vals.update(extra or {})
-    return Evidence(f"sympy: {'all True' if all(proofs.values()) else proofs}; numeric max rel. err {worst:.1e} on {n} checks (recipes C, E)", vals, ok)
+    return Evidence(
+        f"sympy: {'all True' if all(proofs.values()) else proofs}; numeric max rel. err {worst:.1e} on {n} checks (recipes C, E)",
+        vals,
+        ok,
+    )
 
 
 def check_vec() -> Evidence:
@@ -251,7 +259,9 @@ def check_part3() -> Evidence:
         f"(alpha_Kron = {v['alpha_kron']:.4f}); 2 - psi_omega + psi_chi = {v['corrected']:.4f}",
         {**v, "synthetic_chi_eq3": w["eq3_prediction"], "synthetic_chi_alpha_exact": w["alpha_exact"]},
         ok,
-        (f"recipe A with chi_k = 1e3 sigma_k^0.5: Eq. (3) predicts {w['eq3_prediction']:.4f}, alpha_exact = {w['alpha_exact']:.4f}",),
+        (
+            f"recipe A with chi_k = 1e3 sigma_k^0.5: Eq. (3) predicts {w['eq3_prediction']:.4f}, alpha_exact = {w['alpha_exact']:.4f}",
+        ),
     )
 
 
@@ -272,7 +282,9 @@ def check_remark1() -> Evidence:
 
 s = sym
 _KRON = Hypothesis("Kronecker model", "H ≈ C_delta ⊗ C_A (row-major vec), so h_k means h^Kron_k")
-_WINDOW = Hypothesis("common window", "all slopes are OLS slopes against ln sigma_k on one window, no dropped points", False)
+_WINDOW = Hypothesis(
+    "common window", "all slopes are OLS slopes against ln sigma_k on one window, no dropped points", False
+)
 _LAMPOS = Hypothesis("positive eigenvalues", "lambda^delta_k > 0 and lambda^A_k > 0 on the window", False)
 
 definition1 = Statement(
@@ -300,22 +312,43 @@ vec_convention = Statement(
 )
 
 identity_I1 = Statement(
-    "I1", "Identity I1", sp.Eq(s["sigma"], sp.Symbol("p_k^T q_k") / sp.Symbol("B")), "sigma_k = p_k^T q_k / B", (), (),
-    Verdict.IDENTITY, lambda: _identity_evidence({"I1": prove_identities()["I1"]}, ("I1",)),
+    "I1",
+    "Identity I1",
+    sp.Eq(s["sigma"], sp.Symbol("p_k^T q_k") / sp.Symbol("B")),
+    "sigma_k = p_k^T q_k / B",
+    (),
+    (),
+    Verdict.IDENTITY,
+    lambda: _identity_evidence({"I1": prove_identities()["I1"]}, ("I1",)),
 )
 identity_I2 = Statement(
-    "I2", "Identity I2", sp.Eq(s["sigma"] ** 2, s["omega"] * s["h_kron"]), "sigma_k^2 = omega_k h^Kron_k (h^Kron ≥ sigma^2)", (),
-    ("I1",), Verdict.IDENTITY,
+    "I2",
+    "Identity I2",
+    sp.Eq(s["sigma"] ** 2, s["omega"] * s["h_kron"]),
+    "sigma_k^2 = omega_k h^Kron_k (h^Kron ≥ sigma^2)",
+    (),
+    ("I1",),
+    Verdict.IDENTITY,
     lambda: _identity_evidence({k: v for k, v in prove_identities().items() if k.startswith("I2")}, ("I2", "PoS=Kron")),
 )
 identity_I3 = Statement(
-    "I3", "Identity I3", sp.Eq(s["h_sop"], s["sigma"] ** 2 + sp.Symbol("Var_i(p_ik q_ik)")),
-    "h^SoP_k = sigma_k^2 + Var_i(p_ik q_ik)", (), ("I1",), Verdict.IDENTITY,
+    "I3",
+    "Identity I3",
+    sp.Eq(s["h_sop"], s["sigma"] ** 2 + sp.Symbol("Var_i(p_ik q_ik)")),
+    "h^SoP_k = sigma_k^2 + Var_i(p_ik q_ik)",
+    (),
+    ("I1",),
+    Verdict.IDENTITY,
     lambda: _identity_evidence({"I3": prove_identities()["I3"]}, ("I3",)),
 )
 identity_I4 = Statement(
-    "I4", "Identity I4", sp.Eq(s["R"], 1 + sp.Symbol("Cov_i(p^2, q^2)") / sp.Symbol("mean(p^2) mean(q^2)")),
-    "R_k = 1 + Cov_i(p_ik^2, q_ik^2) / (mean p^2 mean q^2)", (), (), Verdict.IDENTITY,
+    "I4",
+    "Identity I4",
+    sp.Eq(s["R"], 1 + sp.Symbol("Cov_i(p^2, q^2)") / sp.Symbol("mean(p^2) mean(q^2)")),
+    "R_k = 1 + Cov_i(p_ik^2, q_ik^2) / (mean p^2 mean q^2)",
+    (),
+    (),
+    Verdict.IDENTITY,
     lambda: _identity_evidence({"I4": prove_identities()["I4"]}, ("I4",)),
 )
 
@@ -352,7 +385,8 @@ theorem1_part1 = Statement(
     rests_on=("vec_convention", "Definition 1"),
     verdict=Verdict.IDENTITY,
     check=lambda: _identity_evidence(
-        {k: v for k, v in prove_vec_convention(2).items() if k != "mismatched_is_zero"}, ("vec_row", "vec_col", "rho_form")
+        {k: v for k, v in prove_vec_convention(2).items() if k != "mismatched_is_zero"},
+        ("vec_row", "vec_col", "rho_form"),
     ),
     aliases=("Theorem 1.1", "Thm 1.1"),
 )

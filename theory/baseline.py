@@ -43,7 +43,11 @@ def recipe_d_counterexample(B: int = 400_000, seed: int = 0) -> dict[str, float]
 def check_theorem2() -> Evidence:
     v = recipe_d_counterexample()
     hyp = v["min_abs_diag_U"] > 0.99 and v["min_abs_diag_W"] > 0.99 and v["max_abs_corr_p2_q2"] < 0.01
-    ok = hyp and abs(v["alpha_kron"] - 2) > 0.4 and abs(v["alpha_kron"] - v["predicted_2_minus_psi_omega_population"]) < 0.05
+    ok = (
+        hyp
+        and abs(v["alpha_kron"] - 2) > 0.4
+        and abs(v["alpha_kron"] - v["predicted_2_minus_psi_omega_population"]) < 0.05
+    )
     return Evidence(
         f"recipe D (B = {v['B']}): aligned (|diag U| ≥ {v['min_abs_diag_U']:.4f}), corr(p^2, q^2) ≤ {v['max_abs_corr_p2_q2']:.4f}, "
         f"R_k = 1 ± {v['max_abs_R_minus_1']:.3f}, yet alpha_Kron = {v['alpha_kron']:.3f} "
@@ -58,7 +62,12 @@ def check_omega_criterion() -> Evidence:
     a = R.recipe_a(seed=0).decompose()
     b = R.recipe_b(B=64, w=0.7, seed=0).decompose()
     ratio_a = float(np.ptp(np.log(a.h_kron / a.sigma**2)))
-    ok = all(proofs.values()) and ratio_a < 1e-10 and abs(a.alpha_kron - 2) < 1e-10 and abs(b.alpha_kron - (2 - b.psi_omega)) < 1e-10
+    ok = (
+        all(proofs.values())
+        and ratio_a < 1e-10
+        and abs(a.alpha_kron - 2) < 1e-10
+        and abs(b.alpha_kron - (2 - b.psi_omega)) < 1e-10
+    )
     return Evidence(
         f"sympy (I2 + slope linearity): {all(proofs.values())}; recipe A (omega ≡ 1): h^Kron/sigma^2 constant (spread {ratio_a:.0e}), "
         f"alpha_Kron = {a.alpha_kron:.4f}; recipe B (omega = k^-0.7): alpha_Kron = {b.alpha_kron:.4f} = 2 - psi_omega",
@@ -74,7 +83,9 @@ theorem2 = Statement(
     printed_text="C_delta, C_A share the singular basis of G and (u_k^T delta_i)^2, (w_k^T a_i)^2 approx. independent ⇒ h_k ∝ sigma_k^2",
     hypotheses=(
         Hypothesis("shared basis", "C_delta diagonal in U, C_A diagonal in V"),
-        Hypothesis("independent squares", "(u_k^T delta_i)^2 and (w_k^T a_i)^2 approximately independent across samples"),
+        Hypothesis(
+            "independent squares", "(u_k^T delta_i)^2 and (w_k^T a_i)^2 approximately independent across samples"
+        ),
         Hypothesis("which h", "h = h^Kron (the tex does not say)", False),
     ),
     rests_on=("I2", "I4"),

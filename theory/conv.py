@@ -56,7 +56,11 @@ def check_conv_gap() -> Evidence:
     return Evidence(
         f"im2col (B = 30, L = 7): sigma^2 = L^2 omega h^naive = L omega h^KFC (rel. err {max(ids['naive'], ids['kfc']):.0e}); "
         f"recipe E (dense, no weight sharing): chi_k = 1/(u^T C_delta u) spans {dec.chi.min():.3g}..{dec.chi.max():.3g}",
-        {**{f"rel_err_{k}": v for k, v in ids.items()}, "chi_min_recipe_E": float(dec.chi.min()), "chi_max_recipe_E": float(dec.chi.max())},
+        {
+            **{f"rel_err_{k}": v for k, v in ids.items()},
+            "chi_min_recipe_E": float(dec.chi.min()),
+            "chi_max_recipe_E": float(dec.chi.max()),
+        },
         ok,
     )
 
@@ -64,7 +68,9 @@ def check_conv_gap() -> Evidence:
 conv_gap = Statement(
     key="conv_gap",
     name="Conv gap (§6.4)",
-    printed=sp.Symbol("chi_k ~ 1e3..1e7 (weight sharing), psi_chi ≈ 0 ⇒ alpha ≈ 2; concentration ratio ≈ 1 ⇒ Kronecker accurate"),
+    printed=sp.Symbol(
+        "chi_k ~ 1e3..1e7 (weight sharing), psi_chi ≈ 0 ⇒ alpha ≈ 2; concentration ratio ≈ 1 ⇒ Kronecker accurate"
+    ),
     printed_text="conv layers: chi ~ 1e3–1e7 from weight sharing yet alpha ≈ 2 since only psi_chi matters; SoP/PoS ≈ 1",
     hypotheses=(
         Hypothesis("conv curvature convention", "naive im2col vs KFC factors, cross-location terms — unstated", False),

@@ -65,9 +65,12 @@ def check_proposition3() -> Evidence:
     flat = float(log_slope(dec.sigma, dec.wCw))
     noisy = R.recipe_f(m=64, n=64, B=4096, tau=1.0, seed=0).decompose()
     band = bool(
-        np.all(dec.rho_A >= dec.lam_A[-2] / dec.lam_A[: dec.K] - 1e-12) and np.all(dec.rho_A <= dec.lam_A[0] / dec.lam_A[: dec.K] + 1e-12)
+        np.all(dec.rho_A >= dec.lam_A[-2] / dec.lam_A[: dec.K] - 1e-12)
+        and np.all(dec.rho_A <= dec.lam_A[0] / dec.lam_A[: dec.K] + 1e-12)
     )
-    ok = band and abs(flat) < 0.1 and abs(dec.alpha_kron - 2) < 0.02 and abs(dec.alpha_kron - (2 - dec.psi_omega)) < 1e-8
+    ok = (
+        band and abs(flat) < 0.1 and abs(dec.alpha_kron - 2) < 0.02 and abs(dec.alpha_kron - (2 - dec.psi_omega)) < 1e-8
+    )
     return Evidence(
         f"recipe F (LN inputs, m = n = 64, B = 4096, tau = 0): w^T C_A w flat (slope {flat:.3f}), rho^(A) in its band, "
         f"yet alpha_Kron = {dec.alpha_kron:.3f} (not toward 1) and alpha_exact = {dec.alpha_exact:.3f}; "
@@ -104,7 +107,12 @@ def check_corollary4() -> Evidence:
         f"recipe B with C_A ∝ I, lambda^delta = k^-1, omega = k^-1: alpha_Kron = {dec.alpha_kron:.4f}, omega ∝ sigma^{omega_vs_sigma:.3f}; "
         f"with lambda^delta = k^-2 the printed 1 + slope(rho) = {1 + other_rho:.3f} but alpha_Kron = {other.alpha_kron:.3f} "
         f"= slope(ln lambda^delta) + slope(ln rho) = {other_lam + other_rho:.3f}",
-        {"alpha_kron": dec.alpha_kron, "omega_sigma_slope": omega_vs_sigma, "alpha_kron_lam2": other.alpha_kron, "printed_lam2": 1 + other_rho},
+        {
+            "alpha_kron": dec.alpha_kron,
+            "omega_sigma_slope": omega_vs_sigma,
+            "alpha_kron_lam2": other.alpha_kron,
+            "printed_lam2": 1 + other_rho,
+        },
         ok,
     )
 
@@ -127,7 +135,9 @@ bai_yin = Statement(
 proposition3 = Statement(
     key="proposition3",
     name="Proposition 3",
-    printed=sp.Implies(sp.Symbol("kappa(C_hat) = 1 + O(sqrt(n/B))"), sp.Symbol("d ln rho^(A)_k / d ln sigma_k ≈ 0, alpha -> 1")),
+    printed=sp.Implies(
+        sp.Symbol("kappa(C_hat) = 1 + O(sqrt(n/B))"), sp.Symbol("d ln rho^(A)_k / d ln sigma_k ≈ 0, alpha -> 1")
+    ),
     printed_text="LayerNorm: C_A = Gamma C_hat Gamma, kappa(C_hat) = 1 + O(sqrt(n/B)) ⇒ rho^(A) in a band, slope ≈ 0, alpha from 2 toward 1",
     hypotheses=(
         Hypothesis("random-feature model", "normalised activations isotropic sub-Gaussian"),

@@ -146,7 +146,9 @@ def recipe_d(B=400_000, r=8, a_delta=1.3, a_A=0.9, f_exponent=0.5, seed=0) -> In
     delta = np.sqrt(ld) * z
     A = np.sqrt(la) * np.sign(z) * eps * zp
     omega_pop = (2 / np.pi) ** 2 * bias**2
-    return Instance("D", delta, A, dict(lam_delta=ld, lam_A=la, two_f_minus_1=bias, omega_population=omega_pop, seed=seed))
+    return Instance(
+        "D", delta, A, dict(lam_delta=ld, lam_A=la, two_f_minus_1=bias, omega_population=omega_pop, seed=seed)
+    )
 
 
 def recipe_e(m=8, n=8, B=64, a_A=1.0, e_exponent=1.0, aligned=True, noise=0.0, seed=0) -> Instance:
@@ -198,7 +200,9 @@ def recipe_f(m=16, n=16, B=256, tau=0.0, gain=None, seed=0) -> Instance:
     targets = A @ W_star.T + tau * rng.standard_normal((B, m))
     delta = A @ W.T - targets
     C_A = A.T @ A / B
-    return Instance("F", delta, A, dict(tau=tau, gain=gain, W=W, W_star=W_star, seed=seed), hessian_kron=(np.eye(m), C_A))
+    return Instance(
+        "F", delta, A, dict(tau=tau, gain=gain, W=W, W_star=W_star, seed=seed), hessian_kron=(np.eye(m), C_A)
+    )
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

@@ -57,7 +57,9 @@ def check_proposition5() -> Evidence:
 proposition5 = Statement(
     key="proposition5",
     name="Proposition 5",
-    printed=sp.Implies(sp.Symbol("||J_f^T delta_out|| << ||delta_out||"), sp.Symbol("d ln rho^(delta)_k / d ln sigma_k ≈ 0")),
+    printed=sp.Implies(
+        sp.Symbol("||J_f^T delta_out|| << ||delta_out||"), sp.Symbol("d ln rho^(delta)_k / d ln sigma_k ≈ 0")
+    ),
     printed_text="skip-dominated y = x + f(x): C_delta ≈ C_delta_out with eigenvectors unrelated to u_k ⇒ slope of ln rho^(delta) ≈ 0",
     hypotheses=(Hypothesis("skip-dominated", "||J_f^T delta_out|| << ||delta_out||"),),
     rests_on=("GG^T = B^-2 delta^T A A^T delta",),

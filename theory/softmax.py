@@ -39,7 +39,13 @@ def check_proposition6() -> Evidence:
     inst = R.recipe_g(c=10, n=16, B=256, scale=3.0, seed=0)
     facts = softmax_rank_facts(inst)
     dec = inst.decompose(K=9)
-    ok = facts["rank_C_delta"] == 9 and facts["rank_G"] == 9 and facts["sigma_c_rel"] < 1e-12 and dec.alpha_exact < 2 and dec.phi < 0
+    ok = (
+        facts["rank_C_delta"] == 9
+        and facts["rank_G"] == 9
+        and facts["sigma_c_rel"] < 1e-12
+        and dec.alpha_exact < 2
+        and dec.phi < 0
+    )
     return Evidence(
         f"recipe G (c = 10): rank C_delta = {facts['rank_C_delta']} = c - 1, sigma_c/sigma_1 = {facts['sigma_c_rel']:.0e}; "
         f"no k > c exists; on k ≤ c-1: phi = {dec.phi:.3f} (not > 0), alpha_Kron = {dec.alpha_kron:.3f}, alpha_exact = {dec.alpha_exact:.3f} (not > 2)",
@@ -51,7 +57,9 @@ def check_proposition6() -> Evidence:
 proposition6 = Statement(
     key="proposition6",
     name="Proposition 6",
-    printed=sp.Implies(sp.Symbol("rank C_delta <= c, rho^(delta)_k << 1 for k > c"), sp.StrictGreaterThan(sym["alpha"], 2)),
+    printed=sp.Implies(
+        sp.Symbol("rank C_delta <= c, rho^(delta)_k << 1 for k > c"), sp.StrictGreaterThan(sym["alpha"], 2)
+    ),
     printed_text="output layer with c classes: rank C_delta ≤ c; rho^(delta) ≈ 1 for k ≤ c and ≪ 1 beyond ⇒ phi > 0, alpha > 2",
     hypotheses=(
         Hypothesis("softmax head", "delta_i = softmax(W a_i) - e_{y_i}, m = c"),

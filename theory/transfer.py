@@ -115,13 +115,17 @@ proposition7 = Statement(
     verdict=Verdict.IDENTITY,
     check=check_proposition7,
     aliases=("Theorem 7", "Prop. 7", "transfer identity"),
-    corrected=sp.Eq(sp.Symbol("s_idx"), sym["alpha"] * sym["gamma"] - sp.Symbol("Cov(e, r)") / (sym["gamma"] * sp.Symbol("Var(l)"))),
+    corrected=sp.Eq(
+        sp.Symbol("s_idx"), sym["alpha"] * sym["gamma"] - sp.Symbol("Cov(e, r)") / (sym["gamma"] * sp.Symbol("Var(l)"))
+    ),
 )
 
 remark2 = Statement(
     key="remark2",
     name="Remark 2",
-    printed=sp.Symbol("alpha (HVPs) and gamma (SVD) fit on different data, yet alpha gamma recovers s: empirical content"),
+    printed=sp.Symbol(
+        "alpha (HVPs) and gamma (SVD) fit on different data, yet alpha gamma recovers s: empirical content"
+    ),
     printed_text="(i) alpha and gamma come from different data, so s ≈ alpha gamma (median error ~2 %) is non-trivial evidence",
     hypotheses=(Hypothesis("independence", "alpha and gamma fit on independent data"),),
     rests_on=("finite-sample identity (§3.10)",),

@@ -1,0 +1,81 @@
+"""``python -m theory`` — the table of statements, verdicts and live evidence.
+
+python -m theory                 table: statement | verdict | one-line evidence (exit 1 if a check does not confirm)
+python -m theory --markdown      the README's "What holds and what does not" table
+python -m theory show NAME       one statement: printed form, hypotheses, identities, verdict, evidence
+                                 (unknown NAME: one-line error, exit 2)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+        print(f"python -m theory: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m theory", description="Statements of the paper, encoded and checked.")
+    p.add_argument("--markdown", action="store_true", help="emit the README table in markdown")
+    sub = p.add_subparsers(dest="command")
+    show = sub.add_parser("show", help="show one statement")
+    show.add_argument("name", nargs="+", help="e.g. 'Theorem 1 part 3', proposition9, I2, 'Theorem 9'")
+    show.error = p.error  # type: ignore[method-assign]
+    return p
+
+
+def _table(markdown: bool) -> int:
+    from theory.registry import STATEMENTS
+
+    rows, failed = [], []
+    for st in STATEMENTS:
+        ev = st.evidence()
+        if not ev.confirms:
+            failed.append(st.name)
+        rows.append((st.name, st.verdict.value, ("" if ev.confirms else "CHECK DOES NOT CONFIRM: ") + ev.summary))
+    if markdown:
+        print("| statement | verdict | evidence (computed by `python -m theory`) |")
+        print("|---|---|---|")
+        for name, verdict, evidence in rows:
+            print(f"| {name} | {verdict} | {evidence.replace('|', '/')} |")
+    else:
+        w0 = max(len(r[0]) for r in rows)
+        w1 = max(len(r[1]) for r in rows)
+        print(f"{'statement':<{w0}}  {'verdict':<{w1}}  evidence")
+        print(f"{'-' * w0}  {'-' * w1}  {'-' * 8}")
+        for name, verdict, evidence in rows:
+            print(f"{name:<{w0}}  {verdict:<{w1}}  {evidence}")
+        print(
+            f"\n{len(rows)} statements; {len(rows) - len(failed)} checks confirm their verdict"
+            + (f"; NOT confirmed: {', '.join(failed)}" if failed else "")
+        )
+    return EXIT_CHECK_FAILED if failed else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "show":
+        from theory.registry import get
+
+        name = " ".join(args.name)
+        try:
+            st = get(name)
+        except KeyError:
+            print(
+                f"python -m theory show: unknown statement {name!r} (run `python -m theory` for the list)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        print(st.describe(run=True))
+        return EXIT_OK if st.evidence().confirms else EXIT_CHECK_FAILED
+    return _table(args.markdown)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
