@@ -27,12 +27,13 @@ class Measure:
     violators: list[str] = field(default_factory=list)
 
 
-def _tests(form: str, printed: Any, d: int | None) -> tuple[Callable[[Any], bool], str]:
-    if form == "point":
-        assert d is not None
-        return (lambda x: tol.point(x, printed, d)), tol.point_text(d)
+def _tests(form: str, printed: Any, dp: int | None) -> tuple[Callable[[Any], bool], str]:
     if form == "count":
         return (lambda x: x == printed), "exact"
+    assert dp is not None, f"form {form!r} needs the printed decimals"
+    d: int = dp
+    if form == "point":
+        return (lambda x: tol.point(x, printed, d)), tol.point_text(d)
     if form == "ge":
         return (lambda x: tol.at_least(x, printed, d)), f"one-sided: round(min, {d}) ≥ {printed}"
     if form == "gt":
@@ -85,7 +86,7 @@ def claim(
     files: tuple[str, ...],
     selection: str,
     measure: Callable,
-    perturb: Perturb,
+    perturb: Perturb | None,
     d: int | None = None,
     kind: str = NUMBER,
     data: str = "data",

@@ -105,7 +105,7 @@ def _from_arrays(
         raise rec["h_exact"].error(f"has {h.size} values but sigma has {sigma.size}")
     shape = tuple(int(x) for x in rec["shape"].arr()) if rec.has("shape") else ()
     if full:
-        sm = summarize_layer(sigma, h)
+        sm = summarize_layer(sigma, h)  # type: ignore[arg-type]  # fits accepts arrays
         lay = Layer(
             name,
             typ,
@@ -122,7 +122,7 @@ def _from_arrays(
             True,
         )
     else:
-        fa = fit_alpha(sigma, h)
+        fa = fit_alpha(sigma, h)  # type: ignore[arg-type]
         pr = participation_ratio(h[np.isfinite(h) & (h > 0)])
         lay = Layer(name, typ, rec.path, shape, fa.alpha, fa.r2, fa.n_valid, pr_h=pr, from_arrays=True)
     lay.extra["sigma"], lay.extra["h"] = sigma, h

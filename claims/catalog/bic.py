@@ -18,12 +18,14 @@ ORDER = RANK_MODELS  # power_law, exponential, lognormal
 
 def counts(labels) -> tuple[int, int, int]:
     labels = list(labels)
-    return tuple(sum(x == m for x in labels) for m in ORDER)
+    pl, ex, ln = (sum(x == m for x in labels) for m in ORDER)
+    return pl, ex, ln
 
 
 def _stored(node) -> tuple[int, int, int]:
     """A stored wins dict (models with zero wins omitted → 0)."""
-    return tuple(int(node.value.get(m, 0)) for m in ORDER)
+    pl, ex, ln = (int(node.value.get(m, 0)) for m in ORDER)
+    return pl, ex, ln
 
 
 _REFIT: dict[tuple[int, str], tuple[object, list[str]]] = {}

@@ -124,13 +124,13 @@ for _lay, _vals in {
         )
 
 # App. E (training dynamics), 2 dp
-for _lay, _vals in {
+for _lay, _vals6 in {
     "conv1": (1.45, 1.83, 1.78, 1.79, 1.79, 1.81),
     "layer2.conv2": (1.85, 1.89, 1.87, 1.99, 1.94, 2.12),
     "layer4.conv2": (1.90, 1.92, 1.98, 1.88, 1.80, 1.90),
     "fc": (1.99, 1.05, 1.33, 1.16, 1.31, 1.57),
 }.items():
-    for _ep, _v in zip((0, 1, 5, 10, 15, 20), _vals, strict=True):
+    for _ep, _v in zip((0, 1, 5, 10, 15, 20), _vals6, strict=True):
         CLAIMS.append(nodata(f"appE.{_lay}.e{_ep}", "App. E", f"{_lay} α at epoch {_ep} = {_v}", _v, 2))
 CLAIMS.append(
     nodata(
@@ -139,6 +139,6 @@ CLAIMS.append(
 )
 
 # App. F (full-spectrum quartiles), 2 dp
-for _lay, _vals in {"layer2.conv2": (2.07, 2.35, 2.56, 2.59), "layer3.conv2": (2.07, 2.07, 2.79, 1.93)}.items():
-    for _q, _v in zip(("top12", "midhi", "midlo", "bottom"), _vals, strict=True):
+for _lay, _vals4 in {"layer2.conv2": (2.07, 2.35, 2.56, 2.59), "layer3.conv2": (2.07, 2.07, 2.79, 1.93)}.items():
+    for _q, _v in zip(("top12", "midhi", "midlo", "bottom"), _vals4, strict=True):
         CLAIMS.append(nodata(f"appF.{_lay}.{_q}", "App. F", f"{_lay} α on quartile {_q} = {_v}", _v, 2))
