@@ -321,7 +321,8 @@ def network(b: Bundle, key: str, label: str) -> Network:
     from .bundle import FILE_KEYS
     from .errors import InputError
 
-    raise InputError(FILE_KEYS.get(key, key), label, "block not found")
+    blk = label[label.find("[") + 1 : -1] if "[" in label else label
+    raise InputError(FILE_KEYS.get(key, key), f"$[{blk}]", "block not found")
 
 
 def all_networks(b: Bundle) -> list[Network]:
