@@ -254,3 +254,83 @@ CLAIMS.append(
         perturb=_boundary_perturb,
     )
 )
+
+
+# -- law readings of two Abstract numbers ----------------------------------------------------------
+def _first_network(out):
+    first = out.records[0].rsplit("/", 1)[0]
+    return [r for r in out.records if r.rsplit("/", 1)[0] == first]
+
+
+def _relerr_perturb():
+    from ..perturb import set_relerr
+
+    return flip(
+        lambda d, o: [set_relerr(rec_from_ref(d, r), 0.2) for r in _first_network(o)] and None,
+        lambda d, o: [set_relerr(rec_from_ref(d, r), 0.01) for r in o.records] and None,
+    )
+
+
+CLAIMS.append(
+    law(
+        "abs.triangle.median_err_93.law",
+        "Abstract (law reading)",
+        "s = αγ holds to ≈2 % median relative error (in any network)",
+        "≈2 %",
+        selection="per network with transfer errors (alpha_triangle blocks, tiny, in1k, project): median rel err",
+        measure=per_network(
+            tuple(
+                t
+                for t in (
+                    "conv",
+                    "downsample",
+                    "dense",
+                    "head",
+                    "attn_qkv",
+                    "attn_proj",
+                    "mlp_up",
+                    "mlp_down",
+                    "patch_embed",
+                )
+            ),
+            lambda L: 100 * median(x.relerr for x in L),
+            lambda v: round(v) <= 2,
+            "median rel err (%)",
+            keys=("alpha_triangle", "tiny", "in1k", "project"),
+            value=lambda x: x.relerr,
+        ),
+        test=all_networks_ok,
+        tolerance="round(100·median) ≤ 2 in every network",
+        perturb=_relerr_perturb(),
+    )
+)
+
+
+def _pr_perturb():
+    def set_pr(docs, refs, v):
+        for r in refs:
+            rec_from_ref(docs, r)["eff_rank_curvature_pr"] = v
+
+    return flip(lambda d, o: set_pr(d, _first_network(o), 5.0), lambda d, o: set_pr(d, o.records, 1.2))
+
+
+CLAIMS.append(
+    law(
+        "abs.pr_h.range.law",
+        "Abstract; §7 (law reading)",
+        "PR_h ∈ [1.0, 1.8] (in any network)",
+        "[1.0, 1.8]",
+        selection="per network with a PR_h (intrinsic_dim blocks incl. scaling_test; project files: PR of the positive h)",
+        measure=per_network(
+            ("conv", "downsample", "dense", "head", "attn_qkv", "attn_proj", "mlp_up", "mlp_down", "patch_embed"),
+            lambda L: sum(0.95 <= x.pr_h < 1.85 for x in L) / len(L),
+            lambda v: v == 1.0,
+            "fraction of layers with round(PR_h, 1) in [1.0, 1.8]",
+            keys=("intrinsic_dim", "project"),
+            value=lambda x: x.pr_h,
+        ),
+        test=all_networks_ok,
+        tolerance="every layer of every network",
+        perturb=_pr_perturb(),
+    )
+)
