@@ -111,7 +111,7 @@ class LayerIO:
     # -- per-sample data (local) --------------------------------------------------------------------
     def patches(self, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """Local layer inputs :math:`a_{i,t}` of samples ``start:stop`` as (b, L, n)."""
-        x = self.inputs[start:stop]
+        x = self.inputs[start:stop].to(self.sum_aa.device)
         if self.geometry is None:
             return x
         return _unfold(x, self.geometry)
@@ -185,6 +185,7 @@ def collect_layer_io(
     gn_mode: str = "mc",
     likelihood: str | None = None,
     chunk_size: int | None = None,
+    store_device: torch.device | str | None = None,
 ) -> LayerIO:
     r"""Collect :math:`a_{i,t}`, :math:`\delta_{i,t}` and the factor sums of layer ``name`` (see module doc).
 
@@ -192,7 +193,8 @@ def collect_layer_io(
     ``torch.Generator`` seeded with ``seed``, consumed chunk by chunk, draw after draw) estimate the GN
     factor; ``gn_mode="exact"`` backpropagates the loss-Hessian square root instead (the exact
     expectation; positions × classes backward passes); ``gn_samples=0`` skips the GN factor.
-    ``chunk_size`` bounds the samples per forward/backward pass. The model must be in eval mode.
+    ``chunk_size`` bounds the samples per forward/backward pass; ``store_device`` (e.g. ``"cpu"``) is where
+    the kept inputs and errors live (default: the weight's device). The model must be in eval mode.
     """
     if gn_mode not in GN_MODES:
         raise ValueError(f"gn_mode: unknown {gn_mode!r}; choose from {GN_MODES}")
@@ -268,8 +270,8 @@ def collect_layer_io(
                 (gw,) = torch.autograd.grad(losses.sum(), weight, retain_graph=want_gn)
                 G_auto += gw.reshape(m, n)
                 d = errors_of(sink["grad"])
-                xs.append(x if is_conv else a)
-                ds.append(d)
+                xs.append((x if is_conv else a).to(store_device or device))
+                ds.append(d.to(store_device or device))
                 sum_aa += torch.einsum("bli,blj->ij", a, a)
                 sum_dd += torch.einsum("bli,blj->ij", d, d)
                 G_sum += torch.einsum("blm,bln->mn", d, a)

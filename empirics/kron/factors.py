@@ -40,8 +40,8 @@ def projection_sums(io: LayerIO, U: torch.Tensor, W: torch.Tensor) -> Projection
     k = U.shape[1]
     acc = {key: torch.zeros(k, dtype=U.dtype, device=U.device) for key in ("spp", "sqq", "spq", "sp2q2", "ss2")}
     for start, stop in io.chunks():
-        a = io.patches(start, stop).to(U.dtype)
-        d = io.errors[start:stop].to(U.dtype)
+        a = io.patches(start, stop).to(device=U.device, dtype=U.dtype)
+        d = io.errors[start:stop].to(device=U.device, dtype=U.dtype)
         P = d @ U
         Q = a @ W
         PQ = P * Q
