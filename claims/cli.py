@@ -18,6 +18,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="print a JSON list of claim objects")
     g.add_argument("--markdown", action="store_true", help="print a markdown table (for the README)")
     v.add_argument("--xrefs", action="store_true", help="also print the printed-vs-printed consistency checks")
+    v.add_argument(
+        "--band",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a law band of CLAIMS.md §3.2 (exponent=0.15, ratio=0.05, most=0.5); repeatable",
+    )
     sub.add_parser("list", help="list the registry")
     s = sub.add_parser("show", help="one claim: rule, data, candidate rules")
     s.add_argument("id")
@@ -25,7 +32,24 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _set_bands(items: list[str]) -> None:
+    """Apply --band overrides before the registry is imported (the law claims read the bands then)."""
+    from .tolerance import BANDS
+
+    if items and "claims.registry" in sys.modules:
+        raise InputError("--band", "", "bands must be set before the registry is loaded")
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in BANDS:
+            raise InputError("--band", "", f"unknown band {name!r}; one of {sorted(BANDS)}")
+        try:
+            BANDS[name] = float(value)
+        except ValueError:
+            raise InputError("--band", "", f"{name}: not a number: {value!r}") from None
+
+
 def _verify(args: argparse.Namespace) -> int:
+    _set_bands(args.band)
     from . import report
     from .bundle import Bundle
     from .evaluate import evaluate
@@ -62,6 +86,11 @@ def _verify(args: argparse.Namespace) -> int:
 
             print(render())
         print(report.summary(claims, outs))
+        from .tolerance import BANDS
+
+        print(
+            "law bands (CLAIMS.md §3.2, configurable with --band): " + ", ".join(f"{k}={v:g}" for k, v in BANDS.items())
+        )
     return 1 if any(o.verdict == FAILS for o in outs) else 0
 
 

@@ -41,6 +41,16 @@ Check = Callable[[Any], Outcome]  # Bundle -> Outcome
 Perturb = Callable[[Any, Outcome], None]  # (Docs, original outcome) -> None, mutates the docs
 
 
+def printed_display(p: Any, decimals: int | None) -> str:
+    """The printed value as the paper prints it: ranges as a–b, count tuples as a / b / c."""
+    if isinstance(p, tuple) and all(isinstance(x, (int, float)) for x in p):
+        parts = [f"{x:.{decimals}f}" if isinstance(x, float) and decimals is not None else str(x) for x in p]
+        return "–".join(parts) if len(p) == 2 else " / ".join(parts)
+    if isinstance(p, float) and decimals is not None:
+        return f"{p:.{decimals}f}"
+    return str(p)
+
+
 @dataclass
 class Claim:
     id: str
@@ -56,8 +66,11 @@ class Claim:
     perturb: Perturb | None = None
     data: str = "data"  # data | partial | proxy | analytic (no data involved) | no data
     nearest: str = ""  # for NO DATA: the nearest data, labelled as a diagnostic
+    module: str = ""  # where the claim is defined (set by the registry)
 
     def __post_init__(self) -> None:
+        # labels are generated from the registry's printed value, never typed twice
+        self.statement = self.statement.replace("{printed}", printed_display(self.printed, self.decimals))
         assert self.kind in (NUMBER, LAW), self.kind
         assert self.data in ("data", "partial", "proxy", "analytic", "no data"), self.data
         assert (self.check is None) == (self.data == "no data"), self.id

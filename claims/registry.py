@@ -31,6 +31,7 @@ def _load() -> dict[str, Claim]:
     for m in MODULES:
         mod = importlib.import_module(f"claims.catalog.{m}")
         for c in mod.CLAIMS:
+            c.module = f"claims/catalog/{m}.py"
             if c.id in out:
                 raise ValueError(f"duplicate claim id {c.id!r}")
             out[c.id] = c

@@ -5,17 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .model import FAILS, HOLDS, NO_DATA, Claim, Outcome
+from .model import FAILS, HOLDS, NO_DATA, Claim, Outcome, printed_display
 from .tolerance import fmt
 
 
 def printed_text(c: Claim) -> str:
-    p = c.printed
-    if isinstance(p, tuple) and len(p) == 2 and all(isinstance(x, (int, float)) for x in p):
-        return f"{p[0]}–{p[1]}"
-    if isinstance(p, float) and c.decimals is not None:
-        return f"{p:.{c.decimals}f}"
-    return str(p)
+    return printed_display(c.printed, c.decimals)
 
 
 def measured_text(c: Claim, o: Outcome) -> str:
@@ -118,7 +113,7 @@ def markdown(claims: list[Claim], outs: list[Outcome]) -> str:
 
 def show(c: Claim, o: Outcome) -> str:
     out = [
-        f"{c.id}  [{c.kind}]  {c.location}",
+        f"{c.id}  [{c.kind}]  {c.location}  (defined in {c.module})",
         f"  statement : {c.statement}",
         f"  printed   : {printed_text(c)}" + (f"  ({c.decimals} dp)" if c.decimals is not None else ""),
         f"  rule      : {c.selection}",

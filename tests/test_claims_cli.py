@@ -220,3 +220,15 @@ def test_any_single_missing_file_leaves_the_rest_evaluable(missing, tmp_path):
         if missing in c.files:
             assert outs[c.id].verdict == NO_DATA, c.id
     assert sum(o.verdict != NO_DATA for o in outs.values()) > 100
+
+
+def test_labels_show_the_printed_value_they_check():
+    """A statement never states a number different from the one its check uses (the authors' labels did)."""
+    from claims.report import printed_text
+
+    bad = [
+        (c.id, c.statement, printed_text(c))
+        for c in REGISTRY.values()
+        if not isinstance(c.printed, str) and printed_text(c) not in c.statement
+    ]
+    assert not bad

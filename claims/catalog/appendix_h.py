@@ -81,7 +81,7 @@ for (exp, name), vals in ROWS.items():
             claim(
                 f"appH.{short}.{name}.{col}",
                 "App. H",
-                f"{short} {name}: {LABEL[col]} = {v}",
+                f"{short} {name}: {LABEL[col]} = {{printed}}",
                 v,
                 form="point",
                 d=d,

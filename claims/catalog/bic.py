@@ -160,7 +160,7 @@ CLAIMS += [
     claim(
         "appG.cifar.bic",
         "App. G",
-        "CIFAR (k = 20, 24 layers): PL / EXP / LN wins = 1 / 2 / 21",
+        "CIFAR (k = 20, 24 layers): PL / EXP / LN wins = {printed}",
         (1, 2, 21),
         form="count",
         files=("alpha_triangle",),
@@ -172,7 +172,7 @@ CLAIMS += [
     claim(
         "appG.tiny.init.bic",
         "App. G",
-        "ResNet-50 Tiny-IN init (k = 100, 54 layers): 12 / 3 / 39",
+        "ResNet-50 Tiny-IN init (k = 100, 54 layers): PL / EXP / LN = {printed}",
         (12, 3, 39),
         form="count",
         files=("rmt",),
@@ -184,7 +184,7 @@ CLAIMS += [
     claim(
         "appG.tiny.trained.bic",
         "App. G",
-        "ResNet-50 Tiny-IN trained: 0 / 15 / 39",
+        "ResNet-50 Tiny-IN trained: PL / EXP / LN = {printed}",
         (0, 15, 39),
         form="count",
         files=("rmt",),
@@ -225,7 +225,7 @@ CLAIMS.append(
     claim(
         "appG.tiny.exp_wins_0_to_25",
         "App. G",
-        "exponential wins 6 → 15 from epoch 0 to 25",
+        "exponential wins from epoch 0 to 25: {printed}",
         (6, 15),
         form="count",
         files=("rmt",),
@@ -328,7 +328,7 @@ for _ep, _p in K_PRINTED.items():
         claim(
             f"appK.bic.e{_ep}",
             "App. K",
-            f"VGG-16 epoch {_ep}: PL / EXP / LN = {_p[0]} / {_p[1]} / {_p[2]}",
+            f"VGG-16 epoch {_ep}: PL / EXP / LN = {{printed}}",
             _p,
             form="count",
             files=("vgg16",),

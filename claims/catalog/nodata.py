@@ -92,7 +92,7 @@ for _t, (_m, _lo, _hi) in {
             2,
             nearest=f"hypothesis GPT2_LM[{_t}] (one block, not six)",
         ),
-        nodata(f"t2.{_t}.range", "Table 2", f"GPT-2 {_t}: range [{_lo}, {_hi}]", (_lo, _hi), 2),
+        nodata(f"t2.{_t}.range", "Table 2", f"GPT-2 {_t}: range {{printed}}", (_lo, _hi), 2),
         nodata(f"t2.{_t}.n", "Table 2", f"GPT-2 {_t}: n = 6", 6),
     ]
 
@@ -116,7 +116,7 @@ for _lay, _vals in {
             nodata(
                 f"appA.{_lay}.{_col}",
                 "App. A",
-                f"{_lay}: {_col} = {_v}",
+                f"{_lay}: {_col} = {{printed}}",
                 _v,
                 3,
                 nearest="conv_gap_v2 sigma/h_exact/h_kron of conv1, layer2.0.conv1, layer4.0.conv2, fc (h_kron as h_GN)",
@@ -131,7 +131,7 @@ for _lay, _vals6 in {
     "fc": (1.99, 1.05, 1.33, 1.16, 1.31, 1.57),
 }.items():
     for _ep, _v in zip((0, 1, 5, 10, 15, 20), _vals6, strict=True):
-        CLAIMS.append(nodata(f"appE.{_lay}.e{_ep}", "App. E", f"{_lay} α at epoch {_ep} = {_v}", _v, 2))
+        CLAIMS.append(nodata(f"appE.{_lay}.e{_ep}", "App. E", f"{_lay} α at epoch {_ep} = {{printed}}", _v, 2))
 CLAIMS.append(
     nodata(
         "appE.conv_converges_fc_decreases", "App. E", "conv converges to α ≈ 2; FC decreases", "qualitative", kind=LAW
@@ -141,4 +141,4 @@ CLAIMS.append(
 # App. F (full-spectrum quartiles), 2 dp
 for _lay, _vals4 in {"layer2.conv2": (2.07, 2.35, 2.56, 2.59), "layer3.conv2": (2.07, 2.07, 2.79, 1.93)}.items():
     for _q, _v in zip(("top12", "midhi", "midlo", "bottom"), _vals4, strict=True):
-        CLAIMS.append(nodata(f"appF.{_lay}.{_q}", "App. F", f"{_lay} α on quartile {_q} = {_v}", _v, 2))
+        CLAIMS.append(nodata(f"appF.{_lay}.{_q}", "App. F", f"{_lay} α on quartile {_q} = {{printed}}", _v, 2))

@@ -78,7 +78,7 @@ for _cid, _loc, _f, _p, _d in (
         claim(
             _cid,
             _loc,
-            "curvature participation ratio PR_h ∈ [1.0, 1.8]",
+            "curvature participation ratio PR_h in {printed}",
             _p,
             form="range",
             d=_d,
@@ -101,7 +101,7 @@ CLAIMS.append(
     claim(
         "s7.pr_grad.range",
         "§7",
-        "gradient participation ratio PR_grad ∈ [1.8, 58]",
+        "gradient participation ratio PR_grad in {printed}",
         (1.8, 58),
         form="pred",
         d=1,

@@ -89,7 +89,7 @@ CLAIMS.append(
     claim(
         "setup.gamma.topk",
         "§2",
-        "k = 20 typical; k = 100 extended",
+        "k typical–extended: {printed}",
         (20, 100),
         form="pred",
         files=(),
@@ -152,7 +152,7 @@ CLAIMS.append(
     claim(
         "abs.triangle.n_arch_n_datasets",
         "Abstract; Remark 2",
-        "5 architectures, 3 datasets",
+        "distinct architectures–datasets: {printed}",
         (5, 3),
         form="pred",
         files=("alpha_triangle", "tiny", "in1k"),
