@@ -225,9 +225,10 @@ CLAIMS.append(
     claim(
         "appG.tiny.exp_wins_0_to_25",
         "App. G",
-        "exponential wins from epoch 0 to 25: {printed}",
-        (6, 15),
-        form="count",
+        "exponential wins {printed} from epoch 0 to 25",
+        "6 → 15",
+        form="pred",
+        test=lambda v: tuple(v) == (6, 15),
         files=("rmt",),
         selection="rmt trajectory epochs 0 and 25, refit",
         measure=_exp_0_25,

@@ -89,8 +89,8 @@ CLAIMS.append(
     claim(
         "setup.gamma.topk",
         "§2",
-        "k typical–extended: {printed}",
-        (20, 100),
+        "{printed}",
+        "k = 20 typical; k = 100 extended",
         form="pred",
         files=(),
         selection="most common recorded top_k and the largest",
@@ -152,8 +152,8 @@ CLAIMS.append(
     claim(
         "abs.triangle.n_arch_n_datasets",
         "Abstract; Remark 2",
-        "distinct architectures–datasets: {printed}",
-        (5, 3),
+        "{printed}",
+        "5 architectures, 3 datasets",
         form="pred",
         files=("alpha_triangle", "tiny", "in1k"),
         selection="distinct architectures and distinct datasets (synthetic LM counted)",
