@@ -21,7 +21,7 @@ def _batch(b):
     if not vals:
         return Measure(None, "no file records a batch size")
     return Measure(
-        [float(v) for v in vals.values()],
+        list(vals.values()),
         "tiny eval_samples; conv_gap_v2 conv_results[].N_samples",
         list(vals),
         [Candidate("values", vals, None)],
