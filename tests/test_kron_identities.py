@@ -218,3 +218,16 @@ def test_nonpositive_h_exact_is_excluded_and_reported():
     assert abs(rec["exponents"]["alpha_exact"] - slope(sig[keep], h[keep])) < TOL
     ex = rec["exponents"]
     assert abs(ex["alpha_exact"] - (ex["beta"] + ex["phi"] + ex["psi_chi"])) < TOL
+
+
+@pytest.mark.parametrize("k", [0, 2])
+def test_too_few_directions_give_null_exponents_and_strict_json(k):
+    import json
+
+    model, x, y = dense_case()
+    io = collect_layer_io(model, ce, x, y, "4", gn_samples=1)
+    sig, U, W = svd_top(io.G.numpy(), k)
+    rec = kron_record(io, sig, U, W, sig**2)
+    assert all(rec["exponents"][key] is None for key in ("beta", "phi", "psi_omega", "alpha_kron", "alpha_exact"))
+    assert rec["exponents"]["n_window"] == k and any(f"only {k} usable directions" in n for n in rec["notes"])
+    json.dumps(rec, allow_nan=False)  # JSON-ready: no NaN/Inf anywhere

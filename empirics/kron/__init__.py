@@ -15,10 +15,11 @@ Public API (the ``empirics`` contract):
 * :func:`collect_layer_io` — per-sample layer inputs :math:`a_i` (conv: im2col patches) and errors
   :math:`\delta_i=\partial\ell_i/\partial y_i` from the true labels (empirical-Fisher factor) plus the
   Gauss–Newton factor from labels sampled from the model (:mod:`empirics.kron.collect`);
-* :func:`kron_record` — the results schema's ``kron`` sub-record (:mod:`empirics.kron.record`).
+* :func:`kron_record` — the results schema's ``kron`` sub-record (:mod:`empirics.kron.record`);
+* :func:`layer_io_from_arrays` — a :class:`LayerIO` from given :math:`\delta`, :math:`A` (synthetic layers).
 """
 
-from empirics.kron.collect import GN_MODES, LayerIO, collect_layer_io
+from empirics.kron.collect import GN_MODES, LayerIO, collect_layer_io, layer_io_from_arrays
 from empirics.kron.record import CONV_FORMS, CONVENTION, kron_record
 
-__all__ = ["collect_layer_io", "kron_record", "LayerIO", "CONVENTION", "CONV_FORMS", "GN_MODES"]
+__all__ = ["collect_layer_io", "kron_record", "layer_io_from_arrays", "LayerIO", "CONVENTION", "CONV_FORMS", "GN_MODES"]

@@ -31,7 +31,7 @@ from torch import nn
 
 from empirics.kron.likelihood import Likelihood, hessian_sqrt_cotangents, identify_likelihood, sample_targets
 
-__all__ = ["LayerIO", "ConvGeometry", "collect_layer_io", "GN_MODES"]
+__all__ = ["LayerIO", "ConvGeometry", "collect_layer_io", "layer_io_from_arrays", "GN_MODES"]
 
 GN_MODES = ("mc", "exact")
 
@@ -345,3 +345,38 @@ def _gn_chunk(outputs, weight, sink, errors_of, lik, gn_mode, gn_samples, gen, t
         d = errors_of(sink["grad"])
         acc += torch.einsum("bli,blj->ij", d, d)
     return acc
+
+
+def layer_io_from_arrays(delta, A, *, delta_gn_sum=None, name: str = "arrays") -> LayerIO:
+    r"""A :class:`LayerIO` from given errors and inputs — (B, m) and (B, n), or (B, L, m) and (B, L, n).
+
+    For synthetic layers (THEORY.md §3.0 recipes) and cross-checks: no model, no hooks. ``G`` is
+    :math:`\frac1B\sum_{i,t}\delta a^\top`; ``g_residual`` is NaN (there is no autograd reference);
+    ``delta_gn_sum`` optionally supplies :math:`\sum_{i,t}\mathbb E[\tilde\delta\tilde\delta^\top]/c`.
+    """
+    d = torch.as_tensor(delta)
+    a = torch.as_tensor(A, dtype=d.dtype)
+    if d.dim() not in (2, 3) or a.dim() != d.dim() or d.shape[:-1] != a.shape[:-1]:
+        raise ValueError(f"delta {tuple(d.shape)} and A {tuple(a.shape)} must be (B, m)/(B, n) or (B, L, m)/(B, L, n)")
+    ndim = d.dim()
+    if ndim == 2:
+        d, a = d[:, None, :], a[:, None, :]
+    B, L, m = d.shape
+    n = a.shape[-1]
+    return LayerIO(
+        name=name,
+        module_kind="linear",
+        weight_shape=(m, n),
+        m=m,
+        n=n,
+        L=L,
+        n_samples=B,
+        inputs=a,
+        errors=d,
+        sum_aa=torch.einsum("bli,blj->ij", a, a),
+        sum_dd=torch.einsum("bli,blj->ij", d, d),
+        sum_dd_gn=None if delta_gn_sum is None else torch.as_tensor(delta_gn_sum, dtype=d.dtype),
+        G=torch.einsum("blm,bln->mn", d, a) / B,
+        g_residual=float("nan"),
+        input_ndim=ndim,
+    )
