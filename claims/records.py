@@ -59,6 +59,11 @@ class Network:
     dataset: str
     layers: list[Layer]
     drift: list[str] = field(default_factory=list)
+    task: str = ""  # "lm" for language-model heads (vocabulary, not classes); else classification
+
+    def __post_init__(self) -> None:
+        if not self.task:
+            self.task = "lm" if self.dataset == "synthetic LM" else "classification"
 
     def finish(self) -> Network:
         blk = self.label[self.label.find("[") + 1 : -1] if "[" in self.label else ""
@@ -291,7 +296,9 @@ ALPHA_FILES = (
 
 def _project_network(doc: Node) -> Network:
     run = doc["run"]
-    net = Network("project", doc.file, doc.file, run["architecture"].str(), run["dataset"].str(), [])
+    net = Network(
+        "project", doc.file, doc.file, run["architecture"].str(), run["dataset"].str(), [], task=run["task"].str()
+    )
     for rec in doc["layers"].items():
         nm = rec["name"].str()
         lay = _from_arrays(rec, nm, rec["layer_type"].str(), net.drift, doc.file, "alpha", "r2_alpha", True)

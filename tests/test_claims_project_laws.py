@@ -124,3 +124,19 @@ def test_summary_drift_reported_for_project_fits(tmp_path):
     b = write(tmp_path, {"r.json": project_file([lay, layer("c1", "conv", 2.0, seed=1)])})
     (net,) = networks(b, "project")
     assert any("fits.alpha" in d for d in net.drift)
+
+
+@pytest.mark.parametrize("alpha,verdict", [(1.4, HOLDS), (2.5, FAILS)])
+def test_softmax_head_law_on_project(tmp_path, alpha, verdict):
+    head = layer("fc", "head", alpha)
+    head["shape"] = [10, 512]
+    b = write(tmp_path, {"r.json": project_file([layer("c0", "conv", 2.0), head])})
+    assert evaluate(REGISTRY["add.softmax.few_class_lt2"], b).verdict == verdict
+
+
+def test_lm_heads_are_not_classification_heads(tmp_path):
+    head = layer("lm_head", "head", 3.0)
+    head["shape"] = [10, 128]  # a 10-token vocabulary is still not a 10-class softmax classifier
+    doc = project_file([head], arch="gpt2")
+    doc["run"]["task"] = "lm"
+    assert evaluate(REGISTRY["add.softmax.few_class_lt2"], write(tmp_path, {"r.json": doc})).verdict == NO_DATA

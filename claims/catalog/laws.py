@@ -114,7 +114,7 @@ def _classes(x) -> int:
 
 def _softmax(b):
     rows = [(n, x) for n in population(b) for x in n.of_type("head")]
-    rows = [(n, x) for n, x in rows if n.dataset != "synthetic LM"]  # LM heads: vocabulary, not classes
+    rows = [(n, x) for n, x in rows if n.task != "lm"]  # LM heads: vocabulary, not classes
     few = [(n, x) for n, x in rows if 0 < _classes(x) <= 10]
     if not few:
         return Measure(None, "no head with ≤ 10 classes in any file")
