@@ -17,6 +17,11 @@ def _parser() -> argparse.ArgumentParser:
     g = v.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true", help="print a JSON list of claim objects")
     g.add_argument("--markdown", action="store_true", help="print a markdown table (for the README)")
+    v.add_argument(
+        "--only",
+        choices=("holds", "fails", "no data"),
+        help="print only claims with this verdict (exit status unchanged)",
+    )
     v.add_argument("--xrefs", action="store_true", help="also print the printed-vs-printed consistency checks")
     v.add_argument(
         "--band",
@@ -61,12 +66,19 @@ def _verify(args: argparse.Namespace) -> int:
     b.load_all()
     claims = list(REGISTRY.values())
     outs = [evaluate(c, b) for c in claims]
+    status = 1 if any(o.verdict == FAILS for o in outs) else 0
+    summary_line = report.summary(claims, outs)
+    if args.only:
+        keep = [k for k, o in enumerate(outs) if o.verdict == args.only]
+        claims, outs = [claims[k] for k in keep], [outs[k] for k in keep]
+            list, zip(*[(c, o) for c, o in zip(claims, outs, strict=True) if o.verdict == args.only], strict=True)
+        ) or ([], [])
     if args.json:
         print(json.dumps([report.row(c, o) for c, o in zip(claims, outs, strict=True)], indent=1))
     elif args.markdown:
         print(report.markdown(claims, outs))
         print()
-        print(report.summary(claims, outs))
+        print(summary_line)
     else:
         print(report.table(claims, outs))
         print()
@@ -85,13 +97,13 @@ def _verify(args: argparse.Namespace) -> int:
             from .xrefs import render
 
             print(render())
-        print(report.summary(claims, outs))
+        print(summary_line)
         from .tolerance import BANDS
 
         print(
             "law bands (CLAIMS.md §3.2, configurable with --band): " + ", ".join(f"{k}={v:g}" for k, v in BANDS.items())
         )
-    return 1 if any(o.verdict == FAILS for o in outs) else 0
+    return status
 
 
 def _list() -> int:
