@@ -71,8 +71,6 @@ def _verify(args: argparse.Namespace) -> int:
     if args.only:
         keep = [k for k, o in enumerate(outs) if o.verdict == args.only]
         claims, outs = [claims[k] for k in keep], [outs[k] for k in keep]
-            list, zip(*[(c, o) for c, o in zip(claims, outs, strict=True) if o.verdict == args.only], strict=True)
-        ) or ([], [])
     if args.json:
         print(json.dumps([report.row(c, o) for c, o in zip(claims, outs, strict=True)], indent=1))
     elif args.markdown:
