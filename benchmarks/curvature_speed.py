@@ -167,22 +167,25 @@ def run(a: argparse.Namespace, argv: list[str]) -> dict:
     device = _configure(a)
     work = _workload(a)
     layer_types = select_layers(work.model, a.layers)
-    dt_dirs, (dirs, info) = timing.time_call(lambda: make_directions(work, layer_types, a.k), device)
+    dt_dirs, _, (dirs, info) = timing.time_call(lambda: make_directions(work, layer_types, a.k), device)
     n_dirs = sum(v["k"] for v in info.values())
     fns = _stage_fns(a, work, dirs, layer_types)
 
     for fn in fns.values():  # warm-up, excluded
         fn()
     times = {s: [] for s in fns}
+    cpu = {s: [] for s in fns}
     last = {}
     for _ in range(a.repeats):
         for s, fn in fns.items():
-            dt, last[s] = timing.time_call(fn, device)
+            dt, dc, last[s] = timing.time_call(fn, device)
             times[s].append(dt)
+            cpu[s].append(dc)
     from empirics.curvature import LAST_CHOICES
 
     choices = {n: dict(LAST_CHOICES.get(n, {})) for n in dirs}
     stats = {s: timing.summary(t) for s, t in times.items()}
+    cpu_stats = {s: timing.summary(t) for s, t in cpu.items()}
     tol = methods.TOLERANCE[DTYPES[a.dtype]]
     agree = methods.max_relative_difference(last["paper"], last["engine"])
     agree["tolerance"] = tol
@@ -195,6 +198,14 @@ def run(a: argparse.Namespace, argv: list[str]) -> dict:
         "engine_grad_eq_per_direction": t["engine"] / n_dirs / t["gradient"],
         "paper_grad_eq_per_direction": t["paper"] / n_dirs / t["gradient"],
     }
+    c = {s: v["median_s"] for s, v in cpu_stats.items()}
+    ratios["cpu_time"] = {
+        "speedup_curvature": c["paper"] / c["engine"],
+        "engine_grad_eq_per_direction": c["engine"] / n_dirs / c["gradient"],
+        "paper_grad_eq_per_direction": c["paper"] / n_dirs / c["gradient"],
+    }
+    if "paper_whole" in c:
+        ratios["cpu_time"]["speedup_whole"] = c["paper_whole"] / c["engine_whole"]
     if "paper_whole" in t:
         ratios["speedup_whole"] = t["paper_whole"] / t["engine_whole"]
     if "engine_whole" in t:
@@ -219,6 +230,7 @@ def run(a: argparse.Namespace, argv: list[str]) -> dict:
         "n_directions": n_dirs,
         "directions_seconds": dt_dirs,
         "timings": stats,
+        "cpu_timings": cpu_stats,
         "ratios": ratios,
         "engine_choices": choices,
         "memory": memory,
@@ -254,6 +266,14 @@ def report(r: dict) -> str:
         L.append(f"engine speed-up, whole measurement (G + SVDs included in both): {q['speedup_whole']:.2f}x")
     L.append(f"engine cost per direction: {q['engine_grad_eq_per_direction']:.3f} gradient-equivalents")
     L.append(f"paper protocol cost per direction: {q['paper_grad_eq_per_direction']:.3f} gradient-equivalents")
+    if r["args"]["device"] == "cpu":
+        qc = q["cpu_time"]
+        L.append(
+            f"same from process CPU time (load-robust with --threads 1): speed-up {qc['speedup_curvature']:.2f}x"
+            + (f", whole {qc['speedup_whole']:.2f}x" if "speedup_whole" in qc else "")
+            + f"; engine {qc['engine_grad_eq_per_direction']:.3f}, paper {qc['paper_grad_eq_per_direction']:.3f}"
+            " gradient-equivalents per direction"
+        )
     ch = {n: c.get("method", "?") for n, c in r["engine_choices"].items()}
     L.append(f"engine method per layer: {', '.join(f'{n}={c}' for n, c in ch.items())}")
     mem = r["memory"]

@@ -1,7 +1,7 @@
 """Wall-clock timing (median of repeats, warm-up excluded) and peak-memory measurement.
 
-Timing: ``time.perf_counter`` around each call, with ``torch.cuda.synchronize()`` before and after on
-CUDA. Memory: on CUDA, ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``, minus the
+Timing: ``time.perf_counter`` (wall) and ``time.process_time`` (CPU) around each call, with
+``torch.cuda.synchronize()`` before and after on CUDA. Memory: on CUDA, ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``, minus the
 memory allocated before the call (model, batch, directions), i.e. the method's extra peak; on CPU a child
 process per method (see ``curvature_speed.py --probe``) resets its peak-RSS mark (``/proc/self/clear_refs``),
 runs the method once and reports VmHWM (the peak resident set during the call) minus VmRSS before it;
@@ -25,12 +25,18 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_call(fn: Callable[[], object], device: torch.device) -> tuple[float, object]:
+def time_call(fn: Callable[[], object], device: torch.device) -> tuple[float, float, object]:
+    """(wall seconds, process CPU seconds, result) of one call.
+
+    The CPU time (``time.process_time``, all threads) is the less load-sensitive figure on a shared CPU
+    with ``--threads 1``; with several threads it also counts OpenMP spin-waiting, and on CUDA it is
+    meaningless (host time only).
+    """
     sync(device)
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     out = fn()
     sync(device)
-    return time.perf_counter() - t0, out
+    return time.perf_counter() - t0, time.process_time() - c0, out
 
 
 def summary(times: list[float]) -> dict:
