@@ -178,3 +178,22 @@ def test_weight_requires_grad_restored():
     model[0].weight.requires_grad_(False)
     collect_layer_io(model, ce, torch.randn(4, 3), torch.randint(0, 2, (4,)), "0", gn_samples=0)
     assert model[0].weight.requires_grad is False
+
+
+def test_patch_blocks_do_not_change_results(monkeypatch):
+    """im2col is materialised in blocks of about PATCH_BUDGET entries; a tiny budget gives the same numbers."""
+    import empirics.kron.collect as C
+
+    torch.manual_seed(6)
+    model = conv_net(nn.Conv2d(2, 3, 3, padding=1), hw=6)
+    x, y = torch.randn(9, 2, 6, 6), torch.randint(0, 4, (9,))
+    ref = collect_layer_io(model, ce, x, y, "0", gn_samples=0)
+    U, S, Vh = torch.linalg.svd(ref.G)
+    r_ref = kron_record(ref, S[:3], U[:, :3], Vh[:3].T, None)
+    monkeypatch.setattr(C, "PATCH_BUDGET", 36 * 18 * 2)  # two samples per block
+    small = collect_layer_io(model, ce, x, y, "0", gn_samples=0)
+    assert len(small.chunks()) == 5
+    assert torch.allclose(small.sum_aa, ref.sum_aa, rtol=1e-13) and torch.allclose(small.G, ref.G, rtol=1e-13)
+    r_small = kron_record(small, S[:3], U[:, :3], Vh[:3].T, None)
+    for key in ("h_kron_ef", "h_sop", "h_ef", "omega"):
+        assert r_small[key] == pytest.approx(r_ref[key], rel=1e-12)

@@ -128,9 +128,19 @@ class LayerIO:
         return self.errors[:, 0, :] if (self.geometry is None and self.input_ndim == 2) else self.errors
 
     def chunks(self) -> list[tuple[int, int]]:
+        """Sample ranges for chunked passes: at most ``chunk_size`` samples and about
+        :data:`PATCH_BUDGET` patch entries (b·L·n) each."""
         b = self.inputs.shape[0]
-        step = self.chunk_size or b or 1
+        step = min(self.chunk_size or b, _patch_rows(self.L, self.n)) or 1
         return [(s, min(s + step, b)) for s in range(0, b, step)]
+
+
+#: Upper bound on the entries of one materialised im2col block (b, L, n): 2**25 (256 MiB in float64).
+PATCH_BUDGET = 2**25
+
+
+def _patch_rows(L: int, n: int) -> int:
+    return max(1, PATCH_BUDGET // max(1, L * n))
 
 
 def _unfold(x: torch.Tensor, g: ConvGeometry) -> torch.Tensor:
@@ -264,17 +274,21 @@ def collect_layer_io(
                         f"layer {name!r} ran {sink['calls']} times in one forward; re-used modules are not supported"
                     )
                 x = sink["x"]
-                a = _unfold(x, geometry) if is_conv else x.reshape(x.shape[0], -1, n)
                 input_ndim = x.dim()
-                L = a.shape[1]
                 (gw,) = torch.autograd.grad(losses.sum(), weight, retain_graph=want_gn)
                 G_auto += gw.reshape(m, n)
                 d = errors_of(sink["grad"])
-                xs.append((x if is_conv else a).to(store_device or device))
+                L = d.shape[1]
+                xs.append((x if is_conv else x.reshape(x.shape[0], -1, n)).to(store_device or device))
                 ds.append(d.to(store_device or device))
-                sum_aa += torch.einsum("bli,blj->ij", a, a)
+                rows = _patch_rows(L, n)
+                for r0 in range(0, x.shape[0], rows):  # im2col in blocks of about PATCH_BUDGET entries
+                    xr, dr = x[r0 : r0 + rows], d[r0 : r0 + rows]
+                    a = _unfold(xr, geometry) if is_conv else xr.reshape(xr.shape[0], -1, n)
+                    sum_aa += torch.einsum("bli,blj->ij", a, a)
+                    G_sum += torch.einsum("blm,bln->mn", dr, a)
+                    del a
                 sum_dd += torch.einsum("bli,blj->ij", d, d)
-                G_sum += torch.einsum("blm,bln->mn", d, a)
                 if want_gn:
                     if lik is None:
                         lik = identify_likelihood(outputs, t_in, losses, likelihood)
