@@ -144,6 +144,8 @@ def test_verify_table_summary_and_markdown():
     assert "claims coded" in r.stdout and "no data" in r.stdout
     xr = run_cli("verify", "--results", str(PAPER), "--xrefs")
     assert "x-refs (printed vs printed" in xr.stdout and "[INCONSISTENT] abs.triangle.n_layers~intro" in xr.stdout
+    only = json.loads(run_cli("verify", "--results", str(PAPER), "--json", "--only", "fails").stdout)
+    assert only and all(x["verdict"] == "fails" for x in only)
     md = run_cli("verify", "--results", str(PAPER), "--markdown")
     assert md.stdout.startswith("| id | where |") and md.returncode == r.returncode
 
