@@ -28,6 +28,12 @@ def _mean(cfg):
             if abs(sv - s.mean()) <= 0.005
             else [f"summary drift: {node.path}.mean_best = {sv}, seed mean {s.mean():.4f}"]
         )
+        sd = node["std_best"].num()
+        ddofs = [k for k in (0, 1) if abs(sd - float(s.std(ddof=k))) <= 0.005]
+        notes.append(
+            f"std_best = {sd} matches the seed std with ddof {ddofs or 'neither'} "
+            f"(ddof 0: {s.std(ddof=0):.4f}, ddof 1: {s.std(ddof=1):.4f})"
+        )
         return Measure(
             float(s.mean()),
             f"precond → {node.path}.seeds: mean of {s.size} seeds",

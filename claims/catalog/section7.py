@@ -42,13 +42,21 @@ def _range(field):
             if r != 1
         ]
         lo, hi = min(L, key=f), max(L, key=f)
+        joint = []
+        for r in SEL_D:
+            h = sel_d(b, r)
+            a1, b1 = min(x.pr_h for x in h), max(x.pr_h for x in h)
+            a2, b2 = min(x.extra["pr_grad"] for x in h), max(x.extra["pr_grad"] for x in h)
+            if round(a1, 1) == 1.0 and round(b1, 1) == 1.8 and round(a2, 1) == 1.8 and round(b2) == 58:
+                joint.append(r)
         return Measure(
             (f(lo), f(hi)),
             f"intrinsic_dim → [resnet, gpt2].results[].{'eff_rank_curvature_pr' if field == 'pr_h' else 'eff_rank_gradient_pr'} (sel. D1)",
             [f"intrinsic_dim[{x.block}]/{x.name}" for x in L],
             cands,
             [
-                f"min at {lo.block}/{lo.name}, max at {hi.block}/{hi.name}; PR cannot be recomputed (only top-5 σ, h stored)"
+                f"min at {lo.block}/{lo.name}, max at {hi.block}/{hi.name}; PR cannot be recomputed (only top-5 σ, h stored)",
+                f"joint check of PR_h ∈ [1.0, 1.8] and PR_grad ∈ [1.8, 58]: reproduced by sel. D rules {joint or 'none'}",
             ],
         )
 
