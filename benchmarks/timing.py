@@ -17,7 +17,16 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["sync", "time_call", "summary", "cuda_peak_bytes", "machine_info", "rss_peak_bytes", "reset_rss_peak"]
+__all__ = [
+    "sync",
+    "time_call",
+    "repeat_mean",
+    "summary",
+    "cuda_peak_bytes",
+    "machine_info",
+    "rss_peak_bytes",
+    "reset_rss_peak",
+]
 
 
 def sync(device: torch.device) -> None:
@@ -37,6 +46,14 @@ def time_call(fn: Callable[[], object], device: torch.device) -> tuple[float, fl
     out = fn()
     sync(device)
     return time.perf_counter() - t0, time.process_time() - c0, out
+
+
+def repeat_mean(fn: Callable[[], object], n: int) -> object:
+    """Call ``fn`` ``n`` times back to back (the caller divides the time by ``n``); returns the last result."""
+    out = None
+    for _ in range(n):
+        out = fn()
+    return out
 
 
 def summary(times: list[float]) -> dict:
