@@ -158,14 +158,17 @@ def test_bad_inputs_give_one_line_errors():
     with pytest.raises(ValueError, match="ran 2 times"):
         collect_layer_io(Reuse().eval(), lambda o, t: o.pow(2).sum(1), torch.randn(3, 4), torch.zeros(3), "lin")
     smooth = nn.Sequential(nn.Linear(4, 3)).eval()
+
+    def smoothed(o, t):
+        return F.cross_entropy(o, t, reduction="none", label_smoothing=0.2)
+
+    xs, ys = torch.randn(6, 4), torch.randint(0, 3, (6,))
     with pytest.raises(ValueError, match="not c \\* categorical NLL"):
-        collect_layer_io(
-            smooth,
-            lambda o, t: F.cross_entropy(o, t, reduction="none", label_smoothing=0.2),
-            torch.randn(6, 4),
-            torch.randint(0, 3, (6,)),
-            "0",
-        )
+        collect_layer_io(smooth, smoothed, xs, ys, "0", likelihood="categorical")
+    auto = collect_layer_io(smooth, smoothed, xs, ys, "0")  # auto: GN skipped, reason recorded
+    assert auto.C_delta_gn is None and "not c * categorical NLL" in auto.gn["skipped"]
+    rec = kron_record(auto, [1.0], torch.eye(3)[:, :1], torch.eye(4)[:, :1], None)
+    assert rec["h_kron_gn"] == [None] and any("not c * categorical NLL" in n for n in rec["notes"])
     io = collect_layer_io(smooth, ce, torch.randn(6, 4), torch.randint(0, 3, (6,)), "0", gn_samples=0)
     with pytest.raises(ValueError, match="conv_form"):
         kron_record(io, [1.0], torch.eye(3)[:, :1], torch.eye(4)[:, :1], None, conv_form="bogus")

@@ -202,7 +202,10 @@ def collect_layer_io(
     ``gn_samples`` draws of labels from the model's predictive distribution (``gn_mode="mc"``; a
     ``torch.Generator`` seeded with ``seed``, consumed chunk by chunk, draw after draw) estimate the GN
     factor; ``gn_mode="exact"`` backpropagates the loss-Hessian square root instead (the exact
-    expectation; positions × classes backward passes); ``gn_samples=0`` skips the GN factor.
+    expectation; positions × classes backward passes); ``gn_samples=0`` skips the GN factor. With
+    ``likelihood=None`` the predictive distribution is identified from the loss (see
+    :mod:`empirics.kron.likelihood`); if that fails the GN factor is skipped and the reason recorded in
+    ``gn["skipped"]`` (an explicit ``likelihood`` that does not fit the loss raises ``ValueError``).
     ``chunk_size`` bounds the samples per forward/backward pass; ``store_device`` (e.g. ``"cpu"``) is where
     the kept inputs and errors live (default: the weight's device). The model must be in eval mode.
     """
@@ -250,6 +253,7 @@ def collect_layer_io(
     G_auto = torch.zeros(m, n, dtype=dtype, device=device)
     xs, ds = [], []
     lik: Likelihood | None = None
+    gn_skip: str | None = None
     gen = torch.Generator(device=device).manual_seed(int(seed)) if want_gn and gn_mode == "mc" else None
     L = 1
     input_ndim = 2
@@ -289,10 +293,24 @@ def collect_layer_io(
                     G_sum += torch.einsum("blm,bln->mn", dr, a)
                     del a
                 sum_dd += torch.einsum("bli,blj->ij", d, d)
-                if want_gn:
-                    if lik is None:
-                        lik = identify_likelihood(outputs, t_in, losses, likelihood)
-                    sum_gn += _gn_chunk(outputs, weight, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn)
+                if want_gn and gn_skip is None:
+                    try:
+                        lik_c = identify_likelihood(outputs, t_in, losses, likelihood)
+                        if lik is not None and (
+                            lik_c.kind != lik.kind or abs(lik_c.scale - lik.scale) > 1e-6 * lik.scale
+                        ):
+                            raise ValueError(
+                                f"GN factor: the loss scale c differs between chunks ({lik.scale} vs {lik_c.scale})"
+                            )
+                    except ValueError as exc:
+                        if likelihood is not None:  # asked for explicitly: a bad input
+                            raise
+                        gn_skip = str(exc)
+                    else:
+                        lik = lik_c
+                        sum_gn += _gn_chunk(
+                            outputs, weight, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn
+                        )
                 del outputs, losses
     finally:
         handle.remove()
@@ -300,14 +318,22 @@ def collect_layer_io(
 
     B = _global_count(b_local, device)
     sum_aa, sum_dd = _all_reduce_sum(sum_aa), _all_reduce_sum(sum_dd)
-    sum_gn = _all_reduce_sum(sum_gn) if sum_gn is not None else None
+    if want_gn:  # every process must agree on skipping the GN factor before its sum is all-reduced
+        skipped = _all_reduce_sum(torch.tensor([0.0 if gn_skip is None else 1.0], dtype=dtype, device=device))
+        if float(skipped.item()) > 0:
+            gn_skip = gn_skip or "GN factor skipped on another process"
+            sum_gn = None
+        else:
+            sum_gn = _all_reduce_sum(sum_gn)
     G = _all_reduce_sum(G_sum) / B
     G_ref = _all_reduce_sum(G_auto) / B
     ref = float(torch.linalg.norm(G_ref))
     g_res = float(torch.linalg.norm(G - G_ref)) / ref if ref > 0 else float(torch.linalg.norm(G - G_ref))
     gn_info: dict[str, Any] = {"samples": int(gn_samples), "mode": gn_mode if want_gn else None, "seed": int(seed)}
-    if lik is not None:
+    if lik is not None and gn_skip is None:
         gn_info.update(likelihood=lik.kind, loss_scale=lik.scale)
+    if gn_skip is not None:
+        gn_info.update(mode=None, skipped=gn_skip)
     return LayerIO(
         name=name,
         module_kind="conv2d" if is_conv else "linear",

@@ -126,7 +126,8 @@ def kron_record(io: LayerIO, sigma, U, W, h_exact, *, conv_form: str = "naive") 
     C_gn = io.C_delta_gn
     dGd = _np(quad_form(C_gn, U) if C_gn is not None else None, k)
     if C_gn is None:
-        notes.append("GN factor not collected (gn_samples=0): h_kron_gn and chi_gn are null")
+        why = io.gn.get("skipped") or "gn_samples=0"
+        notes.append(f"GN factor not collected ({why}): h_kron_gn and chi_gn are null")
     lam_d = _np(_head(lam_d_all, k), k)
     lam_A = _np(_head(lam_A_all, k), k)
 
