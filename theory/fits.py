@@ -25,6 +25,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+#: A 1-D sequence of numbers (``None`` = a JSON null, treated as non-finite) or a numpy array.
+Values = Sequence[float | None] | np.ndarray
+
 __all__ = [
     "LinearFit",
     "ols",
@@ -65,7 +68,7 @@ def _nan_fit(n: int, reason: str) -> LinearFit:
     return LinearFit(math.nan, math.nan, math.nan, n, False, reason)
 
 
-def ols(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> LinearFit:
+def ols(x: Values, y: Values) -> LinearFit:
     """Least squares with intercept of ``y`` on ``x``; both finite 1-D arrays of equal length."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -110,7 +113,7 @@ class AlphaFit:
         return asdict(self)
 
 
-def fit_alpha(sigma: Sequence[float], h: Sequence[float]) -> AlphaFit:
+def fit_alpha(sigma: Values, h: Values) -> AlphaFit:
     r""":math:`\alpha=\mathrm{slope}_{\ln\sigma}(\ln h)` over the pairs with :math:`\sigma>0`, :math:`h>0`.
 
     ``None`` entries (JSON null) count as non-finite. Non-positive curvatures are counted in
@@ -139,7 +142,7 @@ def fit_alpha(sigma: Sequence[float], h: Sequence[float]) -> AlphaFit:
     )
 
 
-def fit_gamma(sigma: Sequence[float]) -> LinearFit:
+def fit_gamma(sigma: Values) -> LinearFit:
     r"""Effective rank decay :math:`\gamma=-\mathrm{slope}_{\ln k}(\ln\sigma_k)`, :math:`k=1..K`.
 
     Uses the positive, finite :math:`\sigma_k` at their own rank :math:`k`. The returned
@@ -152,7 +155,7 @@ def fit_gamma(sigma: Sequence[float]) -> LinearFit:
     return LinearFit(-f.slope, f.intercept, f.r2, f.n, f.ok, f.reason)
 
 
-def fit_s(h: Sequence[float]) -> LinearFit:
+def fit_s(h: Values) -> LinearFit:
     r"""Hessian decay :math:`s=-\mathrm{slope}_{\ln j}(\ln h_{(j)})` on rank-ordered positive curvatures."""
     c = np.array([np.nan if v is None else v for v in h], dtype=float)
     pos = np.sort(c[np.isfinite(c) & (c > 0)])[::-1]
@@ -184,7 +187,7 @@ class RankModels:
         return asdict(self)
 
 
-def fit_rank_models(sigma: Sequence[float]) -> RankModels:
+def fit_rank_models(sigma: Values) -> RankModels:
     r"""Fit power law (:math:`\ln\sigma=c+b\ln k`), exponential (:math:`\ln\sigma=c+bk`) and
     log-normal in rank (:math:`\ln\sigma=c_0+b\ln k+a\ln^2k`) by OLS on :math:`\ln\sigma`.
 
@@ -224,7 +227,7 @@ def fit_rank_models(sigma: Sequence[float]) -> RankModels:
     return RankModels(bic, rss, params, winner, n, True)
 
 
-def participation_ratio(x: Sequence[float]) -> float:
+def participation_ratio(x: Values) -> float:
     r""":math:`\mathrm{PR}(x)=(\sum_k x_k)^2/\sum_k x_k^2` over the finite entries (NaN if all vanish)."""
     v = np.asarray([np.nan if e is None else e for e in x], dtype=float)
     v = v[np.isfinite(v)]
@@ -267,7 +270,7 @@ class ExponentSummary:
         }
 
 
-def summarize_layer(sigma: Sequence[float], h: Sequence[float]) -> ExponentSummary:
+def summarize_layer(sigma: Values, h: Values) -> ExponentSummary:
     """Fit α, γ, s, the transfer error, the rank models and both PRs on one window."""
     a = fit_alpha(sigma, h)
     g = fit_gamma(sigma)
