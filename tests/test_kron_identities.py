@@ -231,3 +231,17 @@ def test_too_few_directions_give_null_exponents_and_strict_json(k):
     assert all(rec["exponents"][key] is None for key in ("beta", "phi", "psi_omega", "alpha_kron", "alpha_exact"))
     assert rec["exponents"]["n_window"] == k and any(f"only {k} usable directions" in n for n in rec["notes"])
     json.dumps(rec, allow_nan=False)  # JSON-ready: no NaN/Inf anywhere
+
+
+def test_float32_model_gives_the_float64_record_to_single_precision():
+    model, x, y = conv_case()
+    io64 = collect_layer_io(model, ce, x, y, "2", gn_samples=1, gn_mode="exact")
+    sig, U, W = svd_top(io64.G.numpy(), 4)
+    rec64 = kron_record(io64, sig, U, W, None)
+    model32 = model.float()
+    io32 = collect_layer_io(model32, ce, x.float(), y, "2", gn_samples=1, gn_mode="exact")
+    assert io32.sum_aa.dtype == torch.float32 and io32.g_residual < 1e-5
+    rec32 = kron_record(io32, sig, U, W, None)
+    for key in ("h_kron_ef", "h_kron_gn", "h_sop", "h_ef", "omega", "rho_A"):
+        assert rec32[key] == pytest.approx(rec64[key], rel=1e-4), key
+    assert rec32["checks"]["I2_naive"] < 1e-4

@@ -99,10 +99,11 @@ def kron_record(io: LayerIO, sigma, U, W, h_exact, *, conv_form: str = "naive") 
 
     ``sigma`` (k,), ``U`` (m, k), ``W`` (n, k): the gradient's top-:math:`k` singular triplets (torch or
     numpy); ``h_exact`` (k,) exact curvatures (``None``/NaN entries allowed, or ``None`` altogether).
+    All reductions, eigenvalues and quadratic forms are computed in float64 (also for a float32 model).
     """
     if conv_form not in CONV_FORMS:
         raise ValueError(f"conv_form: unknown {conv_form!r}; choose from {CONV_FORMS}")
-    dtype, device = io.sum_aa.dtype, io.sum_aa.device
+    dtype, device = torch.float64, io.sum_aa.device  # reductions in float64 whatever the model's dtype
     U = _mat(U, "U", io.m, dtype, device)
     W = _mat(W, "W", io.n, dtype, device)
     k = U.shape[1]
@@ -118,12 +119,13 @@ def kron_record(io: LayerIO, sigma, U, W, h_exact, *, conv_form: str = "naive") 
     B, L = io.n_samples, io.L
     notes: list[str] = [BIAS_NOTE]
     ps = projection_sums(io, U, W)
-    lam_d_all = eig_desc(io.C_delta)
-    lam_A_all = eig_desc(io.C_A)
+    C_delta, C_A = io.C_delta.to(dtype), io.C_A.to(dtype)
+    lam_d_all = eig_desc(C_delta)
+    lam_A_all = eig_desc(C_A)
     tol_d, tol_A = zero_tolerance(lam_d_all), zero_tolerance(lam_A_all)
-    dCd = _np(quad_form(io.C_delta, U), k)
-    wCw = _np(quad_form(io.C_A, W), k)  # naive C_A
-    C_gn = io.C_delta_gn
+    dCd = _np(quad_form(C_delta, U), k)
+    wCw = _np(quad_form(C_A, W), k)  # naive C_A
+    C_gn = None if io.C_delta_gn is None else io.C_delta_gn.to(dtype)
     dGd = _np(quad_form(C_gn, U) if C_gn is not None else None, k)
     if C_gn is None:
         why = io.gn.get("skipped") or "gn_samples=0"
