@@ -279,8 +279,11 @@ def collect_layer_io(
                     )
                 x = sink["x"]
                 input_ndim = x.dim()
+                sink["grad"] = None
                 (gw,) = torch.autograd.grad(losses.sum(), weight, retain_graph=want_gn)
                 G_auto += gw.reshape(m, n)
+                if sink["grad"] is None:
+                    raise ValueError(f"layer {name!r}: its output received no gradient from the loss")
                 d = errors_of(sink["grad"])
                 L = d.shape[1]
                 xs.append((x if is_conv else x.reshape(x.shape[0], -1, n)).to(store_device or device))
