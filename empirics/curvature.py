@@ -28,8 +28,8 @@ divided by the global sample count and all-reduced (:mod:`empirics.distributed`)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -330,7 +330,7 @@ def gn_curvatures(
         def loss_sum(o):
             return loss_fn(o, targets).sum()
 
-        def one(v):
+        def one(v, fo=fo, w=w, n_global=n_global, loss_sum=loss_sum):
             f0, jv = jvp(fo, (w,), (v,))
             return jvp(lambda o: jvp(loss_sum, (o,), (jv,))[1], (f0,), (jv,))[1] / n_global
 
@@ -413,4 +413,3 @@ def paper_protocol_curvatures(
                 hs.append((hv * v).sum().detach())
         out[name] = dist.all_reduce_sum(torch.stack(hs) if hs else w.new_zeros(0))
     return out
-
