@@ -5,7 +5,8 @@
     python -m property_tests.mutation_check --only NAME --subset PYTEST_NODE_OR_PATH ...
 
 Each mutant is applied to a fresh temporary copy of ``theory/``, ``property_tests/`` and ``pyproject.toml``
-(the working tree is never touched); pytest runs there with ``PYTHONPATH`` pointing at the copy. The
+(the working tree is never touched); pytest runs there with ``PYTHONPATH`` = copy, then the working tree (for
+packages other tests import, e.g. ``empirics``); a probe asserts the copy's ``theory`` is the one imported. The
 unmutated copy must pass first (else exit 2). A mutant is *killed* when pytest exits 1 (tests failed).
 Hypothesis runs with the ``mutation`` profile (same example count as ``default``, no shrinking) unless
 ``SAD_HYPOTHESIS_PROFILE`` is set.
@@ -98,7 +99,8 @@ def apply(root: Path, mutant: Mutant) -> None:
 
 
 def run_pytest(root: Path, targets: list[str], timeout: float = 600) -> tuple[int, float, str]:
-    env = dict(os.environ, PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1")
+    # the copy first (its theory/ and property_tests/ win); the working tree after it, for other packages (empirics)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(REPO)]), PYTHONDONTWRITEBYTECODE="1")
     env.setdefault("SAD_HYPOTHESIS_PROFILE", "mutation")
     probe = subprocess.run(
         [sys.executable, "-c", "import theory, sys; sys.stdout.write(theory.__file__)"],

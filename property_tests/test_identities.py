@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given
+from hypothesis import strategies as st
 
 from property_tests import strategies as S
 from theory import numeric as N
+from theory.conv import im2col_identities
+from theory.residual import gram_identity_error
 
 RTOL = 1e-8
 
@@ -143,3 +146,16 @@ def test_recipe_E_exact_hessian_in_both_conventions(inst):
         assert close(Hv, N.vec(grad(W + D) - grad(W), conv), rtol=1e-9)
     dec = inst.decompose()
     assert close(dec.chi, 1 / dec.uCu)
+
+
+@given(st.integers(2, 40), st.integers(1, 9), st.integers(2, 6), st.integers(2, 6), st.integers(0, 2**32 - 1))
+def test_conv_scale_identities_naive_kfc_and_ef(B, L, m, n, seed):
+    """sigma^2 = L^2 omega h^naive = L omega h^KFC and h^EF = sigma^2 + Var_i(sum_t p q) (im2col, §1.5)."""
+    errs = im2col_identities(B=B, L=L, m=m, n=n, seed=seed)
+    assert max(errs.values()) < RTOL
+
+
+@given(S.identity_instances())
+def test_proposition5_gram_identity(inst):
+    """GG^T = B^-2 delta^T (A A^T) delta."""
+    assert gram_identity_error(inst.delta, inst.A) < 1e-10

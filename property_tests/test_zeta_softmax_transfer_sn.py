@@ -84,6 +84,14 @@ def test_sn_closed_forms_i_to_iv(inst, alpha, d):
     assert max(errs.values()) < 1e-8 * max(1.0, scale)
 
 
+@given(S.recipe_c(), st.floats(0.01, 1.0))
+def test_sn_ii_alpha_2_is_a_linear_solve(inst, d):
+    G = N.gradient(inst.delta, inst.A)
+    G = G / np.linalg.norm(G, 2)
+    errs = SN.closed_form_errors(G, 2.0, d)
+    assert "linear_solve" in errs and max(errs.values()) < 1e-10
+
+
 @given(st.floats(1.05, 4.0), st.floats(0.01, 1.0))
 def test_sn_v_transfer_function_peaks_at_closed_form(alpha, d):
     peak = (d / (alpha - 1)) ** (1 / alpha)
