@@ -1,0 +1,245 @@
+"""Engine correctness (float64): exact h = v^T H v vs a dense Hessian, GN vs explicit J^T H_f J and curvlinops,
+paper protocol vs engine, vec convention, SVD directions and rank; shared small cases for the other engine tests."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def ce(outputs, targets):
+    return F.cross_entropy(outputs, targets, reduction="none")
+
+
+def mse(outputs, targets):
+    return 0.5 * ((outputs - targets) ** 2).sum(1)
+
+
+def lm_ce(outputs, targets):
+    b, t, v = outputs.shape
+    return F.cross_entropy(outputs.reshape(b * t, v), targets.reshape(b * t), reduction="none").view(b, t).mean(1)
+
+
+class TinyAttention(nn.Module):
+    """Embedding, one pre-LN attention block with explicit softmax(QK^T/sqrt d)V (no fused SDPA), head."""
+
+    def __init__(self, vocab: int = 11, d: int = 8):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d)
+        self.ln = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, x):
+        h = self.emb(x)
+        q, k, v = self.qkv(self.ln(h)).chunk(3, -1)
+        att = torch.softmax(q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5, -1)
+        h = h + self.proj(att @ v)
+        return self.head(h)
+
+
+def small_conv() -> nn.Module:
+    m = nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Conv2d(4, 3, 3, stride=2),
+        nn.Flatten(),
+        nn.Linear(27, 5),
+    )
+    with torch.no_grad():  # non-trivial running statistics
+        m[1].running_mean.normal_()
+        m[1].running_var.uniform_(0.5, 2.0)
+        m[1].weight.uniform_(0.5, 1.5)
+        m[1].bias.normal_()
+    return m.eval()
+
+
+def make_case(name: str, seed: int = 0):
+    """(model, loss_fn, inputs, targets) in float64; the model in eval mode."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if name == "mlp_ce":
+            model = nn.Sequential(nn.Linear(6, 7), nn.Tanh(), nn.Linear(7, 4))
+            x, y, lf = torch.randn(10, 6, generator=g), torch.randint(0, 4, (10,), generator=g), ce
+        elif name == "mlp_mse":
+            model = nn.Sequential(nn.Linear(6, 7), nn.Tanh(), nn.Linear(7, 4))
+            x, y, lf = torch.randn(10, 6, generator=g), torch.randn(10, 4, generator=g), mse
+        elif name == "conv_bn":
+            model = small_conv()
+            x, y, lf = torch.randn(6, 2, 7, 7, generator=g), torch.randint(0, 5, (6,), generator=g), ce
+        elif name == "attention":
+            model = TinyAttention()
+            x, y, lf = torch.randint(0, 11, (4, 5), generator=g), torch.randint(0, 11, (4, 5), generator=g), lm_ce
+        else:
+            raise ValueError(name)
+    model = model.double().eval()
+    if x.is_floating_point():
+        x = x.double()
+    if y.is_floating_point():
+        y = y.double()
+    return model, lf, x, y
+
+
+CASES = ("mlp_ce", "mlp_mse", "conv_bn", "attention")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tests
+
+import pytest  # noqa: E402
+
+from empirics import curvature as C  # noqa: E402
+from empirics.layers import get_module, matrix_to_weight, resolve_layers, weight_matrix  # noqa: E402
+
+TOL = 1e-10
+
+
+def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Max relative error, relative to the largest |b| of the layer (directions with h ~ 0 are not amplified)."""
+    return float(((a - b).abs() / b.abs().max()).max())
+
+
+def _setup(name: str, k: int = 3):
+    model, lf, x, y = make_case(name)
+    layers = resolve_layers(model)
+    G = C.gradient_matrices(model, lf, x, y, layers)
+    dirs = {n: C.direction_tensors(C.top_k_directions(G[n], k), get_module(model, n)) for n in layers}
+    return model, lf, x, y, layers, dirs
+
+
+def _dense_h(model, lf, x, y, name, D):
+    f, w = C._objective(model, lf, x, y, name)
+    H = torch.autograd.functional.hessian(f, w).reshape(w.numel(), w.numel())
+    V = D.reshape(D.shape[0], -1)
+    return torch.einsum("ki,ij,kj->k", V, H, V)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("method", ["fwd_fwd", "fwd_rev", "auto"])
+def test_exact_matches_dense_hessian(case, method):
+    model, lf, x, y, layers, dirs = _setup(case)
+    h = C.exact_curvatures(model, lf, x, y, dirs, method=method, chunk_size=2)  # chunk < k: exercises chunking
+    for n in layers:
+        ref = _dense_h(model, lf, x, y, n, dirs[n])
+        assert ref.abs().max() > 0
+        assert _rel(h[n], ref) < TOL, (case, n, h[n], ref)
+        assert C.LAST_CHOICES[n]["method"] in ("fwd_fwd", "fwd_rev")
+
+
+def test_exact_is_not_the_gauss_newton_value():
+    """Guard against a test that cannot fail: for tanh/CE the exact and GN curvatures differ."""
+    model, lf, x, y, layers, dirs = _setup("mlp_ce")
+    h = C.exact_curvatures(model, lf, x, y, {"0": dirs["0"]})["0"]
+    g = C.gn_curvatures(model, lf, x, y, {"0": dirs["0"]})["0"]
+    assert _rel(h, g) > 1e-6
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gn_matches_explicit_jacobian_form(case):
+    model, lf, x, y, layers, dirs = _setup(case)
+    hg = C.gn_curvatures(model, lf, x, y, dirs, chunk_size=2)
+    for n in layers:
+        fo, w = C._outputs_fn(model, x, n)
+        out = fo(w)
+        J = torch.autograd.functional.jacobian(fo, w).reshape(out.numel(), w.numel())
+        Hf = torch.autograd.functional.hessian(
+            lambda o, shape=out.shape: lf(o.reshape(shape), y).sum() / len(y), out.reshape(-1)
+        )
+        V = dirs[n].reshape(dirs[n].shape[0], -1)
+        ref = torch.einsum("ki,ij,kj->k", V, J.T @ Hf @ J, V)
+        assert _rel(hg[n], ref) < TOL, (case, n)
+
+
+@pytest.mark.parametrize("case", ["mlp_ce", "mlp_mse", "conv_bn"])
+def test_gn_matches_curvlinops(case):
+    curvlinops = pytest.importorskip("curvlinops")
+    model, lf, x, y, layers, dirs = _setup(case)
+    hg = C.gn_curvatures(model, lf, x, y, dirs)
+    loss = torch.nn.CrossEntropyLoss() if lf is ce else torch.nn.MSELoss(reduction="mean")
+    for n in layers:
+        w = get_module(model, n).weight
+        op = curvlinops.GGNLinearOperator(model, loss, [w], [(x, y)], check_deterministic=False)
+        V = dirs[n].reshape(dirs[n].shape[0], -1)
+        HV = torch.stack(
+            [torch.as_tensor(op @ v.detach().numpy()) if not hasattr(op, "to_scipy") else op @ v for v in V]
+        )
+        ref = (HV.reshape(V.shape) * V).sum(1)
+        if lf is mse:  # torch's MSELoss(mean) averages over the 4 outputs too and drops the 1/2
+            ref = ref * V.new_tensor(4.0 / 2.0)
+        assert _rel(hg[n], ref) < TOL, (case, n, hg[n], ref)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_paper_protocol_matches_engine(case):
+    model, lf, x, y, layers, dirs = _setup(case, k=4)
+    pp = C.paper_protocol_curvatures(model, lf, x, y, dirs)
+    for method in ("fwd_fwd", "fwd_rev"):
+        h = C.exact_curvatures(model, lf, x, y, dirs, method=method)
+        for n in layers:
+            assert _rel(h[n], pp[n]) < TOL, (case, n, method)
+
+
+def test_fd_float64_close_and_float32_noisy():
+    model, lf, x, y, layers, dirs = _setup("mlp_ce")
+    n = "0"
+    h = C.exact_curvatures(model, lf, x, y, {n: dirs[n]})[n]
+    fd64 = C.fd_curvatures(model, lf, x, y, {n: dirs[n]}, eps=1e-3)[n]
+    assert _rel(fd64, h) < 1e-4  # O(eps^2) truncation
+    fd32 = C.fd_curvatures(model, lf, x, y, {n: dirs[n]}, eps=1e-3, dtype=torch.float32)[n]
+    assert fd32.dtype == torch.float32
+    assert _rel(fd32.double(), h) > _rel(fd64, h)  # round-off ~ eps32 L / eps^2 dominates in float32
+
+
+def test_vec_convention_row_major():
+    """vec(u w^T) = u (x) w under D.reshape(-1); conv weights are viewed as (c_out, c_in*kh*kw)."""
+    conv = torch.nn.Conv2d(3, 5, (2, 4)).double()
+    Wm = weight_matrix(conv)
+    assert Wm.shape == (5, 3 * 2 * 4)
+    assert torch.equal(Wm[1, 3 * 0 + 0 : 8], conv.weight[1, 0].reshape(-1))
+    u, w = torch.randn(5, dtype=torch.float64), torch.randn(24, dtype=torch.float64)
+    D = torch.outer(u, w)
+    assert torch.equal(D.reshape(-1), torch.kron(u, w))
+    assert torch.equal(matrix_to_weight(D, conv).reshape(5, -1), D)
+    assert matrix_to_weight(torch.stack([D, D]), conv).shape == (2, 5, 3, 2, 4)
+
+
+def test_top_k_directions_svd_and_rank():
+    g = torch.Generator().manual_seed(1)
+    A = torch.randn(7, 3, generator=g, dtype=torch.float64)
+    B = torch.randn(3, 9, generator=g, dtype=torch.float64)
+    G = A @ B  # rank 3
+    d = C.top_k_directions(G, 5)
+    assert d.rank == 3 and d.rtol == 9 * torch.finfo(torch.float64).eps
+    assert d.sigma.shape == (5,) and bool((d.sigma[:-1] >= d.sigma[1:]).all())
+    for j in range(3):
+        assert torch.allclose(G @ d.W[:, j], d.sigma[j] * d.U[:, j], atol=1e-12)
+    assert d.sigma[3] < 1e-12 * d.sigma[0]
+    assert C.top_k_directions(torch.zeros(3, 4, dtype=torch.float64), 2).rank == 0
+
+
+def test_gradient_matrices_match_autograd():
+    model, lf, x, y = make_case("conv_bn")
+    layers = resolve_layers(model)
+    G = C.gradient_matrices(model, lf, x, y, layers)
+    loss = lf(model(x), y).mean()
+    for n in layers:
+        (g,) = torch.autograd.grad(loss, get_module(model, n).weight, retain_graph=True)
+        assert torch.allclose(G[n], g.reshape(g.shape[0], -1), rtol=0, atol=1e-14)
+
+
+def test_bad_method_and_shape_rejected():
+    model, lf, x, y, layers, dirs = _setup("mlp_ce")
+    with pytest.raises(ValueError, match="method"):
+        C.exact_curvatures(model, lf, x, y, dirs, method="nope")
+    with pytest.raises(ValueError, match="do not match"):
+        C.exact_curvatures(model, lf, x, y, {"0": dirs["2"]})
+
+
+def test_auto_chunk_size_bounds():
+    model, lf, x, y = make_case("conv_bn")
+    c = C.auto_chunk_size(model, x, 7)
+    assert 1 <= c <= 7
