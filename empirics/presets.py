@@ -56,6 +56,9 @@ class RunSpec:
     k: int = 20
     clamp_k: bool = True  # k = min(k, rank) per layer (heads: rank <= classes - 1)
     layer_types: tuple[str, ...] | None = None  # None = every tagged layer
+    trajectory_layers: tuple[str, ...] | None = (
+        None  # layers measured at the earlier checkpoints (None = same as final)
+    )
     gn: bool = True
     kron: bool = True
     seed: int = 0
@@ -119,8 +122,9 @@ CPU_PRESET: list[RunSpec] = [
         train_batch_size=64,
         lr=0.05,
         measure_epochs=(0, 1, 5, 10),
-        batch_size=256,
+        batch_size=128,
         k=20,
+        trajectory_layers=("conv1", "layer2.0.conv2", "layer4.0.conv2", "fc"),
     ),
     RunSpec(
         "vgg11_digits",
@@ -132,7 +136,7 @@ CPU_PRESET: list[RunSpec] = [
         train_batch_size=64,
         lr=1e-3,
         optimizer="adamw",
-        batch_size=256,
+        batch_size=128,
         k=20,
     ),
     RunSpec(
@@ -146,7 +150,7 @@ CPU_PRESET: list[RunSpec] = [
         lr=2e-3,
         optimizer="adamw",
         weight_decay=0.05,
-        batch_size=256,
+        batch_size=128,
         k=20,
     ),
     RunSpec(
@@ -161,7 +165,7 @@ CPU_PRESET: list[RunSpec] = [
         lr=2e-3,
         optimizer="adamw",
         weight_decay=0.01,
-        batch_size=64,
+        batch_size=32,
         k=20,
     ),
     RunSpec(
@@ -427,6 +431,13 @@ def run_spec(
         model.load_state_dict(ckpt["model"])
         model = model.to(dev, dtype).eval()
         types = {n: t for n, t in layer_table(model).items() if spec.layer_types is None or t in spec.layer_types}
+        if spec.trajectory_layers is not None and epoch != max(spec.epochs_to_measure()):
+            unknown = sorted(set(spec.trajectory_layers) - set(types))
+            if unknown:
+                raise ValueError(
+                    f"{spec.name}: unknown trajectory layer(s) {', '.join(unknown)}; choose from {', '.join(types)}"
+                )
+            types = {n: t for n, t in types.items() if n in spec.trajectory_layers}
         run = _run_record(spec, train_ds, batch, epoch, ckpt["metrics"], ckpt["build_kwargs"], dtype, dev)
         settings = _settings(spec, preset, train_ds, batch, train_log, types)
         previous = results_io.load_for_resume(path, run)
