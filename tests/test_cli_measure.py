@@ -1,0 +1,257 @@
+"""``python -m empirics measure``: one-line errors (exit 2), interruption (exit 3) and layer-by-layer resume.
+
+The zoo/data seam ``empirics.cli._api`` is replaced here by a tiny in-test registry (one MLP, small data
+sets) so the CLI logic is tested in seconds; one subprocess test runs the real entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from empirics import cli
+from empirics import curvature as C
+from empirics.schema import validate
+from tests.test_curvature import ce
+
+
+class _NotFound(FileNotFoundError):
+    pass
+
+
+def _build(name, *, num_classes, seed=0, **_):
+    if name != "tiny_mlp":
+        raise ValueError(f"unknown model {name!r}; choose from tiny_mlp")
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 5), nn.Tanh(), nn.Linear(5, num_classes))
+
+
+def _load(name, *, split="train", root=None, n_classes=None, image_size=None, n_samples=None, seed=0):
+    if name == "missing":
+        raise _NotFound("dataset 'missing' not found; put it under /nowhere")
+    if name not in ("tiny", "empty"):
+        raise ValueError(f"unknown dataset {name!r}; choose from tiny, empty")
+    n = 0 if name == "empty" else 12
+    g = torch.Generator().manual_seed(seed)
+    return SimpleNamespace(
+        inputs=torch.randn(n, 6, generator=g),
+        targets=torch.randint(0, 3, (n,), generator=g),
+        name=name,
+        kind="synthetic",
+        n_classes=3,
+        task="classification",
+        meta={},
+    )
+
+
+API = SimpleNamespace(
+    MODEL_NAMES=("tiny_mlp",),
+    ARCHITECTURES={"tiny_mlp": "mlp"},
+    build_model=_build,
+    layer_table=lambda model: {"0": "dense", "2": "dense", "4": "head"},
+    load_dataset=_load,
+    loss_for=lambda ds: ce,
+    DatasetNotFound=_NotFound,
+)
+
+
+@pytest.fixture(autouse=True)
+def tiny_api(monkeypatch):
+    monkeypatch.setattr(cli, "_api", lambda: API)
+
+
+def _run(capsys, *extra, out=None, k="2"):
+    argv = [
+        "measure",
+        "--model",
+        "tiny_mlp",
+        "--dataset",
+        "tiny",
+        "--batch",
+        "8",
+        "--k",
+        k,
+        "--no-progress",
+        "--no-kron",
+    ]
+    argv += list(extra) + (["--out", str(out)] if out else ["--out", os.devnull + ".json"])
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    return code, err
+
+
+def _one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_success_writes_complete_valid_file(capsys, tmp_path):
+    out = tmp_path / "r.json"
+    code, err = _run(capsys, out=out)
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    validate(doc)
+    assert doc["complete"] and [r["name"] for r in doc["layers"]] == ["0", "2", "4"]
+    assert doc["run"]["architecture"] == "mlp" and doc["provenance"]["settings"]["bn_mode"] == "eval"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--model", "resnet999"], "unknown model 'resnet999'"),
+        (["--layers", "0", "bogus"], "unknown layer(s) bogus; valid: 0, 2, 4"),
+        (["--batch", "0"], "--batch must be >= 1"),
+        (["--dataset", "empty"], "empty dataset"),
+        (["--dataset", "missing"], "put it under /nowhere"),
+        (["--batch", "50"], "has only 12 samples"),
+        (["--dtype", "float16"], "unknown dtype 'float16'"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
+        (["--k", "3"], "exceeds layer '4'"),
+        (["--checkpoint", "/nonexistent/ckpt.pt"], "no such file"),
+        (["--batch", "notanint"], "invalid int value"),
+    ],
+)
+def test_bad_arguments_one_line_exit_2(capsys, tmp_path, extra, message):
+    argv = ["measure", "--model", "tiny_mlp", "--dataset", "tiny", "--batch", "8", "--k", "2", "--no-progress"]
+    argv += ["--no-kron", "--out", str(tmp_path / "r.json")]
+    for i in range(0, len(extra), 2):  # override or append
+        if extra[i] in argv:
+            argv[argv.index(extra[i]) + 1] = extra[i + 1]
+        else:
+            argv += extra[i : i + 2]
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:  # argparse type errors exit from the parser
+        code = exc.code
+    assert code == 2
+    line = _one_line_error(capsys.readouterr().err)
+    assert message in line, line
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_k_above_rank_names_layer_and_rank_and_clamp(capsys, tmp_path):
+    # the head's gradient (3 classes used of 5 outputs... softmax CE: rank <= classes present) limits k
+    code, err = _run(capsys, k="5", out=tmp_path / "a.json")
+    line = _one_line_error(err)
+    assert code == 2 and "numerical rank" in line and "--clamp-k" in line
+    code, err = _run(capsys, "--clamp-k", k="5", out=tmp_path / "b.json")
+    assert code == 0, err
+    doc = json.loads((tmp_path / "b.json").read_text())
+    head = doc["layers"][-1]
+    assert head["k"] == head["rank"] < 5 and any("clamped" in s for s in head["diagnostics"]["notes"])
+
+
+def test_unreadable_checkpoint(capsys, tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a torch file")
+    code, err = _run(capsys, "--checkpoint", str(bad), out=tmp_path / "r.json")
+    assert code == 2 and "unreadable" in _one_line_error(err)
+
+
+def test_checkpoint_is_loaded(capsys, tmp_path):
+    model = _build("tiny_mlp", num_classes=3, seed=7)
+    ck = tmp_path / "ck.pt"
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "epoch": 4,
+            "metrics": {"train_accuracy": 0.5},
+            "model_name": "tiny_mlp",
+            "build_kwargs": {"num_classes": 3, "seed": 7},
+        },
+        ck,
+    )
+    code, err = _run(capsys, "--checkpoint", str(ck), out=tmp_path / "r.json")
+    assert code == 0, err
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["run"]["epoch"] == 4 and doc["run"]["train_metrics"] == {"train_accuracy": 0.5}
+
+
+def _counting(monkeypatch, fail_on=None, action=None):
+    calls = []
+    real = C.exact_curvatures
+
+    def wrapped(model, loss_fn, inputs, targets, directions, **kw):
+        calls.append(list(directions))
+        if fail_on is not None and len(calls) == fail_on:
+            action()
+        return real(model, loss_fn, inputs, targets, directions, **kw)
+
+    monkeypatch.setattr(C, "exact_curvatures", wrapped)
+    return calls
+
+
+def _interrupt():
+    raise KeyboardInterrupt
+
+
+def _sigterm():
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.mark.parametrize("stop", [_interrupt, _sigterm], ids=["ctrl-c", "sigterm"])
+def test_interrupt_then_resume_skips_finished_layers(capsys, tmp_path, monkeypatch, stop):
+    out = tmp_path / "r.json"
+    real = C.exact_curvatures
+    _counting(monkeypatch, fail_on=2, action=stop)
+    code, err = _run(capsys, out=out)
+    assert code == 3 and "interrupted" in _one_line_error(err) and "resume" in err
+    partial = json.loads(out.read_text())
+    assert partial["complete"] is False and [r["name"] for r in partial["layers"]] == ["0"]
+    first = partial["layers"][0]
+
+    monkeypatch.setattr(C, "exact_curvatures", real)
+    calls2 = _counting(monkeypatch)
+    code, err = _run(capsys, out=out)
+    assert code == 0, err
+    assert calls2 == [["2"], ["4"]]  # layer "0" not recomputed
+    doc = json.loads(out.read_text())
+    assert doc["complete"] is True and [r["name"] for r in doc["layers"]] == ["0", "2", "4"]
+    assert doc["layers"][0] == first  # the finished layer is carried over unchanged (same measured_at)
+    assert doc["provenance"]["settings"]["resumed_layers"] == ["0"]
+
+
+def test_resume_with_different_settings_refused(capsys, tmp_path):
+    out = tmp_path / "r.json"
+    assert _run(capsys, out=out)[0] == 0
+    code, err = _run(capsys, "--seed", "1", out=out)
+    line = _one_line_error(err)
+    assert code == 2 and "different settings" in line and "seed" in line
+
+
+def test_real_entry_point_unknown_model_subprocess(tmp_path):
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "empirics",
+            "measure",
+            "--model",
+            "nope",
+            "--dataset",
+            "digits",
+            "--batch",
+            "4",
+            "--k",
+            "2",
+            "--out",
+            str(tmp_path / "r.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
+    assert r.returncode == 2
+    line = _one_line_error(r.stderr)
+    assert "unknown model 'nope'" in line
