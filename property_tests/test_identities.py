@@ -148,7 +148,7 @@ def test_recipe_E_exact_hessian_in_both_conventions(inst):
     assert close(dec.chi, 1 / dec.uCu)
 
 
-@given(st.integers(2, 40), st.integers(1, 9), st.integers(2, 6), st.integers(2, 6), st.integers(0, 2**32 - 1))
+@given(st.integers(1, 40), st.integers(1, 9), st.integers(2, 6), st.integers(2, 6), st.integers(0, 2**32 - 1))
 def test_conv_scale_identities_naive_kfc_and_ef(B, L, m, n, seed):
     """sigma^2 = L^2 omega h^naive = L omega h^KFC and h^EF = sigma^2 + Var_i(sum_t p q) (im2col, §1.5)."""
     errs = im2col_identities(B=B, L=L, m=m, n=n, seed=seed)

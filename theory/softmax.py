@@ -30,8 +30,9 @@ def softmax_rank_facts(inst: R.Instance) -> dict[str, float]:
         "norm_C_delta_1": float(np.linalg.norm(C_d @ np.ones(c))),
         "lambda_c_rel": float(abs(lam[c - 1]) / lam[0]),
         "sigma_c_rel": float(sigma[c - 1] / sigma[0]) if sigma.size >= c else 0.0,
-        "rank_C_delta": int(np.linalg.matrix_rank(C_d)),
-        "rank_G": int(np.linalg.matrix_rank(G)),
+        # numerical rank at relative tolerance 1e-10 (numpy's default, ~max(m, n) eps, flips on round-off)
+        "rank_C_delta": int(np.sum(lam > 1e-10 * lam[0])),
+        "rank_G": int(np.sum(sigma > 1e-10 * sigma[0])),
     }
 
 
