@@ -48,6 +48,9 @@ class Evidence:
     confirms: bool
     details: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "confirms", bool(self.confirms))  # numpy booleans → bool
+
 
 _CACHE: dict[str, Evidence] = {}
 
