@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from theory.__main__ import EXIT_USAGE, main
-from theory.registry import STATEMENTS
+from theory.registry import PAPER_STATEMENTS, STATEMENTS
 
 
 def test_table_lists_every_statement_with_a_verdict_and_confirms(capsys):
@@ -33,8 +33,12 @@ def test_markdown_table(capsys):
     assert main(["--markdown"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| statement | verdict |") and lines[1] == "|---|---|---|"
-    assert len(lines) == 2 + len(STATEMENTS)
+    assert len(lines) == 2 + len(PAPER_STATEMENTS) + 1  # paper statements + one row for the derived identities
     assert all(line.count("|") == 4 for line in lines[2:])
+    assert (
+        lines[-1].startswith("| derived identities (9) | identity (proved symbolically) |")
+        and "9/9 confirmed" in lines[-1]
+    )
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from theory import (
 )
 from theory.statement import Statement, Verdict
 
-__all__ = ["STATEMENTS", "get", "normalise", "verdict_counts"]
+__all__ = ["STATEMENTS", "PAPER_STATEMENTS", "DERIVED_IDENTITIES", "get", "normalise", "verdict_counts"]
 
 _PAPER_ORDER = (
     alignment.definition1,
@@ -59,6 +59,8 @@ _DERIVED = (
     baseline.omega_criterion,
     zeta.pr_monotonicity,
 )
+PAPER_STATEMENTS: tuple[Statement, ...] = _PAPER_ORDER
+DERIVED_IDENTITIES: tuple[Statement, ...] = _DERIVED
 STATEMENTS: tuple[Statement, ...] = _PAPER_ORDER + _DERIVED
 
 

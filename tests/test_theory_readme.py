@@ -1,0 +1,49 @@
+"""The README's "What holds and what does not" table agrees with the registry (statement → verdict).
+
+Only the statement and verdict columns are compared (the evidence column carries live numbers). The test is
+skipped, with that reason, until the README has the section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from theory.registry import PAPER_STATEMENTS
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+HEADING = "What holds and what does not"
+
+
+def _table_rows(text: str) -> dict[str, str]:
+    section = text.split(HEADING, 1)[1]
+    rows = {}
+    for line in section.splitlines()[1:]:
+        if line.startswith("#"):
+            break
+        if line.startswith("|") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) >= 2 and cells[0] != "statement":
+                rows[cells[0]] = cells[1]
+    return rows
+
+
+def test_readme_table_matches_registry():
+    text = README.read_text(encoding="utf-8") if README.exists() else ""
+    if HEADING not in text:
+        pytest.skip(f"README has no '{HEADING}' section yet")
+    rows = _table_rows(text)
+    for st in PAPER_STATEMENTS:
+        assert st.name in rows, f"README table lacks {st.name!r} (regenerate with `python -m theory --markdown`)"
+        assert rows[st.name] == st.verdict.value, (
+            f"{st.name}: README says {rows[st.name]!r}, registry {st.verdict.value!r}"
+        )
+
+
+def test_generated_markdown_parses_back_to_the_registry(capsys):
+    from theory.__main__ import main
+
+    assert main(["--markdown"]) == 0
+    rows = _table_rows(f"## {HEADING}\n\n" + capsys.readouterr().out + "\n## next section\n")
+    assert {st.name: st.verdict.value for st in PAPER_STATEMENTS}.items() <= rows.items()
