@@ -23,6 +23,7 @@ __all__ = [
     "recipe_a",
     "recipe_b",
     "recipe_c",
+    "recipe_d",
     "recipe_e",
     "recipe_f",
     "recipe_g",
@@ -84,6 +85,14 @@ def recipe_c(draw) -> R.Instance:
         draw,
         R.recipe_c(m=m, n=n, B=B, a_delta=draw(exponents), a_A=draw(exponents), coupling=coupling, seed=draw(seeds)),
     )
+
+
+@st.composite
+def recipe_d(draw, B: int = 50_000) -> R.Instance:
+    """Recipe D at a fixed large batch (deterministic given the drawn seed); r in [3, 8], 2f_k - 1 = k^-f, f in [0.3, 1]."""
+    r = draw(st.integers(3, 8))
+    f = draw(st.floats(0.3, 1.0))
+    return R.recipe_d(B=B, r=r, a_delta=draw(exponents), a_A=draw(exponents), f_exponent=f, seed=draw(seeds))
 
 
 @st.composite

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from property_tests import strategies as S
@@ -53,6 +53,17 @@ def test_theorem2_refuted_on_recipe_D_alpha_kron_1p37_not_2():
     assert v["max_abs_corr_p2_q2"] < 0.01 and v["max_abs_R_minus_1"] < 0.02  # hypothesis 2: independent squares
     assert v["predicted_2_minus_psi_omega_population"] == pytest.approx(1.375, abs=0.005)
     assert v["alpha_kron"] == pytest.approx(1.375, abs=0.02)
+
+
+@settings(max_examples=max(3, settings.default.max_examples // 5))
+@given(S.recipe_d())
+def test_theorem2_refuted_on_drawn_recipe_D_alpha_kron_tracks_2_minus_population_psi_omega(inst):
+    """Both hypotheses of Theorem 2 hold in population, yet alpha_Kron = 2 - psi_omega(population) < 2."""
+    dec = inst.decompose()
+    assert dec.alpha_kron == pytest.approx(2 - dec.psi_omega, abs=1e-8)  # exact, on the sample
+    predicted = 2 - log_slope(dec.sigma, inst.params["omega_population"])
+    assert dec.alpha_kron == pytest.approx(predicted, abs=0.15)
+    assert dec.alpha_kron < 1.9  # psi_omega(population) >= 2f/(f + 2) >= 0.26 for f >= 0.3, exponents <= 2; noise <= 0.15
 
 
 @given(S.recipe_b())

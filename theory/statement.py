@@ -84,6 +84,9 @@ class Statement:
     def __repr__(self) -> str:
         return f"<{self.name}: {self.printed_text} — {self.verdict.value}>"
 
+    def __str__(self) -> str:
+        return self.describe(run=False)
+
     def _repr_pretty_(self, p, cycle) -> None:  # IPython
         p.text(self.describe(run=False))
 
