@@ -10,11 +10,29 @@ import pytest
 from theory.__main__ import EXIT_USAGE, main
 from theory.registry import PAPER_STATEMENTS, STATEMENTS
 
+_SPLIT = "=====8<====="
+_CLI = (
+    "import sys\n"
+    "from theory.__main__ import main\n"
+    "rc_table = main([])\n"
+    f"print({_SPLIT!r})\n"
+    "rc_md = main(['--markdown'])\n"
+    "assert 'torch' not in sys.modules, 'running every check imported torch'\n"
+    "sys.exit(rc_table or rc_md)\n"
+)
 
-def test_table_lists_every_statement_with_a_verdict_and_confirms(capsys):
-    rc = main([])
-    out = capsys.readouterr().out
-    assert rc == 0
+
+@pytest.fixture(scope="module")
+def cli_outputs() -> tuple[str, list[str]]:
+    """One fresh interpreter runs the table and the markdown (every check computed once) and must not import torch."""
+    proc = subprocess.run([sys.executable, "-c", _CLI], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table, markdown = proc.stdout.split(_SPLIT + "\n")
+    return table, markdown.splitlines()
+
+
+def test_table_lists_every_statement_with_a_verdict_and_confirms(cli_outputs):
+    out, _ = cli_outputs
     for st in STATEMENTS:
         assert st.name in out
     for verdict in (
@@ -29,9 +47,8 @@ def test_table_lists_every_statement_with_a_verdict_and_confirms(capsys):
     assert "Eq. (3) predicts 3.5000, alpha_exact = 0.5000" in out
 
 
-def test_markdown_table(capsys):
-    assert main(["--markdown"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+def test_markdown_table(cli_outputs):
+    _, lines = cli_outputs
     assert lines[0].startswith("| statement | verdict |") and lines[1] == "|---|---|---|"
     assert len(lines) == 2 + len(PAPER_STATEMENTS) + 1  # paper statements + one row for the derived identities
     assert all(line.count("|") == 4 for line in lines[2:])
@@ -39,6 +56,8 @@ def test_markdown_table(capsys):
         lines[-1].startswith("| derived identities (9) | identity (proved symbolically) |")
         and "9/9 confirmed" in lines[-1]
     )
+    for st in PAPER_STATEMENTS:
+        assert f"| {st.name} | {st.verdict.value} |" in "\n".join(lines)
 
 
 @pytest.mark.parametrize(
