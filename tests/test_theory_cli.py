@@ -78,6 +78,14 @@ def test_show_accepts_printed_names_and_aliases(capsys, name, expected):
         assert section in out
 
 
+def test_show_group_prints_every_part(capsys):
+    assert main(["show", "Theorem", "1"]) == 0
+    out = capsys.readouterr().out
+    for part in ("Theorem 1 part 1", "Theorem 1 part 2", "Theorem 1 part 3"):
+        assert part in out
+    assert out.count("Verdict:") == 4
+
+
 def test_show_unknown_name_is_one_line_error_exit_2():
     proc = subprocess.run([sys.executable, "-m", "theory", "show", "Theorem", "42"], capture_output=True, text=True)
     assert proc.returncode == EXIT_USAGE == 2

@@ -69,9 +69,13 @@ def _table(markdown: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "show":
-        from theory.registry import get
+        from theory.registry import get, get_group
 
         name = " ".join(args.name)
+        group = get_group(name)
+        if group is not None:
+            print("\n\n".join(part.describe(run=True) for part in group))
+            return EXIT_OK if all(part.evidence().confirms for part in group) else EXIT_CHECK_FAILED
         try:
             st = get(name)
         except KeyError:

@@ -18,9 +18,18 @@ from theory import (
     transfer,
     zeta,
 )
-from theory.statement import Statement, Verdict
+from theory.statement import Group, Statement, Verdict
 
-__all__ = ["STATEMENTS", "PAPER_STATEMENTS", "DERIVED_IDENTITIES", "get", "normalise", "verdict_counts"]
+__all__ = [
+    "STATEMENTS",
+    "PAPER_STATEMENTS",
+    "DERIVED_IDENTITIES",
+    "GROUPS",
+    "get",
+    "get_group",
+    "normalise",
+    "verdict_counts",
+]
 
 _PAPER_ORDER = (
     alignment.definition1,
@@ -91,6 +100,14 @@ def get(name: str) -> Statement:
         return _INDEX[normalise(name)]
     except KeyError:
         raise KeyError(f"unknown statement {name!r}; known: {', '.join(s.key for s in STATEMENTS)}") from None
+
+
+GROUPS: dict[str, Group] = {"theorem1": alignment.theorem1}
+
+
+def get_group(name: str) -> Group | None:
+    """A numbered result with several parts ("Theorem 1"), or None."""
+    return GROUPS.get(normalise(name))
 
 
 def verdict_counts() -> dict[Verdict, int]:
