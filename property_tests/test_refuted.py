@@ -63,7 +63,8 @@ def test_theorem2_refuted_on_drawn_recipe_D_alpha_kron_tracks_2_minus_population
     assert dec.alpha_kron == pytest.approx(2 - dec.psi_omega, abs=1e-8)  # exact, on the sample
     predicted = 2 - log_slope(dec.sigma, inst.params["omega_population"])
     assert dec.alpha_kron == pytest.approx(predicted, abs=0.15)
-    assert dec.alpha_kron < 1.9  # psi_omega(population) >= 2f/(f + 2) >= 0.26 for f >= 0.3, exponents <= 2; noise <= 0.15
+    # psi_omega(population) >= 2f/(f + 2) >= 0.26 for f >= 0.3 and exponents <= 2; sampling noise <= 0.15
+    assert dec.alpha_kron < 1.9
 
 
 @given(S.recipe_b())
