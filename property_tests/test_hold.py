@@ -54,6 +54,16 @@ def test_corollary4_with_its_unstated_hypotheses_alpha_is_1(r, seed):
     assert log_slope(dec.sigma, dec.omega) == pytest.approx(1, abs=1e-8)  # omega ∝ sigma
 
 
+@given(st.integers(3, 8), S.exponents, S.exponents, S.seeds)
+def test_corollary4_algebra_flat_A_side_alpha_is_delta_slopes(r, a_delta, w, seed):
+    """C_A ∝ I (recipe B with lambda^A ≡ 1): alpha_Kron = slope(ln lambda^delta) + slope(ln rho^delta) exactly (§3.6);
+    the printed '1 + slope(ln rho^delta)' needs slope(ln lambda^delta) = 1 in addition."""
+    dec = R.recipe_b(m=r, n=r, B=4 * r, a_delta=a_delta, a_A=0.0, w=w, seed=seed).decompose()
+    lam_slope = log_slope(dec.sigma, dec.lam_delta[: dec.K])
+    assert dec.alpha_kron == pytest.approx(lam_slope + log_slope(dec.sigma, dec.rho_delta), abs=1e-8)
+    assert lam_slope == pytest.approx(2 * a_delta / (a_delta + w), abs=1e-8)  # = 1 iff w = a_delta
+
+
 def test_bai_yin_layernorm_condition_number_approaches_limit():
     """Fixed y = n/B = 3/16: the gap to ((1+sqrt y)/(1-sqrt y))^2 shrinks as n, B grow, and is < 3 % at n/B = 384/2048."""
     gaps = []
