@@ -5,7 +5,7 @@ PY ?= python3
 PIP = $(PY) -m pip install -q --disable-pip-version-check
 RESULTS ?= results/
 
-.PHONY: install-core install-test verify test lint
+.PHONY: install-core install-test verify test thorough mutation lint
 
 install-core:
 	$(PIP) -e .
@@ -20,6 +20,12 @@ verify: install-core
 
 test: install-test
 	$(PY) -m pytest -q
+
+thorough: install-test
+	SAD_HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q property_tests
+
+mutation: install-test
+	$(PY) -m property_tests.mutation_check
 
 lint:
 	$(PY) -m ruff check .
