@@ -231,6 +231,7 @@ def run(a: argparse.Namespace, argv: list[str]) -> dict:
 
     return {
         "machine": timing.machine_info(device),
+        "code": timing.code_version(),
         "args": {k: v for k, v in vars(a).items() if not k.startswith("probe")},
         "workload": work.settings,
         "layers": {n: {"type": layer_types[n], **info[n]} for n in dirs},
@@ -255,6 +256,11 @@ def report(r: dict) -> str:
     L.append(
         f"machine: {m['device_name']} | cores {m['cpu_cores']} | torch {m['torch']} | threads {m['torch_threads']}"
         + (f" | load {m['load_avg_1_5_15'][0]:.2f}" if "load_avg_1_5_15" in m else "")
+    )
+    cv = r["code"]
+    L.append(
+        f"code: commit {cv['commit']}, engine files last changed in {cv['engine_commit']}"
+        + (" (with uncommitted changes)" if cv["engine_uncommitted_changes"] else "")
     )
     a = r["args"]
     L.append(

@@ -130,6 +130,28 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def code_version() -> dict:
+    """Git commit of the repository and whether the engine's files differ from it (the benchmarked code)."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        try:
+            r = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return r.stdout.strip() if r.returncode == 0 else ""
+
+    engine = ["empirics/curvature.py", "empirics/measure.py", "empirics/layers.py"]
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") or "unknown",
+        "engine_commit": git("log", "-1", "--format=%h", "--", *engine) or "unknown",
+        "engine_uncommitted_changes": bool(git("status", "--porcelain", "--", *engine)),
+    }
+
+
 def machine_info(device: torch.device) -> dict:
     import os
 
