@@ -11,6 +11,7 @@ processes (gloo on CPU, NCCL on CUDA); sums are all-reduced and only rank 0 writ
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from pathlib import Path
@@ -53,6 +54,8 @@ def add_measure_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None)
     p.add_argument("--n-classes", type=int, default=None)
     p.add_argument("--image-size", type=int, default=None)
+    p.add_argument("--width", type=int, default=None, help="size knob (conv/ViT width; d_model for gpt2*)")
+    p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE", help="other build kwargs")
     p.add_argument("--checkpoint", default=None, help="a checkpoint written by `python -m empirics train`")
     p.add_argument("--batch", type=int, required=True, help="B: the first B samples of the train split")
     p.add_argument("--k", type=int, required=True, help="top-k singular directions per layer")
@@ -143,7 +146,23 @@ def _load_checkpoint(path: str) -> dict:
     raise BadInput(f"--checkpoint {path}: not a model checkpoint (expected a state_dict or a dict with 'model')")
 
 
+def _model_args(args) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in args.model_arg:
+        if "=" not in item:
+            raise BadInput(f"--model-arg {item!r}: expected KEY=VALUE")
+        key, value = item.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    if args.width is not None:
+        out["d_model" if args.model.startswith("gpt2") else "width"] = args.width
+    return out
+
+
 def _build_kwargs(ds, args) -> dict:
+    """build_model kwargs that fit the dataset: classes, channels and image size (or the LM context)."""
     kw: dict[str, Any] = {"num_classes": args.n_classes or ds.n_classes, "seed": args.seed}
     if ds.inputs.dim() == 4:
         kw.update(in_channels=int(ds.inputs.shape[1]), image_size=int(ds.inputs.shape[-1]))
@@ -151,7 +170,7 @@ def _build_kwargs(ds, args) -> dict:
         kw["context"] = int(ds.inputs.shape[1])
         if ds.task == "classification":
             kw["task"] = "classification"
-    return kw
+    return {**kw, **_model_args(args)}
 
 
 def _prepare(args, api, dtype, device):
@@ -194,7 +213,9 @@ def _prepare(args, api, dtype, device):
             model.load_state_dict(ckpt["model"])
         except (RuntimeError, KeyError, ValueError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise BadInput(f"--checkpoint {args.checkpoint}: does not fit model {args.model!r} ({first[:200]})") from None
+            raise BadInput(
+                f"--checkpoint {args.checkpoint}: does not fit model {args.model!r} ({first[:200]})"
+            ) from None
     model = model.to(device=device, dtype=dtype).eval()
     try:
         table = resolve_layers(model, dict(api.layer_table(model)), names=args.layers)

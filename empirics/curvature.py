@@ -249,13 +249,38 @@ def _exact_fwd_rev(f: Callable, w: torch.Tensor) -> Callable:
 
 
 def _timed(fn: Callable, V: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """Result and cost of ``fn(V)``: CUDA wall time (synchronised), else process CPU time (robust to load)."""
     if V.is_cuda:
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
+        t0 = time.perf_counter()
+        out = fn(V)
+        torch.cuda.synchronize()
+        return out, time.perf_counter() - t0
+    t0 = time.process_time()
     out = fn(V)
-    if V.is_cuda:
-        torch.cuda.synchronize()
-    return out, time.perf_counter() - t0
+    return out, time.process_time() - t0
+
+
+#: auto-method decisions, keyed by (layer, weight shape, input shape, dtype, device, chunk), reused across calls
+_AUTO_CACHE: dict[tuple, str] = {}
+
+
+def _auto(fns: dict[str, Callable], V: torch.Tensor, chunk: int, key: tuple) -> tuple[torch.Tensor, dict]:
+    """Measure with the faster method. Without a cached decision, the first two equal chunks of directions
+    are computed one by each method (every value is kept: nothing is computed twice), timed per direction,
+    and the faster method does the rest; the decision is cached for later calls with the same key."""
+    k = V.shape[0]
+    if key in _AUTO_CACHE or k < 2:
+        best = _AUTO_CACHE.get(key, "fwd_rev")
+        return _chunked(fns[best], V, chunk), {"method": best, "decided": "cached" if key in _AUTO_CACHE else "k < 2"}
+    half = max(1, min(chunk, k // 2))
+    h_rev, t_rev = _timed(fns["fwd_rev"], V[:half])
+    h_fwd, t_fwd = _timed(fns["fwd_fwd"], V[half : 2 * half])
+    best = "fwd_fwd" if t_fwd < t_rev else "fwd_rev"
+    _AUTO_CACHE[key] = best
+    rest = _chunked(fns[best], V[2 * half :], chunk)
+    info = {"method": best, "decided": "timed", "trial_seconds": {"fwd_rev": t_rev, "fwd_fwd": t_fwd}}
+    return torch.cat([h_rev, h_fwd, rest]), info | {"trial_directions": half}
 
 
 def exact_curvatures(
@@ -270,9 +295,9 @@ def exact_curvatures(
 ) -> dict[str, torch.Tensor]:
     r""":math:`h_k=v_k^\top Hv_k` for each layer ``name -> (k, *weight_shape)`` stack of directions.
 
-    ``method``: ``"fwd_fwd"`` (nested jvp), ``"fwd_rev"`` (jvp of grad) or ``"auto"``: both are timed on
-    the first chunk of each layer (whose values are kept) and the faster one does the rest. The choice
-    and chunk size are recorded in :data:`LAST_CHOICES`. ``chunk_size=None`` sizes chunks from free memory.
+    ``method``: ``"fwd_fwd"`` (nested jvp), ``"fwd_rev"`` (jvp of grad) or ``"auto"`` (per layer, the
+    faster of the two on this layer's first directions, see :func:`_auto`). The choice and chunk size
+    are recorded in :data:`LAST_CHOICES`. ``chunk_size=None`` sizes chunks from free memory.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -283,21 +308,12 @@ def exact_curvatures(
         k = V.shape[0]
         fns = {"fwd_fwd": _exact_fwd_fwd(f, w), "fwd_rev": _exact_fwd_rev(f, w)}
         chunk = chunk_size or auto_chunk_size(model, inputs, k, "fwd_rev" if method == "auto" else method)
-        choice: dict = {"chunk_size": chunk}
-        if method == "auto" and k > 0:
-            # trial on one direction so the losing method wastes little
-            trial = V[:1]
-            times, vals = {}, {}
-            for mth in ("fwd_fwd", "fwd_rev"):
-                vals[mth], times[mth] = _timed(fns[mth], trial)
-            best = min(times, key=times.get)
-            rest = _chunked(fns[best], V[trial.shape[0] :], chunk)
-            h = torch.cat([vals[best], rest])
-            choice.update(method=best, trial_seconds=times, trial_directions=int(trial.shape[0]))
+        if method == "auto":
+            key = (name, tuple(w.shape), tuple(inputs.shape), str(w.dtype), str(w.device), chunk)
+            h, choice = _auto(fns, V, chunk, key)
         else:
-            h = _chunked(fns[method], V, chunk)
-            choice["method"] = method
-        LAST_CHOICES[name] = choice
+            h, choice = _chunked(fns[method], V, chunk), {"method": method}
+        LAST_CHOICES[name] = choice | {"chunk_size": chunk}
         out[name] = dist.all_reduce_sum(h.detach())
     return out
 
