@@ -348,6 +348,7 @@ def run_measure(args) -> int:
                 method=args.method,
                 fd_eps=args.fd_eps,
                 fd_dtype=getattr(torch, args.fd_dtype) if args.fd_dtype else None,
+                kron_kwargs={"seed": args.seed},
             )
         except KTooLarge as exc:
             raise BadInput(str(exc)) from None
