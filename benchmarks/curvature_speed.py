@@ -293,7 +293,11 @@ def report(r: dict) -> str:
             " gradient-equivalents per direction"
         )
     ch = {n: c.get("method", "?") for n, c in r["engine_choices"].items()}
-    L.append(f"engine method per layer: {', '.join(f'{n}={c}' for n, c in ch.items())}")
+    if len(ch) <= 6:
+        L.append(f"engine method per layer: {', '.join(f'{n}={c}' for n, c in ch.items())}")
+    else:
+        counts = {c: list(ch.values()).count(c) for c in sorted(set(ch.values()))}
+        L.append(f"engine method: {', '.join(f'{c} on {n} layers' for c, n in counts.items())} (per layer in --json)")
     mem = r["memory"]
     if mem:
         L.append(f"peak memory ({mem['method']}):")
