@@ -104,8 +104,19 @@ def _outputs_fn(model: nn.Module, inputs, name: str) -> tuple[Callable, torch.Te
     return f, state[key]
 
 
+_ACT_CACHE: dict[tuple, int] = {}
+
+
 def _activation_bytes(model: nn.Module, inputs) -> int:
-    """Bytes of every module output of one plain forward (a proxy for one direction's working memory)."""
+    """Bytes of every module output of one plain forward (a proxy for one direction's working memory);
+    measured once per (model, input shape, dtype) and cached."""
+    key = (id(model), tuple(inputs.shape), str(inputs.dtype), sum(p.numel() for p in model.parameters()))
+    if key not in _ACT_CACHE:
+        _ACT_CACHE[key] = _measure_activation_bytes(model, inputs)
+    return _ACT_CACHE[key]
+
+
+def _measure_activation_bytes(model: nn.Module, inputs) -> int:
     total = 0
 
     def hook(_m, _i, out):
