@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class RunSpec:
     )
     gn: bool = True
     kron: bool = True
+    method: str = "fwd_rev"  # exact-curvature method of the engine (jvp of grad; "auto" times both first)
     seed: int = 0
     init_weights: str | None = (
         None  # a state_dict file (e.g. torchvision's ResNet-50 IMAGENET1K_V1), under the data root
@@ -122,7 +124,7 @@ CPU_PRESET: list[RunSpec] = [
         train_batch_size=64,
         lr=0.05,
         measure_epochs=(0, 1, 5, 10),
-        batch_size=128,
+        batch_size=64,
         k=20,
         trajectory_layers=("conv1", "layer2.0.conv2", "layer4.0.conv2", "fc"),
     ),
@@ -136,7 +138,7 @@ CPU_PRESET: list[RunSpec] = [
         train_batch_size=64,
         lr=1e-3,
         optimizer="adamw",
-        batch_size=128,
+        batch_size=64,
         k=20,
     ),
     RunSpec(
@@ -467,6 +469,7 @@ def run_spec(
             gn=spec.gn,
             kron=spec.kron,
             clamp_k=spec.clamp_k,
+            method=spec.method,
             progress=progress,
             skip=skip,
             on_layer=on_layer,
@@ -552,16 +555,19 @@ def run_preset(
             )
         specs = [s for s in specs if s.name in only]
     if not synthetic_fallback:  # fail fast, before any training, naming every missing dataset
-        missing = []
+        missing: dict[str, str] = {}
         for s in specs:
             try:
-                if s.dataset in SYNTHETIC_STANDIN:
-                    load_dataset(s.dataset, split="test", root=data_root_dir, n_samples=1, n_classes=None)
+                if s.dataset in SYNTHETIC_STANDIN and s.dataset not in missing:
+                    load_dataset(s.dataset, split="test", root=data_root_dir, n_samples=1)
             except DatasetNotFound as exc:
-                missing.append(str(exc))
+                missing[s.dataset] = str(exc)
+            if s.init_weights is not None and not (data_root(data_root_dir) / s.init_weights).exists():
+                missing[s.init_weights] = f"weights {data_root(data_root_dir) / s.init_weights} not found"
         if missing:
+            first = next(iter(missing.values()))
             raise DatasetNotFound(
-                f"{len(missing)} run(s) need missing data (or pass --synthetic-fallback): {missing[0]}"
+                f"missing {', '.join(missing)} (or pass --synthetic-fallback to substitute synthetic data); first: {first}"
             )
     files: list[Path] = []
     for spec in specs:
@@ -600,6 +606,10 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     return p
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run_cli(args: argparse.Namespace) -> int:
     """Entry point of ``python -m empirics run``: 0 ok, 2 bad input (one line), 3 interrupted (resumable)."""
     if args.list:
@@ -613,6 +623,7 @@ def run_cli(args: argparse.Namespace) -> int:
         print(f"error: --device {args.device}: CUDA is not available", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         files = run_preset(
             args.preset,
@@ -630,5 +641,7 @@ def run_cli(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"interrupted: partial results kept in {args.out}; rerun the same command to resume", file=sys.stderr)
         return 3
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(f"{len(files)} results file(s) in {args.out} ({time.perf_counter() - t0:.0f} s)")
     return 0
