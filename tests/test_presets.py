@@ -138,3 +138,21 @@ def test_cli_list_and_missing_data(tmp_path, capsys):
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and "--synthetic-fallback" in err
     assert _cli(["run", "--preset", "cpu", "--only", "nope", "--out", str(tmp_path / "o")]) == 2
     assert "unknown run(s) nope" in capsys.readouterr().err
+
+
+def test_paper_specs_build_and_run_forward(tmp_path):
+    """Every paper run builds at full size on its (stand-in) data shape and maps inputs to class/byte logits."""
+    import torch
+
+    from empirics.presets import _load_data
+    from empirics.train import _build_args
+    from empirics.zoo import build_model, layer_table
+
+    for spec in PRESETS["paper"]:
+        ds = _load_data(spec, "train", True, 2, str(tmp_path))
+        model = build_model(spec.model, **_build_args(ds, 0, dict(spec.model_kwargs))).eval()
+        with torch.no_grad():
+            out = model(ds.inputs)
+        want = 256 if ds.task == "lm" else ds.n_classes
+        assert out.shape[0] == 2 and out.shape[-1] == want, spec.name
+        assert layer_table(model), spec.name
