@@ -409,7 +409,7 @@ def run_spec(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {e: out / spec.out_name(e) for e in spec.epochs_to_measure()}
-    todo = {e: p for e, p in files.items() if not _is_complete(p)}
+    todo = {e: p for e, p in files.items() if not _is_complete(p, spec)}
     if not todo:
         return list(files.values())
     dtype, dev = _dtype_device(device)
@@ -487,13 +487,22 @@ def run_spec(
     return list(files.values())
 
 
-def _is_complete(path: Path) -> bool:
+def _is_complete(path: Path, spec: RunSpec) -> bool:
+    """Whether ``path`` is a finished results file of ``spec``; a file made with other settings is an error."""
     if not path.exists():
         return False
     try:
-        return bool(json.loads(path.read_text()).get("complete"))
+        doc = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
-        return False
+        return False  # results_io.load_for_resume reports it (one line)
+    stored = doc.get("provenance", {}).get("settings", {}).get("spec") if isinstance(doc, dict) else None
+    wanted = json.loads(json.dumps(dataclasses.asdict(spec), default=str))
+    if stored != wanted:
+        diff = sorted(k for k in wanted if not isinstance(stored, dict) or stored.get(k) != wanted[k])
+        raise PresetError(
+            f"{path}: exists with different run settings ({', '.join(diff)}); delete it or use another --out"
+        )
+    return bool(doc.get("complete"))
 
 
 def _run_record(spec, train_ds, batch, epoch, metrics, build_kwargs, dtype, dev) -> dict[str, Any]:

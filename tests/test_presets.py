@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import pytest
@@ -87,6 +88,11 @@ def test_tiny_spec_writes_valid_results_and_resumes(tmp_path, monkeypatch):
     assert resumed["complete"] and [layer["name"] for layer in resumed["layers"]] == ["layers.0", "head"]
     assert resumed["layers"][0] == docs[1]["layers"][0]
     assert resumed["layers"][1]["h_exact"] == pytest.approx(docs[1]["layers"][1]["h_exact"], rel=1e-10)
+
+    # a file made with other settings is refused, not silently kept
+    changed = dataclasses.replace(TINY, batch_size=20)
+    with pytest.raises(presets.PresetError, match="different run settings \\(batch_size\\)"):
+        run_spec(changed, out, cache_dir=cache, progress=False)
 
 
 def test_missing_dataset_and_synthetic_fallback(tmp_path):
