@@ -186,9 +186,15 @@ def _measure_layer(
         notes.append(f"too few directions for the log fits: k = {kk} < {MIN_POINTS}")
     timing = {"gradient_s": t_grad}
     D = {name: C.direction_tensors(d, module)}
+    if kk == 0:  # zero gradient (rank 0) with clamp_k: nothing to measure, said so explicitly
+        notes.append("zero gradient (numerical rank 0): no direction measured")
+        gn, fd = False, False
 
     t = time.perf_counter()
-    h = C.exact_curvatures(model, loss_fn, inputs, targets, D, chunk_size=chunk_size, method=method)[name]
+    if kk:
+        h = C.exact_curvatures(model, loss_fn, inputs, targets, D, chunk_size=chunk_size, method=method)[name]
+    else:
+        h = d.sigma.new_zeros(0)
     timing["exact_s"] = time.perf_counter() - t
     choice = dict(C.LAST_CHOICES.get(name, {}))
     rec: dict = {

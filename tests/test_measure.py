@@ -138,3 +138,14 @@ def test_empty_batch_rejected():
     model, lf, x, y = make_case("mlp_ce")
     with pytest.raises(ValueError, match="empty batch"):
         measure_model(model, lf, x[:0], y[:0], layer_types={"0": "dense"}, k=2, kron=False, progress=False)
+
+
+def test_zero_gradient_layer_clamped_to_nothing():
+    model, x, y, lam, e = recipe_e(lambda lam: lam)
+    with torch.no_grad():  # targets = outputs: zero residuals, an exactly zero gradient
+        y = model(x)
+    with pytest.raises(KTooLarge, match="rank 0"):
+        _measure(model, x, y, 2)
+    rec = _measure(model, x, y, 2, clamp_k=True, fd=True)
+    assert rec["k"] == 0 and rec["sigma"] == [] and rec["h_exact"] == []
+    assert any("no direction measured" in s for s in rec["diagnostics"]["notes"])
