@@ -341,7 +341,14 @@ def _dtype_device(device: str | None) -> tuple[torch.dtype, torch.device]:
 
 
 def _checkpoints(
-    spec: RunSpec, train_ds: Dataset, test_ds: Dataset, cache: Path, root: str | None, progress: bool, fallback: bool
+    spec: RunSpec,
+    train_ds: Dataset,
+    test_ds: Dataset,
+    cache: Path,
+    root: str | None,
+    progress: bool,
+    fallback: bool,
+    device: torch.device,
 ) -> dict[int, Path]:
     """Train ``spec`` once (cached) and return {epoch: checkpoint path} for the measured epochs."""
     folder = cache / f"{spec.name}-{spec.train_key()}"
@@ -360,6 +367,7 @@ def _checkpoints(
                 f"{spec.name}: weights {wpath} not found; put the state_dict file there (data root: --data-root)"
             )
         init_note = str(wpath) if wpath.exists() else f"missing {wpath}: random init (--synthetic-fallback)"
+    model = model.to(device)  # trained in float32 on the run's device
     res = train(
         model,
         train_ds,
@@ -417,7 +425,7 @@ def run_spec(
     train_ds = _load_data(spec, "train", synthetic_fallback, spec.train_samples, data_root_dir)
     test_ds = _load_data(spec, "test", synthetic_fallback, None, data_root_dir)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir() / preset
-    ckpts = _checkpoints(spec, train_ds, test_ds, cache, data_root_dir, progress, synthetic_fallback)
+    ckpts = _checkpoints(spec, train_ds, test_ds, cache, data_root_dir, progress, synthetic_fallback, dev)
     t_train = time.perf_counter() - t_start
     train_log = json.loads((ckpts[spec.epochs_to_measure()[0]].parent / "train_metrics.json").read_text())
     loss_fn = loss_for(train_ds)
