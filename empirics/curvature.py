@@ -27,7 +27,9 @@ divided by the global sample count and all-reduced (:mod:`empirics.distributed`)
 
 from __future__ import annotations
 
+import contextlib
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -92,6 +94,39 @@ def _objective(model: nn.Module, loss_fn: LossFn, inputs, targets, name: str) ->
         return loss_fn(out, targets).sum() / n_global
 
     return f, state[key]
+
+
+@contextlib.contextmanager
+def _bn_eval_as_affine(model: nn.Module):
+    r"""Within the block, every eval-mode BatchNorm computes its exact eval formula in affine form,
+    :math:`y=x\,s+t` with :math:`s=\gamma/\sqrt{\hat\sigma^2+\epsilon}`, :math:`t=\beta-\hat\mu s`
+    (same function, rounding aside). Its forward-mode/double-backward rules are a multiply and an add,
+    instead of the generic batch-norm formulas that ``vmap`` expands over every direction (~25% of the
+    fwd-over-rev time on the small conv net)."""
+    patched = []
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and not m.training and m.running_var is not None:
+            patched.append((m, m.__dict__.get("forward")))
+            m.forward = types.MethodType(_affine_bn_forward, m)
+    try:
+        yield
+    finally:
+        for m, previous in patched:
+            if previous is None:
+                del m.forward
+            else:
+                m.forward = previous
+
+
+def _affine_bn_forward(self, x: torch.Tensor) -> torch.Tensor:
+    shape = (1, -1) + (1,) * (x.dim() - 2)
+    scale = torch.rsqrt(self.running_var + self.eps)
+    if self.weight is not None:
+        scale = scale * self.weight
+    shift = -self.running_mean * scale
+    if self.bias is not None:
+        shift = shift + self.bias
+    return x * scale.reshape(shape) + shift.reshape(shape)
 
 
 def _outputs_fn(model: nn.Module, inputs, name: str) -> tuple[Callable, torch.Tensor]:
@@ -319,11 +354,12 @@ def exact_curvatures(
         k = V.shape[0]
         fns = {"fwd_fwd": _exact_fwd_fwd(f, w), "fwd_rev": _exact_fwd_rev(f, w)}
         chunk = chunk_size or auto_chunk_size(model, inputs, k, "fwd_rev" if method == "auto" else method)
-        if method == "auto":
-            key = (name, tuple(w.shape), tuple(inputs.shape), str(w.dtype), str(w.device), chunk)
-            h, choice = _auto(fns, V, chunk, key)
-        else:
-            h, choice = _chunked(fns[method], V, chunk), {"method": method}
+        with _bn_eval_as_affine(model):
+            if method == "auto":
+                key = (name, tuple(w.shape), tuple(inputs.shape), str(w.dtype), str(w.device), chunk)
+                h, choice = _auto(fns, V, chunk, key)
+            else:
+                h, choice = _chunked(fns[method], V, chunk), {"method": method}
         LAST_CHOICES[name] = choice | {"chunk_size": chunk}
         out[name] = dist.all_reduce_sum(h.detach())
     return out
@@ -362,7 +398,8 @@ def gn_curvatures(
             return jvp(lambda o: jvp(loss_sum, (o,), (jv,))[1], (f0,), (jv,))[1] / n_global
 
         chunk = chunk_size or auto_chunk_size(model, inputs, V.shape[0], "gn")
-        out[name] = dist.all_reduce_sum(_chunked(vmap(one), V, chunk).detach())
+        with _bn_eval_as_affine(model):
+            out[name] = dist.all_reduce_sum(_chunked(vmap(one), V, chunk).detach())
     return out
 
 

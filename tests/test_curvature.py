@@ -243,3 +243,16 @@ def test_auto_chunk_size_bounds():
     model, lf, x, y = make_case("conv_bn")
     c = C.auto_chunk_size(model, x, 7)
     assert 1 <= c <= 7
+
+
+def test_batchnorm_affine_form_is_exact_and_restored():
+    model, lf, x, y = make_case("conv_bn")
+    bn = model[1]
+    ref = model(x)
+    with C._bn_eval_as_affine(model):
+        assert "forward" in bn.__dict__
+        assert torch.allclose(model(x), ref, rtol=0, atol=1e-13)
+    assert "forward" not in bn.__dict__
+    bn.train()  # train-mode BatchNorm is left alone (its curvature differs; measure_model uses eval)
+    with C._bn_eval_as_affine(model):
+        assert "forward" not in bn.__dict__
