@@ -309,16 +309,22 @@ def _timed(fn: Callable, V: torch.Tensor) -> tuple[torch.Tensor, float]:
 
 #: auto-method decisions, keyed by (layer, weight shape, input shape, dtype, device, chunk), reused across calls
 _AUTO_CACHE: dict[tuple, str] = {}
+_WARMED: list[bool] = []
 
 
 def _auto(fns: dict[str, Callable], V: torch.Tensor, chunk: int, key: tuple) -> tuple[torch.Tensor, dict]:
     """Measure with the faster method. Without a cached decision, the first two equal chunks of directions
-    are computed one by each method (every value is kept: nothing is computed twice), timed per direction,
-    and the faster method does the rest; the decision is cached for later calls with the same key."""
+    are computed one by each method (every value is kept), timed, and the faster method does the rest;
+    the decision is cached for later calls with the same key. The first decision of a process is preceded
+    by one discarded warm-up direction per method, so one-time costs do not bias it."""
     k = V.shape[0]
     if key in _AUTO_CACHE or k < 2:
         best = _AUTO_CACHE.get(key, "fwd_rev")
         return _chunked(fns[best], V, chunk), {"method": best, "decided": "cached" if key in _AUTO_CACHE else "k < 2"}
+    if not _WARMED:  # one-time costs (lazy imports of jvp decompositions, allocator) must not decide
+        for fn in fns.values():
+            fn(V[:1])
+        _WARMED.append(True)
     half = max(1, min(chunk, k // 2))
     h_rev, t_rev = _timed(fns["fwd_rev"], V[:half])
     h_fwd, t_fwd = _timed(fns["fwd_fwd"], V[half : 2 * half])
