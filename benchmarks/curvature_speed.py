@@ -310,7 +310,8 @@ def report(r: dict) -> str:
     g = r["agreement"]
     L.append(
         f"agreement: max relative difference of h_k = {g['max_rel']:.3e} (worst {g['worst']}; "
-        f"tolerance {g['tolerance']:.0e}) -> {'PASS' if g['pass'] else 'FAIL'}"
+        f"tolerance {g['tolerance']:.0e}) -> {'PASS' if g['pass'] else 'FAIL'}; "
+        f"relative to each layer's max |h_k|: {g['max_rel_to_layer_scale']:.3e}"
     )
     if g["n_nonpositive_ref"] or g["n_nonfinite"]:
         L.append(f"  note: {g['n_nonpositive_ref']} non-positive and {g['n_nonfinite']} non-finite h_k")

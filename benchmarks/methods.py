@@ -132,10 +132,12 @@ def max_relative_difference(reference: dict[str, torch.Tensor], other: dict[str,
             if a.numel() and scale > 0
             else float(diff.max() if a.numel() else 0.0),
         }
-        if layer_rel > worst or where is None:
-            worst, where = max(worst, layer_rel), (name, int(rel.argmax()) if rel.numel() else -1)
+        if where is None or layer_rel > worst:
+            worst, where = layer_rel, (name, int(rel.argmax()) if rel.numel() else -1)
+    scaled = max((v["max_rel_to_layer_scale"] for v in per_layer.values()), default=0.0)
     return {
         "max_rel": worst,
+        "max_rel_to_layer_scale": scaled,
         "worst": where,
         "per_layer": per_layer,
         "n_nonpositive_ref": n_nonpos,
