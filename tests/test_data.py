@@ -58,6 +58,10 @@ def test_text_lm_and_cls():
     assert len(test) < len(full) / 5
     cls = load_dataset("text-cls", context=16, n_samples=40)
     assert cls.n_classes == 2 and cls.targets.shape == (40,) and set(cls.targets.tolist()) == {0, 1}
+    # label 1 windows are corpus text, label 0 windows are the enciphered text (mostly non-ASCII-letter bytes)
+    plain, coded = cls.inputs[cls.targets == 1], cls.inputs[cls.targets == 0]
+    letters = lambda t: ((t >= 97) & (t <= 122)).float().mean()  # noqa: E731
+    assert letters(plain) > 0.5 > letters(coded)
 
 
 def test_loss_for_is_per_sample():

@@ -7,8 +7,9 @@ the bytes is the train split, the last 10 % the test split (contiguous, so no te
 * task ``lm`` (``text``): non-overlapping windows of ``context + 1`` bytes; inputs = bytes[:-1],
   targets = bytes[1:] (next-byte prediction).
 * task ``classification`` (``text-cls``, App. C's LM → CLS ablation): windows of ``context`` bytes,
-  label 1 = the window as written, 0 = the same window byte-reversed (one of the two, alternating by
-  a seeded coin).
+  label 1 = the window as written, 0 = the same window under a fixed random substitution of the 256 byte
+  values (``CIPHER_SEED``), chosen per window by a seeded coin. (A byte-reversal task was tried first: the
+  CPU-size GPT-2 stayed at chance after 4 epochs, so it was replaced by this one, which it learns.)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from empirics.data.base import Dataset, seeded_subset
 
 TRAIN_FRACTION = 0.9
+CIPHER_SEED = 1234
 
 
 def corpus_bytes() -> bytes:
@@ -58,7 +60,8 @@ def load_text(name: str, split: str, *, context: int, n_samples: int | None, see
     windows = data[: n * context].view(n, context)
     g = torch.Generator().manual_seed(seed + (0 if split == "train" else 1))
     labels = torch.randint(0, 2, (n,), generator=g)
-    x = torch.where(labels[:, None].bool(), windows, windows.flip(1))
+    cipher = torch.randperm(256, generator=torch.Generator().manual_seed(CIPHER_SEED))
+    x = torch.where(labels[:, None].bool(), windows, cipher[windows])
     sub = seeded_subset(n, n_samples, seed)
-    meta["labels"] = "1 = bytes as written, 0 = byte-reversed window"
+    meta["labels"] = f"1 = bytes as written, 0 = bytes under a fixed random substitution (seed {CIPHER_SEED})"
     return Dataset(x[sub].contiguous(), labels[sub], name, "real", 2, "classification", meta)
