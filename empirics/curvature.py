@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-METHODS = ("auto", "fwd_fwd", "fwd_rev")
+METHODS = ("auto", "fwd_fwd", "fwd_rev", "rev_rev")
 
 #: ``exact_curvatures`` records here, per layer name, the method and chunk size it used last
 #: (``{"method": ..., "chunk_size": ..., "trial_seconds": {...}}``); ``measure_model`` copies it into the record.
@@ -184,7 +184,7 @@ def _available_bytes(device: torch.device) -> int:
 
 
 #: working-memory multiple of one forward's activations per direction (tangent + saved tensors), per method
-_MEM_FACTOR = {"fwd_fwd": 4.0, "fwd_rev": 8.0, "gn": 3.0}
+_MEM_FACTOR = {"fwd_fwd": 4.0, "fwd_rev": 8.0, "rev_rev": 8.0, "gn": 3.0}
 
 
 def auto_chunk_size(model: nn.Module, inputs, k: int, method: str = "fwd_rev", fraction: float = 0.5) -> int:
@@ -309,30 +309,73 @@ def _timed(fn: Callable, V: torch.Tensor) -> tuple[torch.Tensor, float]:
 
 #: auto-method decisions, keyed by (layer, weight shape, input shape, dtype, device, chunk), reused across calls
 _AUTO_CACHE: dict[tuple, str] = {}
-_WARMED: list[bool] = []
+_WARMED: set[str] = set()
 
 
 def _auto(fns: dict[str, Callable], V: torch.Tensor, chunk: int, key: tuple) -> tuple[torch.Tensor, dict]:
-    """Measure with the faster method. Without a cached decision, the first two equal chunks of directions
-    are computed one by each method (every value is kept), timed, and the faster method does the rest;
-    the decision is cached for later calls with the same key. The first decision of a process is preceded
-    by one discarded warm-up direction per method, so one-time costs do not bias it."""
+    """Measure with the fastest method. Without a cached decision, the first equal-size chunks of directions
+    are computed one chunk per method (every value is kept: nothing is computed twice), timed, and the
+    fastest method does the rest; the decision is cached for later calls with the same key. The first
+    timing of each method in a process is preceded by one discarded warm-up direction, so one-time costs
+    (lazy imports, allocator growth) do not decide."""
     k = V.shape[0]
-    if key in _AUTO_CACHE or k < 2:
+    names = list(fns)
+    if key in _AUTO_CACHE or k < len(names):
         best = _AUTO_CACHE.get(key, "fwd_rev")
-        return _chunked(fns[best], V, chunk), {"method": best, "decided": "cached" if key in _AUTO_CACHE else "k < 2"}
-    if not _WARMED:  # one-time costs (lazy imports of jvp decompositions, allocator) must not decide
-        for fn in fns.values():
-            fn(V[:1])
-        _WARMED.append(True)
-    half = max(1, min(chunk, k // 2))
-    h_rev, t_rev = _timed(fns["fwd_rev"], V[:half])
-    h_fwd, t_fwd = _timed(fns["fwd_fwd"], V[half : 2 * half])
-    best = "fwd_fwd" if t_fwd < t_rev else "fwd_rev"
+        return _chunked(fns[best], V, chunk), {"method": best, "decided": "cached" if key in _AUTO_CACHE else "small k"}
+    for m in names:
+        if m not in _WARMED:
+            fns[m](V[:1])
+            _WARMED.add(m)
+    part = max(1, min(chunk, k // len(names)))
+    vals, times = [], {}
+    for i, m in enumerate(names):
+        h_m, times[m] = _timed(fns[m], V[i * part : (i + 1) * part])
+        vals.append(h_m)
+    best = min(times, key=times.get)
     _AUTO_CACHE[key] = best
-    rest = _chunked(fns[best], V[2 * half :], chunk)
-    info = {"method": best, "decided": "timed", "trial_seconds": {"fwd_rev": t_rev, "fwd_fwd": t_fwd}}
-    return torch.cat([h_rev, h_fwd, rest]), info | {"trial_directions": half}
+    vals.append(_chunked(fns[best], V[len(names) * part :], chunk))
+    info = {"method": best, "decided": "timed", "trial_seconds": times, "trial_directions": part}
+    return torch.cat(vals), info
+
+
+class _SharedDoubleBackward:
+    r"""Reverse-over-reverse with one graph for all layers: one forward and one ``create_graph`` backward
+    give :math:`g_l=\nabla_{W_l}\mathcal L` for every requested layer; then, per chunk of directions,
+    one batched backward (``is_grads_batched``) of :math:`\langle g_l, D\rangle` gives :math:`HD` and
+    :math:`h=\langle D, HD\rangle`. The primal work is shared by all layers and all directions."""
+
+    def __init__(self, model, loss_fn, inputs, targets, names):
+        self.names = list(names)
+        self.ws = [get_module(model, n).weight for n in self.names]
+        self._flags = [w.requires_grad for w in self.ws]
+        for w in self.ws:
+            w.requires_grad_(True)
+        n_global = dist.global_count(len(targets), device=self.ws[0].device)
+        with torch.enable_grad():
+            loss = loss_fn(model(inputs), targets).sum() / n_global
+            self.gs = dict(zip(self.names, torch.autograd.grad(loss, self.ws, create_graph=True), strict=True))
+        self.w = dict(zip(self.names, self.ws, strict=True))
+
+    def fn(self, name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+        g, w = self.gs[name], self.w[name]
+
+        def run(Vc: torch.Tensor) -> torch.Tensor:
+            if not g.requires_grad:  # gradient independent of W: zero Hessian block
+                return Vc.new_zeros(Vc.shape[0])
+            (HV,) = torch.autograd.grad(
+                g, w, grad_outputs=Vc, is_grads_batched=True, retain_graph=True, allow_unused=True
+            )
+            if HV is None:
+                return Vc.new_zeros(Vc.shape[0])
+            return (HV.detach() * Vc).flatten(1).sum(1)
+
+        return run
+
+    def close(self) -> None:
+        self.gs.clear()
+        for w, flag in zip(self.ws, self._flags, strict=True):
+            w.requires_grad_(flag)
 
 
 def exact_curvatures(
@@ -347,27 +390,42 @@ def exact_curvatures(
 ) -> dict[str, torch.Tensor]:
     r""":math:`h_k=v_k^\top Hv_k` for each layer ``name -> (k, *weight_shape)`` stack of directions.
 
-    ``method``: ``"fwd_fwd"`` (nested jvp), ``"fwd_rev"`` (jvp of grad) or ``"auto"`` (per layer, the
-    faster of the two on this layer's first directions, see :func:`_auto`). The choice and chunk size
-    are recorded in :data:`LAST_CHOICES`. ``chunk_size=None`` sizes chunks from free memory.
+    ``method``: ``"fwd_fwd"`` (nested jvp), ``"fwd_rev"`` (jvp of grad), ``"rev_rev"`` (batched double
+    backward on one graph shared by all layers, :class:`_SharedDoubleBackward`) or ``"auto"`` (per layer,
+    the fastest on this layer's first directions, see :func:`_auto`). The choice and chunk size are
+    recorded in :data:`LAST_CHOICES`. ``chunk_size=None`` sizes chunks from free memory.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    out = {}
-    for name, D in directions.items():
-        f, w = _objective(model, loss_fn, inputs, targets, name)
-        V = _stack(D, w)
-        k = V.shape[0]
-        fns = {"fwd_fwd": _exact_fwd_fwd(f, w), "fwd_rev": _exact_fwd_rev(f, w)}
-        chunk = chunk_size or auto_chunk_size(model, inputs, k, "fwd_rev" if method == "auto" else method)
-        with _bn_eval_as_affine(model):
-            if method == "auto":
-                key = (name, tuple(w.shape), tuple(inputs.shape), str(w.dtype), str(w.device), chunk)
-                h, choice = _auto(fns, V, chunk, key)
-            else:
-                h, choice = _chunked(fns[method], V, chunk), {"method": method}
-        LAST_CHOICES[name] = choice | {"chunk_size": chunk}
-        out[name] = dist.all_reduce_sum(h.detach())
+    out: dict[str, torch.Tensor] = {}
+    shared: list[_SharedDoubleBackward] = []  # built on first use, then reused by every layer
+
+    def rev_rev(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+        def run(Vc: torch.Tensor) -> torch.Tensor:
+            if not shared:
+                shared.append(_SharedDoubleBackward(model, loss_fn, inputs, targets, directions))
+            return shared[0].fn(name)(Vc)
+
+        return run
+
+    with _bn_eval_as_affine(model):
+        try:
+            for name, D in directions.items():
+                f, w = _objective(model, loss_fn, inputs, targets, name)
+                V = _stack(D, w)
+                k = V.shape[0]
+                fns = {"fwd_fwd": _exact_fwd_fwd(f, w), "fwd_rev": _exact_fwd_rev(f, w), "rev_rev": rev_rev(name)}
+                chunk = chunk_size or auto_chunk_size(model, inputs, k, "fwd_rev" if method == "auto" else method)
+                if method == "auto":
+                    key = (name, tuple(w.shape), tuple(inputs.shape), str(w.dtype), str(w.device), chunk)
+                    h, choice = _auto(fns, V, chunk, key)
+                else:
+                    h, choice = _chunked(fns[method], V, chunk), {"method": method}
+                LAST_CHOICES[name] = choice | {"chunk_size": chunk}
+                out[name] = dist.all_reduce_sum(h.detach())
+        finally:
+            for sh in shared:
+                sh.close()
     return out
 
 

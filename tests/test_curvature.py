@@ -119,7 +119,7 @@ def _dense_h(model, lf, x, y, name, D):
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("method", ["fwd_fwd", "fwd_rev", "auto"])
+@pytest.mark.parametrize("method", ["fwd_fwd", "fwd_rev", "rev_rev", "auto"])
 def test_exact_matches_dense_hessian(case, method):
     model, lf, x, y, layers, dirs = _setup(case)
     h = C.exact_curvatures(model, lf, x, y, dirs, method=method, chunk_size=2)  # chunk < k: exercises chunking
@@ -127,7 +127,7 @@ def test_exact_matches_dense_hessian(case, method):
         ref = _dense_h(model, lf, x, y, n, dirs[n])
         assert ref.abs().max() > 0
         assert _rel(h[n], ref) < TOL, (case, n, h[n], ref)
-        assert C.LAST_CHOICES[n]["method"] in ("fwd_fwd", "fwd_rev")
+        assert C.LAST_CHOICES[n]["method"] in ("fwd_fwd", "fwd_rev", "rev_rev")
 
 
 def test_exact_is_not_the_gauss_newton_value():
@@ -175,7 +175,7 @@ def test_gn_matches_curvlinops(case):
 def test_paper_protocol_matches_engine(case):
     model, lf, x, y, layers, dirs = _setup(case, k=4)
     pp = C.paper_protocol_curvatures(model, lf, x, y, dirs)
-    for method in ("fwd_fwd", "fwd_rev"):
+    for method in ("fwd_fwd", "fwd_rev", "rev_rev"):
         h = C.exact_curvatures(model, lf, x, y, dirs, method=method)
         for n in layers:
             assert _rel(h[n], pp[n]) < TOL, (case, n, method)
@@ -254,3 +254,11 @@ def test_batchnorm_affine_form_is_exact_and_restored():
     bn.train()  # train-mode BatchNorm is left alone (its curvature differs; measure_model uses eval)
     with C._bn_eval_as_affine(model):
         assert "forward" not in bn.__dict__
+
+
+def test_rev_rev_leaves_parameters_untouched():
+    model, lf, x, y, layers, dirs = _setup("conv_bn")
+    model[0].weight.requires_grad_(False)
+    C.exact_curvatures(model, lf, x, y, dirs, method="rev_rev")
+    assert model[0].weight.requires_grad is False and model[3].weight.requires_grad is True
+    assert all(p.grad is None for p in model.parameters())

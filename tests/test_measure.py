@@ -97,7 +97,7 @@ def test_too_few_directions_and_records_validate():
     for r in recs:
         assert r["weight_shape"][0] == r["shape"][0] and len(r["h_fd"]) == 2
         assert any("too few directions" in s for s in r["diagnostics"]["notes"])
-        assert r["curvature_method"] in ("fwd_fwd", "fwd_rev")
+        assert r["curvature_method"] in ("fwd_fwd", "fwd_rev", "rev_rev")
     doc = {
         "schema": "sad-results/1",
         "complete": True,
