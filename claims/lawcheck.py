@@ -10,12 +10,14 @@ from .bundle import Bundle
 from .checks import Measure, ref
 from .model import Candidate
 from .perturb import Docs, flip, rec_from_ref, set_alpha
-from .records import ALPHA_FILES, Layer, Network, networks
+from .records import ALPHA_FILES, Layer, Network, final_checkpoints, networks
 
 
 def population(b: Bundle, keys: Iterable[str] | None = None) -> list[Network]:
+    """The trained networks of these file keys (default: every α file and the project's files); of a
+    project training trajectory only its last checkpoint counts (``records.final_checkpoints``)."""
     keys = (*ALPHA_FILES, "project") if keys is None else keys
-    return [n for k in keys for n in networks(b, k)]
+    return [n for k in keys for n in (final_checkpoints(networks(b, k)) if k == "project" else networks(b, k))]
 
 
 def per_network(

@@ -60,6 +60,8 @@ class Network:
     layers: list[Layer]
     drift: list[str] = field(default_factory=list)
     task: str = ""  # "lm" for language-model heads (vocabulary, not classes); else classification
+    run_name: str = ""  # project files: the training run this checkpoint belongs to
+    epoch: int | None = None  # project files: the checkpoint's epoch (None = not recorded)
 
     def __post_init__(self) -> None:
         if not self.task:
@@ -299,6 +301,10 @@ def _project_network(doc: Node) -> Network:
     net = Network(
         "project", doc.file, doc.file, run["architecture"].str(), run["dataset"].str(), [], task=run["task"].str()
     )
+    raw = run.value
+    net.run_name = str(raw.get("run_name") or "")
+    ep = raw.get("epoch")
+    net.epoch = ep if isinstance(ep, int) and not isinstance(ep, bool) else None
     for rec in doc["layers"].items():
         nm = rec["name"].str()
         lay = _from_arrays(rec, nm, rec["layer_type"].str(), net.drift, doc.file, "alpha", "r2_alpha", True)
@@ -319,6 +325,18 @@ def networks(b: Bundle, key: str) -> list[Network]:
     if key not in cache:
         cache[key] = [_project_network(d) for d in b.project] if key == "project" else _networks_of(b, key)
     return cache[key]
+
+
+def final_checkpoints(nets: list[Network]) -> list[Network]:
+    """The trained networks: of the project files that share a ``run.run_name`` and record ``run.epoch``,
+    only the last checkpoint. Earlier checkpoints of a training trajectory (App. E style) are not separate
+    trained networks, so the law claims about trained layers do not count them; files without a run name or
+    epoch are all kept."""
+    last: dict[str, int] = {}
+    for n in nets:
+        if n.run_name and n.epoch is not None:
+            last[n.run_name] = max(last.get(n.run_name, n.epoch), n.epoch)
+    return [n for n in nets if not (n.run_name and n.epoch is not None) or n.epoch == last[n.run_name]]
 
 
 def network(b: Bundle, key: str, label: str) -> Network:

@@ -140,3 +140,41 @@ def test_lm_heads_are_not_classification_heads(tmp_path):
     doc = project_file([head], arch="gpt2")
     doc["run"]["task"] = "lm"
     assert evaluate(REGISTRY["add.softmax.few_class_lt2"], write(tmp_path, {"r.json": doc})).verdict == NO_DATA
+
+
+def _checkpoint(doc: dict, run_name: str, epoch: int) -> dict:
+    doc["run"].update(run_name=run_name, epoch=epoch)
+    validate(doc)
+    return doc
+
+
+def test_law_claims_use_only_the_last_checkpoint_of_a_trajectory(tmp_path):
+    # epoch 0 (conv α = 1.5) is an earlier checkpoint of the same run as epoch 10 (conv α = 2.0):
+    # it is not a separate trained network, so the conv law judges only epoch 10.
+    early = _checkpoint(project_file([layer(f"c{i}", "conv", 1.5, seed=i) for i in range(5)]), "r18", 0)
+    final = _checkpoint(project_file([layer(f"c{i}", "conv", 2.0, seed=i) for i in range(5)]), "r18", 10)
+    b = write(tmp_path, {"r18_e0.json": early, "r18_e10.json": final})
+    out = evaluate(CONV, b)
+    assert out.verdict == HOLDS and out.measured == (1, 1)
+    assert all(r.startswith("r18_e10.json/") for r in out.records)
+    # the same two files as two separate runs are two networks, and the α = 1.5 one violates the law
+    early["run"]["run_name"] = "other"
+    out = evaluate(CONV, write(tmp_path, {"r18_e0.json": early}))
+    assert out.verdict == FAILS and out.measured == (1, 2)
+
+
+def test_softmax_law_reports_an_unfitted_head_instead_of_judging_it(tmp_path):
+    soft = REGISTRY["add.softmax.few_class_lt2"]
+    fitted = layer("fc", "head", 1.2)
+    fitted["shape"] = [10, 64]
+    unfitted = {"name": "head", "layer_type": "head", "shape": [2, 64], "k": 1, "sigma": [0.3], "h_exact": [0.1]}
+    docs = {"a.json": project_file([fitted]), "b.json": project_file([unfitted], arch="gpt2")}
+    out = evaluate(soft, write(tmp_path, docs))
+    assert out.verdict == HOLDS and out.measured == (1, 1)
+    assert any("not judged" in n and "b.json/head" in n for n in out.notes)
+    # and the law still fails when a fitted few-class head has α ≥ 2
+    bad = layer("fc", "head", 2.4)
+    bad["shape"] = [10, 64]
+    docs["c.json"] = project_file([bad], arch="vgg11")
+    out = evaluate(soft, write(tmp_path, docs))
+    assert out.verdict == FAILS and any("c.json/fc" in v for v in out.violators)

@@ -15,7 +15,7 @@ from theory.fits import ols
 from ..checks import Measure, claim, law
 from ..model import Candidate
 from ..perturb import flip, named, set_alpha, shift_alpha
-from ..records import networks
+from ..records import final_checkpoints, networks
 from ..tolerance import BANDS
 
 CLAIMS = []
@@ -157,7 +157,7 @@ def _conv_layers(b):
                 chi, s, _ = chi_of(rec)
                 conc = rec["h_sum_of_products"].arr() / rec["h_product_of_sums"].arr()
                 out.append((key, rec["name"].str(), chi, s, conc))
-    for n in networks(b, "project"):
+    for n in final_checkpoints(networks(b, "project")):
         for x in n.of_type("conv", "downsample"):
             k = x.extra.get("kron")
             if k is not None and k.has("chi"):

@@ -3,6 +3,8 @@ evaluated per network on every file with layers of the right type (authors' and 
 
 from __future__ import annotations
 
+import math
+
 from ..checks import Measure, law, median, ref
 from ..lawcheck import all_networks_ok, alpha_perturb, per_network, population
 from ..model import Candidate
@@ -53,7 +55,7 @@ CLAIMS.append(
 # -- MLP up-projections: α < 1 (sel. J) ------------------------------------------------------------
 def _up(b):
     recs = sel_j(b, 2)
-    proj = [(n.label, x) for n in networks(b, "project") for x in n.of_type("mlp_up")]
+    proj = [(n.label, x) for n in population(b, ("project",)) for x in n.of_type("mlp_up")]
     rows = recs + proj
     if not rows:
         return Measure(None, "no mlp_up layer in any file")
@@ -115,9 +117,11 @@ def _classes(x) -> int:
 def _softmax(b):
     rows = [(n, x) for n in population(b) for x in n.of_type("head")]
     rows = [(n, x) for n, x in rows if n.task != "lm"]  # LM heads: vocabulary, not classes
+    unfit = [f"{ref(n, x)}: α not fitted (no usable fit on its window)" for n, x in rows if not math.isfinite(x.alpha)]
+    rows = [(n, x) for n, x in rows if math.isfinite(x.alpha)]  # an unfitted head is reported, not judged
     few = [(n, x) for n, x in rows if 0 < _classes(x) <= 10]
     if not few:
-        return Measure(None, "no head with ≤ 10 classes in any file")
+        return Measure(None, "no head with ≤ 10 classes and a fitted α in any file", notes=unfit)
     viol = [f"{ref(n, x)}: {_classes(x)} classes, α = {x.alpha:.3f}" for n, x in few if not x.alpha < 2]
     few200 = [(n, x) for n, x in rows if 0 < _classes(x) <= 200]
     many = [(n, x) for n, x in rows if _classes(x) > 200]
@@ -132,7 +136,8 @@ def _softmax(b):
         [ref(n, x) for n, x in few],
         cands,
         violators=viol,
-        notes=["value = (# few-class heads with α < 2, # few-class heads); VGG classifier.0 is typed dense, not head"],
+        notes=["value = (# few-class heads with α < 2, # few-class heads); VGG classifier.0 is typed dense, not head"]
+        + [f"not judged: {u}" for u in unfit],
     )
 
 
