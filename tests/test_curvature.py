@@ -262,3 +262,87 @@ def test_rev_rev_leaves_parameters_untouched():
     C.exact_curvatures(model, lf, x, y, dirs, method="rev_rev")
     assert model[0].weight.requires_grad is False and model[3].weight.requires_grad is True
     assert all(p.grad is None for p in model.parameters())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# nn.LayerNorm: torch's fused layer_norm has wrong second derivatives under nested jvp (forward-over-forward)
+
+
+def _ln_case(affine: bool):
+    """Linear -> nn.LayerNorm -> tanh -> Linear (CE); the measured first layer sits upstream of the LayerNorm.
+    ``affine=False``: LayerNorm without weight/bias over a 2-d normalized_shape."""
+    g = torch.Generator().manual_seed(3)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        if affine:
+            model = nn.Sequential(nn.Linear(6, 8), nn.LayerNorm(8), nn.Tanh(), nn.Linear(8, 4))
+            with torch.no_grad():
+                model[1].weight.uniform_(0.5, 1.5)
+                model[1].bias.normal_()
+        else:
+            model = nn.Sequential(
+                nn.Linear(6, 8),
+                nn.Unflatten(1, (2, 4)),
+                nn.LayerNorm((2, 4), elementwise_affine=False),
+                nn.Flatten(),
+                nn.Tanh(),
+                nn.Linear(8, 4),
+            )
+    x, y = torch.randn(10, 6, generator=g, dtype=torch.float64), torch.randint(0, 4, (10,), generator=g)
+    return model.double().eval(), ce, x, y
+
+
+def _ln_setup(affine: bool, k: int = 3):
+    model, lf, x, y = _ln_case(affine)
+    layers = resolve_layers(model)
+    G = C.gradient_matrices(model, lf, x, y, layers)
+    dirs = {n: C.direction_tensors(C.top_k_directions(G[n], k), get_module(model, n)) for n in layers}
+    return model, lf, x, y, layers, dirs
+
+
+def test_fused_layer_norm_nested_jvp_is_wrong():
+    """Documents the torch bug the engine works around: nested jvp of F.layer_norm != dense Hessian,
+    while the explicit formula (what ``_exact_forms`` substitutes) matches it."""
+    from torch.func import jvp
+
+    g = torch.Generator().manual_seed(0)
+    x, v, c = (torch.randn(4, 6, generator=g, dtype=torch.float64) for _ in range(3))
+
+    def fused(z):
+        return (F.layer_norm(z, (6,), None, None, 1e-5) * c).sum()
+
+    def explicit(z):
+        mu, var = z.mean(-1, keepdim=True), z.var(-1, unbiased=False, keepdim=True)
+        return ((z - mu) / torch.sqrt(var + 1e-5) * c).sum()
+
+    def fwd_fwd(f):
+        return jvp(lambda z: jvp(f, (z,), (v,))[1], (x,), (v,))[1]
+
+    vv = v.reshape(-1)
+    dense = vv @ torch.autograd.functional.hessian(fused, x).reshape(24, 24) @ vv
+    assert abs(float(fwd_fwd(explicit) - dense)) < 1e-10 * abs(float(dense))
+    assert abs(float(fwd_fwd(fused) - dense)) > 1e-2 * abs(float(dense)), "torch fixed fused layer_norm's fwd-over-fwd"
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("method", ["fwd_fwd", "fwd_rev", "rev_rev", "auto"])
+def test_layer_norm_models_match_dense_hessian(affine, method):
+    model, lf, x, y, layers, dirs = _ln_setup(affine)
+    h = C.exact_curvatures(model, lf, x, y, dirs, method=method, chunk_size=2)
+    for n in layers:
+        ref = _dense_h(model, lf, x, y, n, dirs[n])
+        assert ref.abs().max() > 0
+        assert _rel(h[n], ref) < TOL, (affine, method, n, h[n], ref)
+    assert all("forward" not in m.__dict__ for m in model.modules())  # original forwards restored
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_fwd_fwd_wrong_without_exact_forms(affine, monkeypatch):
+    """The guard is what makes fwd_fwd right: with ``_exact_forms`` disabled the first layer's h is wrong."""
+    import contextlib
+
+    model, lf, x, y, layers, dirs = _ln_setup(affine)
+    ref = _dense_h(model, lf, x, y, "0", dirs["0"])
+    monkeypatch.setattr(C, "_exact_forms", lambda _m: contextlib.nullcontext())
+    h = C.exact_curvatures(model, lf, x, y, {"0": dirs["0"]}, method="fwd_fwd")["0"]
+    assert _rel(h, ref) > 1e-6
