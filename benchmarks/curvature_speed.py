@@ -62,7 +62,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--chunk-size", type=int, default=None, help="engine chunk size (default: automatic)")
-    p.add_argument("--engine-method", default=None, help="fwd_fwd | fwd_rev | auto (default: the engine's)")
+    p.add_argument(
+        "--engine-method",
+        default=None,
+        help="an engine method, e.g. fwd_fwd | fwd_rev | rev_rev | auto (default: the engine's)",
+    )
     p.add_argument("--allow-tf32", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-whole", action="store_true", help="time only the curvature stages")
