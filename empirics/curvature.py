@@ -11,10 +11,12 @@ batch objective :math:`\mathcal L=\frac1B\sum_i\ell_i`:
   forward-over-reverse (``jvp(grad(L))`` then :math:`v^\top(Hv)`) or forward-over-forward (nested ``jvp``,
   the second directional derivative itself), ``vmap``-ed over a chunk of directions. The primal
   forward is shared by every direction of a chunk (``vmap`` batches only what depends on the tangent,
-  i.e. the part of the network downstream of the layer);
+  i.e. the part of the network downstream of the layer); or ``gn_exact``: when the network output is
+  piecewise linear in the layer's weight (:mod:`empirics.piecewise`), :math:`\nabla^2_Wf=0` a.e. and
+  :math:`H=H_{\rm GN}` exactly, so :math:`h_k` is the GN form below (one jvp of the outputs per direction);
 * :func:`gn_curvatures` — :math:`v^\top H_{\rm GN}v=\frac1B\sum_i (J_iv)^\top\nabla_f^2\ell_i\,(J_iv)`,
   with :math:`J_iv` the jvp of the outputs and the quadratic form of the loss Hessian w.r.t. the outputs
-  obtained as a second directional derivative of the loss along :math:`J_iv` (works for any loss);
+  obtained by a double backward of the loss in the outputs, batched over :math:`J_iv` (works for any loss);
 * :func:`fd_curvatures` — central second difference
   :math:`(\mathcal L(W+\epsilon D)-2\mathcal L(W)+\mathcal L(W-\epsilon D))/\epsilon^2`;
 * :func:`paper_protocol_curvatures` — the paper's loop (``autograd.grad(create_graph=True)``, then one
@@ -39,6 +41,7 @@ from torch.func import functional_call, grad, jvp, vmap
 
 from empirics import distributed as dist
 from empirics.layers import get_module, matrix_to_weight
+from empirics.piecewise import piecewise_linear_layers
 
 __all__ = [
     "Directions",
@@ -51,11 +54,14 @@ __all__ = [
     "paper_protocol_curvatures",
     "auto_chunk_size",
     "METHODS",
+    "GN_EXACT_LABEL",
     "LAST_CHOICES",
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-METHODS = ("auto", "fwd_fwd", "fwd_rev", "rev_rev")
+METHODS = ("auto", "gn_exact", "fwd_fwd", "fwd_rev", "rev_rev")
+#: what ``LAST_CHOICES`` / a record's ``curvature_method`` says when the GN shortcut was used
+GN_EXACT_LABEL = "gn_exact (piecewise-linear downstream: exact Hessian block = GN)"
 
 #: ``exact_curvatures`` records here, per layer name, the method and chunk size it used last
 #: (``{"method": ..., "chunk_size": ..., "trial_seconds": {...}}``); ``measure_model`` copies it into the record.
@@ -419,12 +425,24 @@ def exact_curvatures(
     r""":math:`h_k=v_k^\top Hv_k` for each layer ``name -> (k, *weight_shape)`` stack of directions.
 
     ``method``: ``"fwd_fwd"`` (nested jvp), ``"fwd_rev"`` (jvp of grad), ``"rev_rev"`` (batched double
-    backward on one graph shared by all layers, :class:`_SharedDoubleBackward`) or ``"auto"`` (per layer,
-    the fastest on this layer's first directions, see :func:`_auto`). The choice and chunk size are
-    recorded in :data:`LAST_CHOICES`. ``chunk_size=None`` sizes chunks from free memory.
+    backward on one graph shared by all layers, :class:`_SharedDoubleBackward`), ``"gn_exact"`` (the
+    Gauss–Newton form, exact when the output is piecewise linear in the layer's weight; ``ValueError``
+    naming the first offending op otherwise, see :func:`empirics.piecewise.piecewise_linear_layers`) or
+    ``"auto"`` (per layer: ``gn_exact`` where the detector says piecewise linear, else the fastest exact
+    method on this layer's first directions, see :func:`_auto`). The choice and chunk size are recorded in
+    :data:`LAST_CHOICES`. ``chunk_size=None`` sizes chunks from free memory.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    verdicts = {}
+    if method in ("auto", "gn_exact") and directions:
+        verdicts = piecewise_linear_layers(model, inputs, list(directions))
+        if method == "gn_exact":
+            for name, v in verdicts.items():
+                if not v.piecewise_linear:
+                    raise ValueError(
+                        f"method 'gn_exact': the output is not piecewise linear in layer {name!r}'s weight ({v.reason})"
+                    )
     out: dict[str, torch.Tensor] = {}
     shared: list[_SharedDoubleBackward] = []  # built on first use, then reused by every layer
 
@@ -439,6 +457,14 @@ def exact_curvatures(
     with _exact_forms(model):
         try:
             for name, D in directions.items():
+                if name in verdicts and verdicts[name].piecewise_linear:
+                    fn, w = _gn_fn(model, loss_fn, inputs, targets, name)
+                    V = _stack(D, w)
+                    chunk = chunk_size or auto_chunk_size(model, inputs, V.shape[0], "gn")
+                    h = _chunked(fn, V, chunk)
+                    LAST_CHOICES[name] = {"method": GN_EXACT_LABEL, "chunk_size": chunk}
+                    out[name] = dist.all_reduce_sum(h.detach())
+                    continue
                 f, w = _objective(model, loss_fn, inputs, targets, name)
                 V = _stack(D, w)
                 k = V.shape[0]
@@ -447,6 +473,8 @@ def exact_curvatures(
                 if method == "auto":
                     key = (name, tuple(w.shape), tuple(inputs.shape), str(w.dtype), str(w.device), chunk)
                     h, choice = _auto(fns, V, chunk, key)
+                    if name in verdicts:
+                        choice = choice | {"not_gn_exact": verdicts[name].reason}
                 else:
                     h, choice = _chunked(fns[method], V, chunk), {"method": method}
                 LAST_CHOICES[name] = choice | {"chunk_size": chunk}
@@ -461,6 +489,32 @@ def exact_curvatures(
 # Gauss–Newton, finite differences, and the paper's protocol
 
 
+def _gn_fn(model: nn.Module, loss_fn: LossFn, inputs, targets, name: str) -> tuple[Callable, torch.Tensor]:
+    r""":math:`V\mapsto(v^\top H_{\rm GN}v)_v` for a chunk of layer ``name``'s directions (and its weight).
+
+    :math:`J_iv` for every direction of the chunk from one vmapped jvp of the outputs (the primal forward
+    shared); then the loss Hessian's quadratic form :math:`\sum_i(J_iv)^\top\nabla^2_f\ell_i(J_iv)` from one
+    ``create_graph`` gradient of :math:`\sum_i\ell_i` in the outputs and one batched backward of it along
+    all :math:`Jv` (``is_grads_batched``): any twice-differentiable loss, no loss-specific formula."""
+    fo, w = _outputs_fn(model, inputs, name)
+    n_global = dist.global_count(len(targets), device=w.device)
+    push = vmap(lambda v: jvp(fo, (w,), (v,)), out_dims=(None, 0))
+
+    def run(Vc: torch.Tensor) -> torch.Tensor:
+        f0, JV = push(Vc)
+        if not isinstance(f0, torch.Tensor):
+            raise ValueError("Gauss-Newton curvature needs a model whose output is a single tensor")
+        o = f0.detach().requires_grad_(True)
+        with torch.enable_grad():
+            (g,) = torch.autograd.grad(loss_fn(o, targets).sum(), o, create_graph=True)
+            if not g.requires_grad:  # loss linear in the outputs: zero Hessian
+                return Vc.new_zeros(Vc.shape[0])
+            (HJV,) = torch.autograd.grad(g, o, grad_outputs=JV, is_grads_batched=True)
+        return (HJV * JV).flatten(1).sum(1) / n_global
+
+    return run, w
+
+
 def gn_curvatures(
     model: nn.Module,
     loss_fn: LossFn,
@@ -472,26 +526,16 @@ def gn_curvatures(
 ) -> dict[str, torch.Tensor]:
     r""":math:`v^\top H_{\rm GN}v=\frac1B\sum_i (J_iv)^\top\nabla^2_f\ell_i(J_iv)` for each layer.
 
-    :math:`J v` is the jvp of the network outputs along :math:`D`; the loss-Hessian quadratic form is the
-    second directional derivative :math:`\frac{d^2}{dt^2}\sum_i\ell_i(f_i+tJ_iv)` (nested jvp of the loss in
-    the outputs), so no loss-specific formula is needed.
+    :math:`J v` is the jvp of the network outputs along :math:`D`; the loss-Hessian quadratic form comes
+    from a double backward of the loss in the outputs (:func:`_gn_fn`), so no loss-specific formula is needed.
     """
     out = {}
     for name, D in directions.items():
-        fo, w = _outputs_fn(model, inputs, name)
-        n_global = dist.global_count(len(targets), device=w.device)
+        fn, w = _gn_fn(model, loss_fn, inputs, targets, name)
         V = _stack(D, w)
-
-        def loss_sum(o):
-            return loss_fn(o, targets).sum()
-
-        def one(v, fo=fo, w=w, n_global=n_global, loss_sum=loss_sum):
-            f0, jv = jvp(fo, (w,), (v,))
-            return jvp(lambda o: jvp(loss_sum, (o,), (jv,))[1], (f0,), (jv,))[1] / n_global
-
         chunk = chunk_size or auto_chunk_size(model, inputs, V.shape[0], "gn")
         with _exact_forms(model):
-            out[name] = dist.all_reduce_sum(_chunked(vmap(one), V, chunk).detach())
+            out[name] = dist.all_reduce_sum(_chunked(fn, V, chunk).detach())
     return out
 
 

@@ -219,7 +219,11 @@ def _measure_layer(
 
     if gn:
         t = time.perf_counter()
-        hg = C.gn_curvatures(model, loss_fn, inputs, targets, D, chunk_size=chunk_size)[name]
+        if rec["curvature_method"] == C.GN_EXACT_LABEL:  # h_exact was computed as the GN form (exact here)
+            hg = h
+            notes.append("h_gn = h_exact: the output is piecewise linear in this layer's weight (gn_exact)")
+        else:
+            hg = C.gn_curvatures(model, loss_fn, inputs, targets, D, chunk_size=chunk_size)[name]
         timing["gn_s"] = time.perf_counter() - t
         rec["h_gn"] = _floats(hg)
         rec["gn_gap"] = _floats(h - hg)

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from empirics import curvature as C
 from empirics.measure import KTooLarge, measure_model
 from empirics.schema import validate
 from tests.test_curvature import make_case, mse
@@ -97,7 +98,7 @@ def test_too_few_directions_and_records_validate():
     for r in recs:
         assert r["weight_shape"][0] == r["shape"][0] and len(r["h_fd"]) == 2
         assert any("too few directions" in s for s in r["diagnostics"]["notes"])
-        assert r["curvature_method"] in ("fwd_fwd", "fwd_rev", "rev_rev")
+        assert r["curvature_method"] == C.GN_EXACT_LABEL  # conv/BN-eval/ReLU/linear: piecewise linear
     doc = {
         "schema": "sad-results/1",
         "complete": True,
