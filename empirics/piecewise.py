@@ -172,16 +172,34 @@ def _any_dep(tracer: _DependenceTracer, value, name: str) -> bool:
     return any(name in tracer._deps(t) for t in tree_flatten(value)[0])
 
 
+#: verdicts by (model id, module structure and modes, layer names, per-sample input shape, dtype, device)
+_CACHE: dict[tuple, dict[str, PLVerdict]] = {}
+
+
+def _structure(model: nn.Module) -> tuple:
+    return tuple((n, type(m), m.training, m.__dict__.get("forward") is not None) for n, m in model.named_modules())
+
+
 def piecewise_linear_layers(model: nn.Module, inputs, names, *, n_samples: int = 2) -> dict[str, PLVerdict]:
     r"""Per layer name: is the model output piecewise linear in ``{name}.weight``? One traced forward of
     ``inputs[:n_samples]`` (the model in its current mode, with the engine's exact module forms) decides for
-    all layers at once; the loss is not traced."""
+    all layers at once; the loss is not traced. The verdicts are cached per model object, module structure
+    and modes, layer names and per-sample input shape/dtype (ops, not values, decide them; a forward whose
+    Python control flow depends on the data values is outside what one trace can certify)."""
     from empirics.curvature import _exact_forms  # local: curvature imports this module
 
     names = list(names)
-    state = {f"{n}.weight": dict(model.named_parameters())[f"{n}.weight"].detach().clone() for n in names}
+    key = (id(model), _structure(model), tuple(names), tuple(inputs.shape[1:]), inputs.dtype, str(inputs.device))
+    if key in _CACHE:
+        return dict(_CACHE[key])
+    params = dict(model.named_parameters())
+    state = {f"{n}.weight": params[f"{n}.weight"].detach().clone() for n in names}
     x = inputs[:n_samples]
     tracer = _DependenceTracer({n: state[f"{n}.weight"] for n in names})
     with torch.no_grad(), _exact_forms(model), tracer:
-        functional_call(model, state, (x,))
-    return {n: PLVerdict(n not in tracer.offence, tracer.offence.get(n, "")) for n in names}
+        out = functional_call(model, state, (x,))
+    verdicts = {n: PLVerdict(n not in tracer.offence, tracer.offence.get(n, "")) for n in names}
+    if not isinstance(out, torch.Tensor):
+        verdicts = {n: PLVerdict(False, "the model output is not a single tensor") for n in names}
+    _CACHE[key] = verdicts
+    return dict(verdicts)
