@@ -304,7 +304,7 @@ def report(r: dict) -> str:
             + f"; engine {qc['engine_grad_eq_per_direction']:.3f}, paper {qc['paper_grad_eq_per_direction']:.3f}"
             " gradient-equivalents per direction"
         )
-    ch = {n: c.get("method", "?") for n, c in r["engine_choices"].items()}
+    ch = {n: str(c.get("method", "?")).split(" ")[0] for n, c in r["engine_choices"].items()}
     if len(ch) <= 6:
         L.append(f"engine method per layer: {', '.join(f'{n}={c}' for n, c in ch.items())}")
     else:
