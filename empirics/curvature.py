@@ -444,6 +444,7 @@ def exact_curvatures(
                         f"method 'gn_exact': the output is not piecewise linear in layer {name!r}'s weight ({v.reason})"
                     )
     out: dict[str, torch.Tensor] = {}
+    gn_shared: dict = {}  # outputs and loss gradient graph, shared by the gn_exact layers
     shared: list[_SharedDoubleBackward] = []  # built on first use, then reused by every layer
 
     def rev_rev(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -458,7 +459,7 @@ def exact_curvatures(
         try:
             for name, D in directions.items():
                 if name in verdicts and verdicts[name].piecewise_linear:
-                    fn, w = _gn_fn(model, loss_fn, inputs, targets, name)
+                    fn, w = _gn_fn(model, loss_fn, inputs, targets, name, gn_shared)
                     V = _stack(D, w)
                     chunk = chunk_size or auto_chunk_size(model, inputs, V.shape[0], "gn")
                     h = _chunked(fn, V, chunk)
@@ -489,13 +490,16 @@ def exact_curvatures(
 # Gauss–Newton, finite differences, and the paper's protocol
 
 
-def _gn_fn(model: nn.Module, loss_fn: LossFn, inputs, targets, name: str) -> tuple[Callable, torch.Tensor]:
+def _gn_fn(
+    model: nn.Module, loss_fn: LossFn, inputs, targets, name: str, shared: dict | None = None
+) -> tuple[Callable, torch.Tensor]:
     r""":math:`V\mapsto(v^\top H_{\rm GN}v)_v` for a chunk of layer ``name``'s directions (and its weight).
 
     :math:`J_iv` for every direction of the chunk from one vmapped jvp of the outputs (the primal forward
     shared); then the loss Hessian's quadratic form :math:`\sum_i(J_iv)^\top\nabla^2_f\ell_i(J_iv)` from one
     ``create_graph`` gradient of :math:`\sum_i\ell_i` in the outputs and one batched backward of it along
-    all :math:`Jv` (``is_grads_batched``): any twice-differentiable loss, no loss-specific formula."""
+    all :math:`Jv` (``is_grads_batched``): any twice-differentiable loss, no loss-specific formula. The outputs
+    and that gradient's graph do not depend on the layer: ``shared`` (a dict) keeps them for the next layers."""
     fo, w = _outputs_fn(model, inputs, name)
     n_global = dist.global_count(len(targets), device=w.device)
     push = vmap(lambda v: jvp(fo, (w,), (v,)), out_dims=(None, 0))
@@ -504,12 +508,16 @@ def _gn_fn(model: nn.Module, loss_fn: LossFn, inputs, targets, name: str) -> tup
         f0, JV = push(Vc)
         if not isinstance(f0, torch.Tensor):
             raise ValueError("Gauss-Newton curvature needs a model whose output is a single tensor")
-        o = f0.detach().requires_grad_(True)
+        cache = {} if shared is None else shared
+        if "o" not in cache:
+            cache["o"] = o = f0.detach().requires_grad_(True)
+            with torch.enable_grad():
+                (cache["g"],) = torch.autograd.grad(loss_fn(o, targets).sum(), o, create_graph=True)
+        o, g = cache["o"], cache["g"]
+        if not g.requires_grad:  # loss linear in the outputs: zero Hessian
+            return Vc.new_zeros(Vc.shape[0])
         with torch.enable_grad():
-            (g,) = torch.autograd.grad(loss_fn(o, targets).sum(), o, create_graph=True)
-            if not g.requires_grad:  # loss linear in the outputs: zero Hessian
-                return Vc.new_zeros(Vc.shape[0])
-            (HJV,) = torch.autograd.grad(g, o, grad_outputs=JV, is_grads_batched=True)
+            (HJV,) = torch.autograd.grad(g, o, grad_outputs=JV, is_grads_batched=True, retain_graph=True)
         return (HJV * JV).flatten(1).sum(1) / n_global
 
     return run, w
@@ -529,9 +537,9 @@ def gn_curvatures(
     :math:`J v` is the jvp of the network outputs along :math:`D`; the loss-Hessian quadratic form comes
     from a double backward of the loss in the outputs (:func:`_gn_fn`), so no loss-specific formula is needed.
     """
-    out = {}
+    out, shared = {}, {}
     for name, D in directions.items():
-        fn, w = _gn_fn(model, loss_fn, inputs, targets, name)
+        fn, w = _gn_fn(model, loss_fn, inputs, targets, name, shared)
         V = _stack(D, w)
         chunk = chunk_size or auto_chunk_size(model, inputs, V.shape[0], "gn")
         with _exact_forms(model):
