@@ -40,7 +40,7 @@ _LINEAR = frozenset(
     adaptive_avg_pool3d _adaptive_avg_pool2d _adaptive_avg_pool3d unfold im2col col2im flip roll repeat
     diagonal tril triu cumsum pixel_shuffle pixel_unshuffle channel_shuffle upsample_nearest1d
     upsample_nearest2d upsample_nearest3d _upsample_nearest_exact2d upsample_bilinear2d upsample_linear1d
-    index_select gather index masked_fill masked_fill_ where zero_ fill_ new_zeros zeros_like empty_like
+    embedding index_select gather index masked_fill masked_fill_ where zero_ fill_ new_zeros zeros_like empty_like
     """.split()
 )
 #: piecewise linear (second derivative 0 a.e., and 0 in autograd)
@@ -49,7 +49,7 @@ _PIECEWISE = frozenset(
     relu relu_ leaky_relu leaky_relu_ hardtanh hardtanh_ abs abs_ threshold threshold_ clamp clamp_ clamp_min
     clamp_min_ clamp_max clamp_max_ maximum minimum max min amax amin max_pool1d max_pool2d max_pool3d
     max_pool1d_with_indices max_pool2d_with_indices max_pool3d_with_indices adaptive_max_pool1d
-    adaptive_max_pool2d adaptive_max_pool3d _prelu_kernel
+    adaptive_max_pool2d adaptive_max_pool3d
     """.split()
 )
 #: piecewise constant (non-differentiable outputs: masks, comparisons, indices); outputs are independent
@@ -83,7 +83,7 @@ _PRODUCTS = {
     "conv_transpose2d": (0, 1),
 }
 #: linear in argument 0 only, every other tensor argument must be independent (divisor; eval BatchNorm stats)
-_FIRST_ONLY = frozenset("div div_ _native_batch_norm_legit_no_training".split())
+_FIRST_ONLY = frozenset("div div_ _native_batch_norm_legit_no_training _prelu_kernel".split())
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,8 @@ class _DependenceTracer(TorchDispatchMode):
         if op in _FIRST_ONLY:
             if all(i == 0 for i in dependent) and not kw_dependent:
                 return None
-            return f"weight-dependent {'divisor' if op.startswith('div') else 'statistics'}"
+            what = "divisor" if op.startswith("div") else "slope" if op == "_prelu_kernel" else "statistics"
+            return f"weight-dependent {what}"
         if op == "einsum":  # einsum(equation, [operands])
             operands = args[1] if len(args) > 1 else []
             if sum(bool(self._deps(t) & {name}) for t in operands) <= 1:
