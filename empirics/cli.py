@@ -70,7 +70,11 @@ def add_measure_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--fd-dtype", default=None, help="dtype of the finite differences (default: --dtype)")
     p.add_argument("--clamp-k", action="store_true", help="measure min(k, rank) where k exceeds a layer's rank")
     p.add_argument("--chunk-size", type=int, default=None, help="directions per vmap chunk (default: from memory)")
-    p.add_argument("--method", default="auto", help="auto | fwd_fwd | fwd_rev (exact curvature)")
+    p.add_argument(
+        "--method",
+        default="auto",
+        help="exact-curvature method: auto (per layer: gn_exact where certified, else the fastest of fwd_fwd, fwd_rev, rev_rev) | gn_exact | fwd_fwd | fwd_rev | rev_rev",
+    )
     p.add_argument("--allow-tf32", action="store_true", help="allow TF32 matmuls on CUDA (off by default)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--out", required=True, help="results JSON file (resumed if it exists with the same settings)")

@@ -116,7 +116,10 @@ def _exact_forms(model: nn.Module):
       :math:`\mu`, var (biased, ``unbiased=False``) over ``normalized_shape``. Correctness, not speed: torch's
       fused ``layer_norm`` gives wrong second derivatives under nested ``jvp`` (forward-over-forward), e.g.
       −15.47 instead of −9.83 on a 4×6 example (double backward and jvp-of-grad are right);
-      ``tests/test_curvature.py::test_fused_layer_norm_nested_jvp_is_wrong`` documents it.
+      ``tests/test_curvature.py::test_fused_layer_norm_nested_jvp_is_wrong`` documents it;
+    * for the same reason ``torch.nn.functional.layer_norm`` itself is replaced by the explicit formula
+      for the duration of the block, so a model that calls it directly (not through ``nn.LayerNorm``) is
+      covered too. This swaps a module attribute: do not run other torch code in other threads meanwhile.
     """
     patched = []
     for m in model.modules():
@@ -126,9 +129,12 @@ def _exact_forms(model: nn.Module):
         elif isinstance(m, nn.LayerNorm):
             patched.append((m, m.__dict__.get("forward")))
             m.forward = types.MethodType(_explicit_layer_norm_forward, m)
+    fused_layer_norm = nn.functional.layer_norm
+    nn.functional.layer_norm = _explicit_layer_norm
     try:
         yield
     finally:
+        nn.functional.layer_norm = fused_layer_norm
         for m, previous in patched:
             if previous is None:
                 del m.forward
@@ -140,16 +146,22 @@ def _exact_forms(model: nn.Module):
 _bn_eval_as_affine = _exact_forms
 
 
-def _explicit_layer_norm_forward(self, x: torch.Tensor) -> torch.Tensor:
-    dims = tuple(range(-len(self.normalized_shape), 0))
+def _explicit_layer_norm(x: torch.Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> torch.Tensor:
+    """``F.layer_norm`` through elementary ops (biased variance over the trailing ``normalized_shape``)."""
+    n = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
+    dims = tuple(range(-n, 0))
     mu = x.mean(dim=dims, keepdim=True)
     var = x.var(dim=dims, unbiased=False, keepdim=True)
-    y = (x - mu) / torch.sqrt(var + self.eps)
-    if self.weight is not None:
-        y = y * self.weight
-    if getattr(self, "bias", None) is not None:
-        y = y + self.bias
+    y = (x - mu) / torch.sqrt(var + eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
     return y
+
+
+def _explicit_layer_norm_forward(self, x: torch.Tensor) -> torch.Tensor:
+    return _explicit_layer_norm(x, self.normalized_shape, self.weight, getattr(self, "bias", None), self.eps)
 
 
 def _affine_bn_forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -346,3 +346,30 @@ def test_layer_norm_fwd_fwd_wrong_without_exact_forms(affine, monkeypatch):
     monkeypatch.setattr(C, "_exact_forms", lambda _m: contextlib.nullcontext())
     h = C.exact_curvatures(model, lf, x, y, {"0": dirs["0"]}, method="fwd_fwd")["0"]
     assert _rel(h, ref) > 1e-6
+
+
+class _FunctionalLN(nn.Module):
+    """A user model that calls ``F.layer_norm`` directly (no ``nn.LayerNorm`` module to patch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(6, 8), nn.Linear(8, 4)
+        self.gain = nn.Parameter(torch.linspace(0.5, 1.5, 8))
+
+    def forward(self, x):
+        return self.fc2(torch.tanh(F.layer_norm(self.fc1(x), (8,), self.gain, None, 1e-5)))
+
+
+@pytest.mark.parametrize("method", ["fwd_fwd", "auto"])
+def test_functional_layer_norm_is_guarded_too(method):
+    g = torch.Generator().manual_seed(5)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(5)
+        model = _FunctionalLN().double().eval()
+    x, y = torch.randn(10, 6, generator=g, dtype=torch.float64), torch.randint(0, 4, (10,), generator=g)
+    G = C.gradient_matrices(model, ce, x, y, ["fc1"])
+    dirs = {"fc1": C.direction_tensors(C.top_k_directions(G["fc1"], 3), model.fc1)}
+    h = C.exact_curvatures(model, ce, x, y, dirs, method=method)["fc1"]
+    ref = _dense_h(model, ce, x, y, "fc1", dirs["fc1"])
+    assert _rel(h, ref) < TOL
+    assert F.layer_norm is torch.nn.functional.layer_norm and F.layer_norm.__module__ == "torch.nn.functional"
