@@ -8,21 +8,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from empirics.kron import collect_layer_io, kron_record
+from tests.kron_helpers import ce
 
-
-@pytest.fixture(autouse=True)
-def _float64_one_thread():
-    """float64 throughout; one intra-op thread (tiny ops thrash on a shared 2-core machine)."""
-    old, threads = torch.get_default_dtype(), torch.get_num_threads()
-    torch.set_default_dtype(torch.float64)
-    torch.set_num_threads(1)
-    yield
-    torch.set_default_dtype(old)
-    torch.set_num_threads(threads)
-
-
-def ce(o, t):
-    return F.cross_entropy(o, t, reduction="none")
+pytestmark = pytest.mark.usefixtures("float64_one_thread")
 
 
 def lm_loss(o, t):  # per-sample loss = mean over tokens (empirics' LM convention)

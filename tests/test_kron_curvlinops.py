@@ -22,29 +22,17 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from empirics.kron import collect_layer_io, kron_record
+from tests.kron_helpers import ce
+
+pytestmark = pytest.mark.usefixtures("float64_one_thread")
 
 curvlinops = pytest.importorskip("curvlinops")
 KFACLinearOperator = curvlinops.KFACLinearOperator
 
 TOL = 1e-8
-
-
-@pytest.fixture(autouse=True)
-def _float64_one_thread():
-    old, threads = torch.get_default_dtype(), torch.get_num_threads()
-    torch.set_default_dtype(torch.float64)
-    torch.set_num_threads(1)
-    yield
-    torch.set_default_dtype(old)
-    torch.set_num_threads(threads)
-
-
-def ce(o, t):
-    return F.cross_entropy(o, t, reduction="none")
 
 
 def model_and_batch():

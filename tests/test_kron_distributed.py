@@ -9,10 +9,10 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-import torch.nn.functional as F
 from torch import nn
 
 from empirics.kron import collect_layer_io, kron_record
+from tests.kron_helpers import ce
 
 pytest.importorskip("empirics.distributed")
 
@@ -27,10 +27,6 @@ def _setup():
     x = torch.randn(13, 2, 8, 8, dtype=torch.float64)
     y = torch.randint(0, 5, (13,))
     return model, x, y
-
-
-def ce(o, t):
-    return F.cross_entropy(o, t, reduction="none")
 
 
 def _record(model, x, y, name):

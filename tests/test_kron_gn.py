@@ -10,20 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from empirics.kron import collect_layer_io
+from tests.kron_helpers import ce
 
-
-@pytest.fixture(autouse=True)
-def _float64_one_thread():
-    old, threads = torch.get_default_dtype(), torch.get_num_threads()
-    torch.set_default_dtype(torch.float64)
-    torch.set_num_threads(1)
-    yield
-    torch.set_default_dtype(old)
-    torch.set_num_threads(threads)
-
-
-def ce(o, t):
-    return F.cross_entropy(o, t, reduction="none")
+pytestmark = pytest.mark.usefixtures("float64_one_thread")
 
 
 def lm_loss(o, t):

@@ -17,17 +17,9 @@ from torch.func import functional_call
 
 from empirics.kron import collect_layer_io, kron_record
 
+pytestmark = pytest.mark.usefixtures("float64_one_thread")
+
 TOL = 1e-10
-
-
-@pytest.fixture(autouse=True)
-def _float64_one_thread():
-    old, threads = torch.get_default_dtype(), torch.get_num_threads()
-    torch.set_default_dtype(torch.float64)
-    torch.set_num_threads(1)
-    yield
-    torch.set_default_dtype(old)
-    torch.set_num_threads(threads)
 
 
 def half_sq(o, t):
