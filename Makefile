@@ -16,7 +16,10 @@ install-test:
 	$(PIP) --no-deps curvlinops-for-pytorch
 
 verify: install-core
-	$(PY) -m claims verify --results $(RESULTS)
+	@$(PY) -m claims verify --results $(RESULTS); rc=$$?; \
+	if [ $$rc -eq 1 ]; then echo "claims verify: exit 1 = at least one claim fails on this data (see the table above)"; fi; \
+	if [ $$rc -eq 2 ]; then echo "claims verify: exit 2 = unusable input (see the error line above)"; fi; \
+	exit $$rc
 
 test: install-test
 	$(PY) -m pytest -q
