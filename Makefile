@@ -33,3 +33,4 @@ mutation: install-test
 lint:
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
