@@ -28,8 +28,9 @@ class Docs:
         self.deleted: set[str] = set()
 
     def __getitem__(self, key: str) -> Any:
+        """An author file by its key (``"tiny"``), or a project ``sad-results/1`` file by its file name."""
         if key not in self._docs:
-            self._docs[key] = json.loads((self.folder / FILE_KEYS[key]).read_text())
+            self._docs[key] = json.loads((self.folder / FILE_KEYS.get(key, key)).read_text())
         return self._docs[key]
 
     def delete(self, key: str) -> None:
@@ -46,6 +47,13 @@ class Docs:
                 (dest / name).write_text(json.dumps(self._docs[key]))
             else:
                 os.symlink(src.resolve(), dest / name)
+        for src in sorted(self.folder.glob("*.json")):  # the project's own files, keyed by file name
+            if src.name in FILE_KEYS.values() or src.name in self.deleted:
+                continue
+            if src.name in self._docs:
+                (dest / src.name).write_text(json.dumps(self._docs[src.name]))
+            else:
+                os.symlink(src.resolve(), dest / src.name)
         return dest
 
 
@@ -146,6 +154,8 @@ def rec_from_ref(docs: Docs, ref: str) -> dict:
     key, _, blk = label.partition("[")
     blk = blk.rstrip("]")
     doc = docs[key]
+    if key not in FILE_KEYS:  # a project file: its layer records
+        return named(doc["layers"], name)
     if key in ("alpha_triangle", "intrinsic_dim"):
         return named(block(doc, "experiment", blk)["results"], name)
     if key == "predictions":

@@ -178,3 +178,47 @@ def test_softmax_law_reports_an_unfitted_head_instead_of_judging_it(tmp_path):
     docs["c.json"] = project_file([bad], arch="vgg11")
     out = evaluate(soft, write(tmp_path, docs))
     assert out.verdict == FAILS and any("c.json/fc" in v for v in out.violators)
+
+
+def _trajectory(tmp_path, conv_last: float, head_first: float, head_last: float):
+    """A two-checkpoint training run: conv α 1.5 → conv_last, head α head_first → head_last."""
+
+    def ckpt(epoch, conv_alpha, head_alpha):
+        head = layer("fc", "head", head_alpha, seed=9)
+        head["shape"] = [10, 64]
+        return _checkpoint(
+            project_file([layer(f"c{i}", "conv", conv_alpha, seed=i) for i in range(3)] + [head]), "r", epoch
+        )
+
+    return write(tmp_path, {"r_e0.json": ckpt(0, 1.5, head_first), "r_e9.json": ckpt(9, conv_last, head_last)})
+
+
+APP_E = REGISTRY["appE.conv_converges_fc_decreases"]
+
+
+@pytest.mark.parametrize(
+    "conv_last, head_first, head_last, verdict",
+    [(2.0, 2.0, 1.1, HOLDS), (1.6, 2.0, 1.1, FAILS), (2.0, 1.1, 2.0, FAILS)],
+)
+def test_training_trajectory_law(tmp_path, conv_last, head_first, head_last, verdict):
+    out = evaluate(APP_E, _trajectory(tmp_path, conv_last, head_first, head_last))
+    assert out.verdict == verdict, (out.measured, out.violators)
+
+
+def test_training_trajectory_law_perturbation_flips_both_ways(tmp_path):
+    from claims.perturb import Docs
+
+    for conv_last, head_last, before in ((2.0, 1.1, HOLDS), (1.6, 2.3, FAILS)):
+        folder = tmp_path / f"{before}_{conv_last}"
+        folder.mkdir()
+        out = evaluate(APP_E, _trajectory(folder, conv_last, 2.0, head_last))
+        assert out.verdict == before
+        docs = Docs(folder)
+        APP_E.perturb(docs, out)
+        after = evaluate(APP_E, Bundle(docs.write(folder / "perturbed")))
+        assert after.verdict == (FAILS if before == HOLDS else HOLDS), (after.measured, after.violators)
+
+
+def test_training_trajectory_law_is_no_data_without_a_trajectory(tmp_path):
+    out = evaluate(APP_E, write(tmp_path, {"one.json": project_file([layer("c0", "conv", 2.0)])}))
+    assert out.verdict == NO_DATA

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from theory.fits import fit_alpha
+
 from ..checks import Measure, law, median, ref
 from ..lawcheck import all_networks_ok, alpha_perturb, per_network, population
 from ..model import Candidate
@@ -337,5 +339,96 @@ CLAIMS.append(
         test=all_networks_ok,
         tolerance="every layer of every network",
         perturb=_pr_perturb(),
+    )
+)
+
+
+# -- App. E: α over training (law reading, on any measured training trajectory) -------------------------
+CONV_TYPES = ("conv", "downsample")
+
+
+def _trajectories(b):
+    """Project checkpoints grouped by ``run.run_name``: {run: [(epoch, network), ...]} for runs with ≥ 2 epochs."""
+    runs: dict[str, list] = {}
+    for n in networks(b, "project"):
+        if n.run_name and n.epoch is not None:
+            runs.setdefault(n.run_name, []).append((n.epoch, n))
+    return {r: sorted(c, key=lambda t: t[0]) for r, c in runs.items() if len({e for e, _ in c}) >= 2}
+
+
+def _common(cps, types):
+    """Names of the layers of these types present, with a fitted α, at every checkpoint of one trajectory."""
+    sets = [{x.name for x in n.of_type(*types) if math.isfinite(x.alpha)} for _, n in cps]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
+def _trajectory(b):
+    runs = _trajectories(b)
+    if not runs:
+        return Measure(None, "no training trajectory (≥ 2 checkpoints of one run) in any file")
+    rows, refs, viol, cands = [], [], [], []
+    for run, cps in runs.items():
+        (e0, first), (e1, last) = cps[0], cps[-1]
+        conv, heads = _common(cps, CONV_TYPES), _common(cps, ("head",))
+        if not conv or not heads:
+            cands.append(Candidate(f"{run}: not judged (needs conv and head layers at every checkpoint)", None, 0))
+            continue
+        conv_last = median([last.by_name(c).alpha for c in conv])
+        head_drop = [(h, first.by_name(h).alpha, last.by_name(h).alpha) for h in heads]
+        ok_conv = abs(conv_last - 2.0) <= BAND
+        ok_head = all(a1 < a0 for _, a0, a1 in head_drop)
+        rows.append((run, ok_conv and ok_head))
+        refs += [ref(n, n.by_name(x)) for _, n in (cps[0], cps[-1]) for x in conv + heads]
+        cands.append(
+            Candidate(
+                f"{run}: median conv α at epoch {e1} over {len(conv)} tracked layers; head α epoch {e0} → {e1}",
+                [round(conv_last, 4)] + [f"{h}: {a0:.3f} → {a1:.3f}" for h, a0, a1 in head_drop],
+                len(conv) + len(heads),
+                ok_conv and ok_head,
+            )
+        )
+        if not ok_conv:
+            viol.append(f"{run}: median conv α at epoch {e1} = {conv_last:.3f} (|α − 2| > {BAND})")
+        viol += [f"{run}: head {h} α {a0:.3f} → {a1:.3f} (does not decrease)" for h, a0, a1 in head_drop if not a1 < a0]
+    if not rows:
+        return Measure(
+            None, "no trajectory with conv and head layers at every checkpoint", notes=[c.label for c in cands]
+        )
+    return Measure(
+        (sum(ok for _, ok in rows), len(rows)),
+        "project training trajectories (same run.run_name, first vs last checkpoint; layers present at every checkpoint)",
+        refs,
+        cands,
+        violators=viol,
+        notes=["value = (trajectories where it holds, trajectories)"],
+    )
+
+
+def _trajectory_perturb(docs, out):
+    """Away: raise the last checkpoint's head α above its first; towards: conv α → 2 and head α → first − 0.5."""
+    by_layer: dict[str, list[str]] = {}
+    for r in out.records:  # per layer name: [first checkpoint's ref, last checkpoint's ref]
+        by_layer.setdefault(r.rsplit("/", 1)[1], []).append(r)
+    for rs in by_layer.values():
+        first_rec, last_rec = rec_from_ref(docs, rs[0]), rec_from_ref(docs, rs[-1])
+        a0 = fit_alpha(first_rec["sigma"], first_rec["h_exact"]).alpha
+        is_head = first_rec["layer_type"] == "head"
+        if out.verdict == "holds" and is_head:
+            set_alpha(last_rec, a0 + 0.5)
+        elif out.verdict != "holds":
+            set_alpha(last_rec, a0 - 0.5 if is_head else 2.0)
+
+
+CLAIMS.append(
+    law(
+        "appE.conv_converges_fc_decreases",
+        "App. E",
+        "during training conv layers converge to α ≈ 2 and FC (softmax head) α decreases",
+        "qualitative",
+        selection="every project training trajectory (≥ 2 checkpoints of one run.run_name); layers present at every checkpoint",
+        measure=_trajectory,
+        test=all_networks_ok,
+        tolerance=f"median conv α at the last checkpoint within ±{BAND} of 2, and every head's α lower than at the first",
+        perturb=_trajectory_perturb,
     )
 )

@@ -132,11 +132,7 @@ for _lay, _vals6 in {
 }.items():
     for _ep, _v in zip((0, 1, 5, 10, 15, 20), _vals6, strict=True):
         CLAIMS.append(nodata(f"appE.{_lay}.e{_ep}", "App. E", f"{_lay} α at epoch {_ep} = {{printed}}", _v, 2))
-CLAIMS.append(
-    nodata(
-        "appE.conv_converges_fc_decreases", "App. E", "conv converges to α ≈ 2; FC decreases", "qualitative", kind=LAW
-    )
-)
+# "conv converges to α ≈ 2; FC decreases" (App. E) is a law over training trajectories: claims/catalog/laws.py
 
 # App. F (full-spectrum quartiles), 2 dp
 for _lay, _vals4 in {"layer2.conv2": (2.07, 2.35, 2.56, 2.59), "layer3.conv2": (2.07, 2.07, 2.79, 1.93)}.items():
