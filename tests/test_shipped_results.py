@@ -1,0 +1,53 @@
+"""The shipped default ``results/`` (from ``python -m empirics run --preset cpu``): every file follows the schema,
+its stored fits agree with a refit from its arrays, and the README's main command gives the law claims real verdicts."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from empirics.schema import validate
+from theory.fits import summarize_layer
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+FILES = sorted(RESULTS.glob("*.json"))
+
+
+def test_results_folder_is_shipped():
+    assert len(FILES) >= 7, "results/ should hold the CPU preset's files"
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_file_is_valid_complete_and_refits(path):
+    doc = json.loads(path.read_text())
+    validate(doc)
+    assert doc["complete"] is True
+    assert doc["provenance"].get("git_commit") is not None or "versions" in doc["provenance"]
+    for layer in doc["layers"]:
+        fits = summarize_layer(layer["sigma"], layer["h_exact"]).as_dict()
+        stored = layer.get("fits", {})
+        for key in ("alpha", "gamma", "s"):
+            a, b = fits[key], stored.get(key)
+            if b is None or not math.isfinite(a):
+                continue
+            assert abs(a - b) <= 1e-9 * max(1.0, abs(a)), (path.name, layer["name"], key, a, b)
+
+
+def test_main_command_gives_law_verdicts_on_shipped_results():
+    out = subprocess.run(
+        [sys.executable, "-m", "claims", "verify", "--results", str(RESULTS), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=RESULTS.parent,
+    )
+    assert out.returncode in (0, 1), out.stderr
+    claims = json.loads(out.stdout)
+    laws = [c for c in claims if c["kind"] == "law" and c["verdict"] in ("holds", "fails")]
+    ids = {c["id"] for c in laws}
+    assert {"abs.alpha.conv_approx2", "add.softmax.few_class_lt2", "abs.pr_h.range.law"} <= ids
+    assert out.returncode == (1 if any(c["verdict"] == "fails" for c in claims) else 0)
