@@ -327,15 +327,21 @@ def networks(b: Bundle, key: str) -> list[Network]:
     return cache[key]
 
 
-def final_checkpoints(nets: list[Network]) -> list[Network]:
-    """The trained networks: of the project files that share a ``run.run_name`` and record ``run.epoch``,
-    only the last checkpoint. Earlier checkpoints of a training trajectory (App. E style) are not separate
-    trained networks, so the law claims about trained layers do not count them; files without a run name or
-    epoch are all kept."""
-    last: dict[str, int] = {}
+def trajectories(nets: list[Network]) -> dict[str, list[tuple[int, Network]]]:
+    """Project checkpoints grouped by ``run.run_name``, each run's ``(epoch, network)`` sorted by epoch;
+    files without a run name or epoch belong to no trajectory."""
+    runs: dict[str, list[tuple[int, Network]]] = {}
     for n in nets:
         if n.run_name and n.epoch is not None:
-            last[n.run_name] = max(last.get(n.run_name, n.epoch), n.epoch)
+            runs.setdefault(n.run_name, []).append((n.epoch, n))
+    return {r: sorted(c, key=lambda t: t[0]) for r, c in runs.items()}
+
+
+def final_checkpoints(nets: list[Network]) -> list[Network]:
+    """The trained networks: of each training run (:func:`trajectories`) only the last checkpoint. Earlier
+    checkpoints of a trajectory (App. E style) are not separate trained networks, so the law claims about
+    trained layers do not count them; files without a run name or epoch are all kept."""
+    last = {r: c[-1][0] for r, c in trajectories(nets).items()}
     return [n for n in nets if not (n.run_name and n.epoch is not None) or n.epoch == last[n.run_name]]
 
 

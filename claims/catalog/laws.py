@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 
+from empirics.schema import CONV_TYPES
 from theory.fits import fit_alpha
 
 from ..checks import Measure, law, median, ref
 from ..lawcheck import all_networks_ok, alpha_perturb, per_network, population
 from ..model import Candidate
 from ..perturb import flip, rec_from_ref, set_alpha
-from ..records import networks
+from ..records import networks, trajectories
 from ..selections import SEL_J, sel_j
 from ..tolerance import BANDS
 
@@ -344,16 +345,9 @@ CLAIMS.append(
 
 
 # -- App. E: α over training (law reading, on any measured training trajectory) -------------------------
-CONV_TYPES = ("conv", "downsample")
-
-
 def _trajectories(b):
-    """Project checkpoints grouped by ``run.run_name``: {run: [(epoch, network), ...]} for runs with ≥ 2 epochs."""
-    runs: dict[str, list] = {}
-    for n in networks(b, "project"):
-        if n.run_name and n.epoch is not None:
-            runs.setdefault(n.run_name, []).append((n.epoch, n))
-    return {r: sorted(c, key=lambda t: t[0]) for r, c in runs.items() if len({e for e, _ in c}) >= 2}
+    """Project training runs with checkpoints at ≥ 2 distinct epochs: {run: [(epoch, network), ...]}."""
+    return {r: c for r, c in trajectories(networks(b, "project")).items() if len({e for e, _ in c}) >= 2}
 
 
 def _common(cps, types):
