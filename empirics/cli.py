@@ -1,4 +1,4 @@
-"""``python -m empirics measure ...`` (plus ``train`` and ``run`` when those modules import).
+"""``python -m empirics measure ...`` (plus ``train``, ``run`` and ``compare`` when those modules import).
 
 Exit status: 0 ok; 2 bad arguments or input (one line on stderr, no traceback); 3 interrupted
 (Ctrl-C or SIGTERM: the layers finished so far stay in ``--out`` with ``complete: false``, and the same
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m empirics", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     add_measure_parser(sub)
-    for mod in ("empirics.train", "empirics.presets"):
+    for mod in ("empirics.train", "empirics.presets", "empirics.compare.cli"):
         try:
             module = __import__(mod, fromlist=["register_cli"])
         except ImportError:

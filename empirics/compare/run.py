@@ -1,0 +1,469 @@
+"""Run a comparison: measure s = αγ per layer, search the learning rate per config, train every
+(config, seed) cell, and write the ``sad-optim/1`` file atomically after each finished trial or cell.
+
+Per cell: the model is built from the cell's seed (same seed → same initial weights for every config),
+minibatches are a seeded permutation per epoch, the learning rate follows the spec's schedule per step
+(cosine from ``lr`` to 0 over all steps, no warm-up; or constant), and the test accuracy is evaluated
+after every epoch. Each cell runs inside :func:`empirics.train.deterministic` (seeded, deterministic
+kernels). Timings: :func:`time.perf_counter` around each step (CUDA synchronised before reading the clock).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from empirics.compare.spec import CompareSpec
+from empirics.compare_schema import (
+    CONFIG_NAMES,
+    OPTIMIZER_OF,
+    SCALAR_CONFIGS,
+    SCHEMA_VERSION,
+    STD_DDOF,
+    SchemaError,
+    summarize_runs,
+    validate,
+)
+from empirics.data import Dataset, load_dataset, loss_for
+from empirics.schema import to_jsonable
+from empirics.train import _build_args, deterministic, evaluate
+
+__all__ = ["run_compare", "measure_s", "train_cell", "CompareError", "optim_api"]
+
+
+class CompareError(ValueError):
+    """A user error (bad settings, unusable existing file): one line, exit status 2."""
+
+
+def optim_api() -> tuple[Callable[..., torch.optim.Optimizer], tuple[str, ...]]:
+    """``(build_optimizer, OPTIMIZER_NAMES)`` of :mod:`empirics.optim` (a seam: tests substitute it)."""
+    from empirics.optim import OPTIMIZER_NAMES, build_optimizer
+
+    return build_optimizer, tuple(OPTIMIZER_NAMES)
+
+
+# -- files ---------------------------------------------------------------------------------------
+def write_atomic(path: Path, doc: dict) -> None:
+    """Validate (``sad-optim/1``), then replace ``path`` atomically (temp file in the same folder)."""
+    clean = to_jsonable(doc)
+    validate(clean)
+    text = json.dumps(clean, indent=1, allow_nan=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _settings(spec: CompareSpec, device: torch.device) -> dict:
+    return json.loads(json.dumps({"spec": dataclasses.asdict(spec), "device": device.type}, default=str))
+
+
+def load_for_resume(path: Path, settings: dict) -> dict | None:
+    """The existing file's document if it was made with these settings; None if there is no file."""
+    if not path.exists():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        validate(doc)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, SchemaError) as exc:
+        raise CompareError(
+            f"{path}: cannot resume, not a valid {SCHEMA_VERSION} file ({exc}); delete it or use another --out"
+        ) from None
+    stored = doc["provenance"].get("settings", {}).get("compare")
+    if stored != settings:
+        a, b = (stored or {}).get("spec", {}), settings["spec"]
+        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        if (stored or {}).get("device") != settings["device"]:
+            diff.append("device")
+        raise CompareError(
+            f"{path}: exists with different settings ({', '.join(diff[:5])}); delete it or use another --out"
+        )
+    return doc
+
+
+# -- data and models -----------------------------------------------------------------------------
+def load_data(spec: CompareSpec, data_root: str | None) -> tuple[Dataset, Dataset]:
+    kw = dict(spec.data_kwargs)
+    train = load_dataset(spec.dataset, split="train", root=data_root, n_samples=spec.train_samples, seed=0, **kw)
+    test = load_dataset(spec.dataset, split="test", root=data_root, n_samples=spec.test_samples, seed=0, **kw)
+    if train.task != "classification":
+        raise CompareError(f"--dataset {spec.dataset}: the comparison needs a classification dataset")
+    return train, test
+
+
+def split_validation(train: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
+    """A held-out validation part of the train split (seeded permutation): (search-train, validation)."""
+    n = len(train)
+    n_val = max(1, int(round(fraction * n)))
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return train.subset(perm[n_val:].sort().values), train.subset(perm[:n_val].sort().values)
+
+
+def build(spec: CompareSpec, ds: Dataset, seed: int, device: torch.device) -> torch.nn.Module:
+    from empirics.zoo import build_model
+
+    model = build_model(spec.model, **_build_args(ds, seed, dict(spec.model_kwargs)))
+    return model.to(device=device, dtype=getattr(torch, spec.dtype))
+
+
+# -- s = αγ per layer ----------------------------------------------------------------------------
+def measure_s(spec: CompareSpec, train: Dataset, device: torch.device, progress: bool = False) -> tuple[dict, dict]:
+    """Measure α, γ and s = αγ of every layer of the model initialised with the search seed.
+
+    The engine (:func:`empirics.measure.measure_model`, exact curvature along the top-``s_k`` gradient
+    singular directions, ``k`` clamped to the gradient rank) runs in float64 on the first ``s_batch``
+    training samples, after ``s_warmup_steps`` AdamW steps (0: the initial model). A layer whose fits are
+    degenerate (too few positive curvatures) gets the mean s of the others, and is listed in ``notes``.
+    """
+    from empirics.measure import measure_model
+    from empirics.zoo import layer_table
+
+    model = build(spec, train, spec.search_seed, device)
+    if spec.s_warmup_steps:
+        with deterministic(spec.search_seed, device):
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=spec.weight_decay)
+            g = torch.Generator().manual_seed(spec.search_seed)
+            loss_fn = loss_for(train)
+            for _ in range(spec.s_warmup_steps):
+                idx = torch.randperm(len(train), generator=g)[: spec.batch_size]
+                x = train.inputs[idx].to(device=device, dtype=getattr(torch, spec.dtype))
+                opt.zero_grad(set_to_none=True)
+                loss_fn(model(x), train.targets[idx].to(device)).mean().backward()
+                opt.step()
+    model = model.to(dtype=torch.float64).eval()
+    n = min(spec.s_batch, len(train))
+    x = train.inputs[:n].to(device=device, dtype=torch.float64)
+    y = train.targets[:n].to(device)
+    types = layer_table(model)
+    recs = measure_model(
+        model,
+        loss_for(train),
+        x,
+        y,
+        layer_types=types,
+        k=spec.s_k,
+        gn=False,
+        kron=False,
+        clamp_k=True,
+        progress=progress,
+    )
+    out: dict[str, dict] = {}
+    notes: list[str] = []
+    for r in recs:
+        f = r.get("fits", {})
+        a, g = f.get("alpha"), f.get("gamma")
+        s = a * g if a is not None and g is not None and math.isfinite(a * g) else None
+        out[r["name"]] = {
+            "layer_type": r["layer_type"],
+            "k": r["k"],
+            "alpha": a,
+            "gamma": g,
+            "s": s,
+            "s_hessian": f.get("s"),
+        }
+    good = [v["s"] for v in out.values() if v["s"] is not None]
+    if not good:
+        raise CompareError("s = αγ could not be fitted on any layer (too few positive curvatures)")
+    fill = sum(good) / len(good)
+    for name, v in out.items():
+        if v["s"] is None:
+            v["s"] = fill
+            notes.append(f"{name}: α·γ not fitted; s set to the mean of the other layers ({fill:.4g})")
+    how = {
+        "when": "initial model (search seed)"
+        if not spec.s_warmup_steps
+        else f"after {spec.s_warmup_steps} AdamW steps",
+        "model_seed": spec.search_seed,
+        "engine": "empirics.measure.measure_model (exact curvature; gn, kron off; k clamped to rank)",
+        "k": spec.s_k,
+        "batch": n,
+        "dtype": "float64",
+        "s": "alpha * gamma (theory.fits: alpha = slope of log h on log sigma, gamma = -slope of log sigma on log k)",
+        "s_bar": "the optimizer's own choice (empirics.optim); the same s for every seed",
+        "notes": notes,
+    }
+    return out, how
+
+
+# -- one training cell ---------------------------------------------------------------------------
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _median(xs: list[float]) -> float:
+    a = sorted(xs)
+    n = len(a)
+    return float("nan") if not n else a[n // 2] if n % 2 else 0.5 * (a[n // 2 - 1] + a[n // 2])
+
+
+def train_cell(
+    spec: CompareSpec,
+    cfg: str,
+    lr: float,
+    seed: int,
+    train: Dataset,
+    evalset: Dataset,
+    *,
+    epochs: int,
+    device: torch.device,
+    s_values: dict[str, float] | None,
+    build_optimizer: Callable[..., torch.optim.Optimizer],
+) -> dict:
+    """Train config ``cfg`` at ``lr`` from the initial weights of ``seed``; accuracy (%) on ``evalset`` per epoch."""
+    model = build(spec, train, seed, device)
+    dtype = getattr(torch, spec.dtype)
+    loss_fn = loss_for(train)
+    steps_per_epoch = math.ceil(len(train) / spec.batch_size)
+    total = epochs * steps_per_epoch
+    accs: list[float] = []
+    step_t: list[float] = []
+    opt_t: list[float] = []
+    epoch_t: list[float] = []
+    diverged: int | None = None
+    with deterministic(seed, device):
+        kw: dict[str, Any] = {"lr": lr, "weight_decay": spec.weight_decay, "seed": seed, "damping": spec.damping}
+        if cfg in SCALAR_CONFIGS:
+            kw["s_by_layer"] = dict(s_values or {})
+        opt = build_optimizer(OPTIMIZER_OF[cfg], model, **kw)
+        if spec.schedule == "cosine":
+            sched = torch.optim.lr_scheduler.LambdaLR(
+                opt, lambda t: 0.5 * (1 + math.cos(math.pi * min(t, total) / total))
+            )
+        else:
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0)
+        g = torch.Generator().manual_seed(seed)
+        for epoch in range(1, epochs + 1):
+            model.train()
+            perm = torch.randperm(len(train), generator=g)
+            t_epoch = time.perf_counter()
+            for start in range(0, len(train), spec.batch_size):
+                idx = perm[start : start + spec.batch_size]
+                x = train.inputs[idx].to(device=device, dtype=dtype)
+                y = train.targets[idx].to(device)
+                _sync(device)
+                t0 = time.perf_counter()
+                loss = loss_fn(model(x), y).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                _sync(device)
+                t1 = time.perf_counter()
+                if not torch.isfinite(loss):
+                    diverged = epoch
+                    break
+                opt.step()
+                _sync(device)
+                t2 = time.perf_counter()
+                sched.step()
+                step_t.append(t2 - t0)
+                opt_t.append(t2 - t1)
+            epoch_t.append(time.perf_counter() - t_epoch)
+            accs.append(100.0 * evaluate(model, evalset)["accuracy"])
+            if diverged is not None:
+                accs += [accs[-1]] * (epochs - epoch)  # a diverged run keeps its last accuracy
+                break
+    return {
+        "config": cfg,
+        "optimizer": OPTIMIZER_OF[cfg],
+        "seed": int(seed),
+        "lr": float(lr),
+        "test_accuracy": accs,
+        "best": max(accs),
+        "final": accs[-1],
+        "diverged_at_epoch": diverged,
+        "sec_per_step": _median(step_t),
+        "sec_per_opt_step": _median(opt_t),
+        "sec_per_epoch": _median(epoch_t),
+        "n_steps": len(step_t),
+    }
+
+
+# -- the whole comparison --------------------------------------------------------------------------
+def _log(progress: bool, msg: str) -> None:
+    if progress:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def run_compare(
+    spec: CompareSpec,
+    out: str | Path,
+    *,
+    device: str | None = None,
+    data_root: str | None = None,
+    progress: bool = True,
+    api: tuple[Callable[..., torch.optim.Optimizer], tuple[str, ...]] | None = None,
+) -> Path:
+    """Run (or resume) ``spec``; returns the results file. Unknown configs or a missing dataset raise first."""
+    unknown = [c for c in spec.configs if c not in CONFIG_NAMES]
+    if unknown:
+        raise CompareError(f"unknown optimizer config(s) {', '.join(unknown)}; choose from {', '.join(CONFIG_NAMES)}")
+    if len(spec.seeds) < 1:
+        raise CompareError("need at least one seed")
+    build_optimizer, names = api or optim_api()
+    missing = sorted({OPTIMIZER_OF[c] for c in spec.configs} - set(names))
+    if missing:
+        raise CompareError(f"empirics.optim has no optimizer {', '.join(missing)}; it has {', '.join(names)}")
+    dev = torch.device(device or "cpu")
+    path = Path(out)
+    if path.suffix != ".json":
+        path = path / f"{spec.name}.json"
+    settings = _settings(spec, dev)
+    previous = load_for_resume(path, settings)
+    train, test = load_data(spec, data_root)
+    t_start = time.perf_counter()
+    if previous is not None:
+        doc = previous
+        _log(progress, f"[compare] resuming {path}: {len(doc.get('runs', []))} cell(s) done")
+    else:
+        doc = {
+            "schema": SCHEMA_VERSION,
+            "complete": False,
+            "experiment": spec.name,
+            "model": spec.model,
+            "architecture": _architecture(spec.model),
+            "model_kwargs": dict(spec.model_kwargs),
+            "dataset": spec.dataset,
+            "dataset_kind": train.kind,
+            "n_classes": train.n_classes,
+            "n_train": len(train),
+            "n_test": len(test),
+            "n_epochs": spec.epochs,
+            "batch_size": spec.batch_size,
+            "schedule": _schedule(spec),
+            "weight_decay": spec.weight_decay,
+            "damping": spec.damping,
+            "device": dev.type,
+            "dtype": spec.dtype,
+            "seed_list": list(spec.seeds),
+            "std_ddof": STD_DDOF,
+            "accuracy_unit": "percent",
+            "best_accuracy": "max over epochs of the test accuracy (as App. M); final = last epoch",
+            "lr_search": {
+                "grid": {c: spec.lr_grid(c) for c in spec.configs},
+                "factors": list(spec.lr_factors),
+                "epochs": spec.search_epochs,
+                "seed": spec.search_seed,
+                "val_fraction": spec.val_fraction,
+                "trials_per_config": len(spec.lr_factors),
+                "rule": "train on the train split minus a held-out validation part (seeded), same schedule over "
+                "search epochs; pick the lr with the highest best-over-epochs validation accuracy (ties: smaller lr)",
+                "val_accuracy": {},
+                "chosen": {},
+            },
+            "s_by_layer": {},
+            "s_measurement": {},
+            "runs": [],
+            "summary": {},
+            "provenance": _provenance(spec, dev, settings),
+        }
+    save = lambda: write_atomic(path, doc)  # noqa: E731
+    if not doc["s_by_layer"] and any(c in SCALAR_CONFIGS for c in spec.configs):
+        _log(progress, f"[compare] measuring s = αγ per layer of {spec.model} (k = {spec.s_k})")
+        doc["s_by_layer"], doc["s_measurement"] = measure_s(spec, train, dev)
+        save()
+    s_values = {k: float(v["s"]) for k, v in doc["s_by_layer"].items()}
+    fit, val = split_validation(train, spec.val_fraction, spec.search_seed)
+    search = doc["lr_search"]
+    for cfg in spec.configs:
+        if cfg in search["chosen"]:
+            continue
+        accs = search["val_accuracy"].setdefault(cfg, [])
+        for lr in spec.lr_grid(cfg)[len(accs) :]:
+            r = train_cell(
+                spec,
+                cfg,
+                lr,
+                spec.search_seed,
+                fit,
+                val,
+                epochs=spec.search_epochs,
+                device=dev,
+                s_values=s_values,
+                build_optimizer=build_optimizer,
+            )
+            accs.append(r["best"])
+            _log(progress, f"[compare] search {cfg} lr={lr:.3g}: val acc {r['best']:.2f} %")
+            save()
+        search["chosen"][cfg] = spec.lr_grid(cfg)[max(range(len(accs)), key=lambda i: (accs[i], -i))]
+        save()
+    done = {(r["config"], r["seed"]) for r in doc["runs"]}
+    for cfg in spec.configs:
+        lr = search["chosen"][cfg]
+        for seed in spec.seeds:
+            if (cfg, seed) in done:
+                continue
+            r = train_cell(
+                spec,
+                cfg,
+                lr,
+                seed,
+                train,
+                test,
+                epochs=spec.epochs,
+                device=dev,
+                s_values=s_values,
+                build_optimizer=build_optimizer,
+            )
+            doc["runs"].append(r)
+            doc["summary"] = summarize_runs(doc["runs"])
+            save()
+            _log(
+                progress,
+                f"[compare] {cfg} seed {seed} lr={lr:.3g}: best {r['best']:.2f} % final {r['final']:.2f} % "
+                f"({r['sec_per_step'] * 1e3:.2f} ms/step, {r['sec_per_epoch']:.2f} s/epoch)",
+            )
+    doc["summary"] = summarize_runs(doc["runs"])
+    doc["complete"] = True
+    doc["provenance"].setdefault("seconds", 0.0)
+    doc["provenance"]["seconds"] = round(doc["provenance"]["seconds"] + time.perf_counter() - t_start, 2)
+    save()
+    return path
+
+
+def _architecture(model: str) -> str:
+    from empirics.zoo import ARCHITECTURES
+
+    return ARCHITECTURES.get(model, model.split("_")[0])
+
+
+def _schedule(spec: CompareSpec) -> dict:
+    if spec.schedule == "cosine":
+        return {
+            "name": "cosine",
+            "per": "step",
+            "warmup": 0,
+            "final_lr": 0.0,
+            "rule": "lr_t = lr · ½(1 + cos(π t / T)), T = epochs × steps per epoch",
+        }
+    return {"name": "constant", "rule": "lr_t = lr"}
+
+
+def _provenance(spec: CompareSpec, dev: torch.device, settings: dict) -> dict:
+    from empirics.results_io import provenance
+
+    return provenance(
+        {"compare": settings, "torch_threads": torch.get_num_threads()},
+        seed=spec.search_seed,
+        device=str(dev),
+        dtype=spec.dtype,
+    )

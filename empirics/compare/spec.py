@@ -1,0 +1,103 @@
+"""What a comparison runs: :class:`CompareSpec` and the presets (``tiny``, ``cpu``, ``gpu``).
+
+Every optimizer config of one comparison gets the same model, data, epochs, batch size, schedule and
+learning-rate search budget (the same number of trials, each for the same number of epochs on the same
+validation split, drawn with one search seed). Only the *centre* of the learning-rate grid differs per
+optimizer family (AdamW-type steps are ~1e-3, orthogonalised steps (Muon, SN) ~1e-2); the grid's factors
+around the centre, and so its size, are identical for every config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from empirics.compare_schema import CONFIG_NAMES
+
+#: Learning-rate grid centre per config (AdamW family vs orthogonalised updates).
+LR_CENTRE = {
+    "adamw": 1e-3,
+    "sn": 2e-2,
+    "muon": 2e-2,
+    "spectral_beta05": 1e-3,
+    "spectral_beta10": 1e-3,
+    "spectral_beta15": 1e-3,
+    "inverse_spectral": 1e-3,
+    "random_perlayer": 1e-3,
+}
+
+
+@dataclass(frozen=True)
+class CompareSpec:
+    name: str
+    model: str
+    dataset: str
+    epochs: int
+    batch_size: int
+    seeds: tuple[int, ...]
+    configs: tuple[str, ...] = CONFIG_NAMES
+    model_kwargs: dict = field(default_factory=dict)
+    data_kwargs: dict = field(default_factory=dict)
+    train_samples: int | None = None  # seeded subset of the train split (None: all)
+    test_samples: int | None = None
+    schedule: str = "cosine"  # cosine (per step, to 0, no warm-up) | constant
+    weight_decay: float = 5e-4
+    damping: float = 0.1  # SN's d (Table 3: d = 0.1)
+    lr_factors: tuple[float, ...] = (1 / 9, 1 / 3, 1.0, 3.0, 9.0)  # grid = centre × factors, for every config
+    search_epochs: int = 3
+    search_seed: int = 0
+    val_fraction: float = 0.2
+    s_k: int = 16  # top-k window for the α, γ fits of the scalar configs' s = αγ
+    s_batch: int = 256  # measurement batch (first samples of the train split)
+    s_warmup_steps: int = 0  # AdamW steps before measuring s (0: the initial model)
+    dtype: str = "float32"
+
+    def lr_grid(self, cfg: str) -> list[float]:
+        return [LR_CENTRE[cfg] * f for f in self.lr_factors]
+
+    def with_overrides(self, **kw) -> CompareSpec:
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+PRESETS: dict[str, CompareSpec] = {
+    # seconds: for the tests
+    "tiny": CompareSpec(
+        "optim_compare_tiny",
+        "mlp",
+        "digits",
+        epochs=2,
+        batch_size=64,
+        seeds=(0, 1),
+        model_kwargs={"width": 32, "depth": 2},
+        data_kwargs={"image_size": 8},
+        train_samples=400,
+        lr_factors=(1 / 3, 3.0),
+        search_epochs=1,
+        s_k=8,
+        s_batch=128,
+    ),
+    # CI scale, real data (sklearn digits, 8×8 → 3×8×8), a few minutes on 2 cores
+    "cpu": CompareSpec(
+        "optim_compare_cpu",
+        "mlp",
+        "digits",
+        epochs=15,
+        batch_size=64,
+        seeds=(42, 43, 44),
+        model_kwargs={"width": 128, "depth": 2},
+        data_kwargs={"image_size": 8},
+        search_epochs=5,
+    ),
+    # Table 3's budget: ResNet-18, 30 epochs, seed 42 first (local CIFAR-10/100 with --data-dir, else synthetic)
+    "gpu": CompareSpec(
+        "optim_compare_gpu",
+        "resnet18_cifar",
+        "cifar10",
+        epochs=30,
+        batch_size=128,
+        seeds=(42, 43, 44),
+        search_epochs=3,
+        lr_factors=(1 / 3, 1.0, 3.0),
+        s_k=20,
+        s_batch=256,
+    ),
+}
