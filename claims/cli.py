@@ -1,4 +1,4 @@
-"""``python -m claims verify|list|show``. Exit: 0 nothing fails, 1 some claim fails, 2 unusable input."""
+"""``python -m claims verify|list|show|report``. Exit: 0 nothing fails (report: written), 1 some claim fails, 2 unusable input."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("show", help="one claim: rule, data, candidate rules")
     s.add_argument("id")
     s.add_argument("--results", default="results/")
+    r = sub.add_parser("report", help="write OUT/index.html + PNG figures (claims, per-layer table, six figure types)")
+    r.add_argument("--results", default="results/", help="results folder (default: results/)")
+    r.add_argument("--compare", metavar="DIR2", help="a second results folder shown beside the first")
+    r.add_argument("--out", required=True, help="output folder (replaced whole; refused if it holds anything else)")
     return p
 
 
@@ -134,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
             return _verify(args)
         if args.cmd == "list":
             return _list()
+        if args.cmd == "report":
+            from .htmlreport.build import build  # the only path that imports matplotlib
+
+            print(build(args.results, args.out, args.compare).line())
+            return 0
         return _show(args)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
