@@ -13,7 +13,8 @@ batch objective :math:`\mathcal L=\frac1B\sum_i\ell_i`:
   forward is shared by every direction of a chunk (``vmap`` batches only what depends on the tangent,
   i.e. the part of the network downstream of the layer); or ``gn_exact``: when the network output is
   piecewise linear in the layer's weight (:mod:`empirics.piecewise`), :math:`\nabla^2_Wf=0` a.e. and
-  :math:`H=H_{\rm GN}` exactly, so :math:`h_k` is the GN form below (one jvp of the outputs per direction);
+  :math:`H=H_{\rm GN}` exactly, so :math:`h_k` is the GN form below (one jvp of the outputs per direction,
+  or, for all such layers at once, the output adjoints of :mod:`empirics.gn_reverse`);
 * :func:`gn_curvatures` — :math:`v^\top H_{\rm GN}v=\frac1B\sum_i (J_iv)^\top\nabla_f^2\ell_i\,(J_iv)`,
   with :math:`J_iv` the jvp of the outputs and the quadratic form of the loss Hessian w.r.t. the outputs
   obtained by a double backward of the loss in the outputs, batched over :math:`J_iv` (works for any loss);
@@ -40,6 +41,7 @@ from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
 
 from empirics import distributed as dist
+from empirics.gn_reverse import ReverseUnavailable, reverse_gn_curvatures
 from empirics.layers import get_module, matrix_to_weight
 from empirics.piecewise import piecewise_linear_layers
 
@@ -54,12 +56,15 @@ __all__ = [
     "paper_protocol_curvatures",
     "auto_chunk_size",
     "METHODS",
+    "GN_FORMS",
     "GN_EXACT_LABEL",
     "LAST_CHOICES",
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 METHODS = ("auto", "gn_exact", "fwd_fwd", "fwd_rev", "rev_rev")
+#: how the ``gn_exact`` layers are computed (see :func:`exact_curvatures`)
+GN_FORMS = ("auto", "jvp", "reverse")
 #: what ``LAST_CHOICES`` / a record's ``curvature_method`` says when the GN shortcut was used
 GN_EXACT_LABEL = "gn_exact (piecewise-linear downstream: exact Hessian block = GN)"
 
@@ -433,6 +438,7 @@ def exact_curvatures(
     *,
     chunk_size: int | None = None,
     method: str = "auto",
+    gn_form: str = "auto",
 ) -> dict[str, torch.Tensor]:
     r""":math:`h_k=v_k^\top Hv_k` for each layer ``name -> (k, *weight_shape)`` stack of directions.
 
@@ -443,9 +449,18 @@ def exact_curvatures(
     ``"auto"`` (per layer: ``gn_exact`` where the detector says piecewise linear, else the fastest exact
     method on this layer's first directions, see :func:`_auto`). The choice and chunk size are recorded in
     :data:`LAST_CHOICES`. ``chunk_size=None`` sizes chunks from free memory.
+
+    ``gn_form`` (for the ``gn_exact`` layers): ``"jvp"`` — one vmapped jvp of the outputs per layer
+    (:func:`_gn_fn`); ``"reverse"`` — the output adjoints of all those layers at once
+    (:func:`empirics.gn_reverse.reverse_gn_curvatures`: one batched backward per output component, shared
+    by every layer and direction, certified by a jvp check; falls back to ``"jvp"`` with the reason
+    recorded when a precondition fails); ``"auto"`` — ``"reverse"`` when the outputs per sample are few next
+    to the directions measured (:data:`empirics.gn_reverse.OUTPUTS_PER_DIRECTION`), else ``"jvp"``.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if gn_form not in GN_FORMS:
+        raise ValueError(f"gn_form must be one of {GN_FORMS}, got {gn_form!r}")
     verdicts = {}
     if method in ("auto", "gn_exact") and directions:
         verdicts = piecewise_linear_layers(model, inputs, list(directions))
@@ -469,13 +484,41 @@ def exact_curvatures(
 
     with _exact_forms(model):
         try:
+            gn_names = [n for n in directions if n in verdicts and verdicts[n].piecewise_linear]
+            reverse: dict[str, torch.Tensor] = {}
+            reverse_note = ""
+            if gn_names and gn_form != "jvp":
+                try:
+                    reverse, info = reverse_gn_curvatures(
+                        model,
+                        loss_fn,
+                        inputs,
+                        targets,
+                        {n: directions[n] for n in gn_names},
+                        force=gn_form == "reverse",
+                        dir_chunk=chunk_size,
+                    )
+                    reverse_note = (
+                        f"reverse: {info['n_out']} output adjoints shared by {info['layers']} layer(s), "
+                        f"jvp check rel. error {info['check_rel_err']:.1e}"
+                    )
+                except ReverseUnavailable as e:
+                    reverse_note = f"jvp (reverse form not used: {e})"
             for name, D in directions.items():
+                if name in reverse:
+                    LAST_CHOICES[name] = {"method": GN_EXACT_LABEL, "gn_form": reverse_note, "chunk_size": chunk_size}
+                    out[name] = dist.all_reduce_sum(reverse[name])
+                    continue
                 if name in verdicts and verdicts[name].piecewise_linear:
                     fn, w = _gn_fn(model, loss_fn, inputs, targets, name, gn_shared)
                     V = _stack(D, w)
                     chunk = chunk_size or auto_chunk_size(model, inputs, V.shape[0], "gn")
                     h = _chunked(fn, V, chunk)
-                    LAST_CHOICES[name] = {"method": GN_EXACT_LABEL, "chunk_size": chunk}
+                    LAST_CHOICES[name] = {
+                        "method": GN_EXACT_LABEL,
+                        "gn_form": reverse_note or "jvp",
+                        "chunk_size": chunk,
+                    }
                     out[name] = dist.all_reduce_sum(h.detach())
                     continue
                 f, w = _objective(model, loss_fn, inputs, targets, name)

@@ -1,0 +1,208 @@
+r"""Gauss–Newton curvatures of many layers at once from the output adjoints (reverse mode).
+
+For a layer :math:`\ell` with input :math:`a_i` and pre-activation output :math:`z_i=W\star a_i` (Linear:
+:math:`Wa_{i,p}` at every position :math:`p`; Conv: the convolution), a direction :math:`D` changes the
+output of sample :math:`i` by
+
+.. math::  J_iv=\sum_p\delta_{i,p}^\top(D\star a_i)_p,\qquad
+           \delta_{c,i}=\frac{\partial f_{i,c}}{\partial z_i}\ (c=1,\dots,n_{\rm out}),
+
+and :math:`v^\top H_{\rm GN}v=\frac1B\sum_i(J_iv)^\top\nabla^2_f\ell_i\,(J_iv)` (THEORY.md §1.3). When the
+samples do not interact (eval mode: no batch statistics), :math:`\delta_{c,i}` for **every** sample and
+**every** measured layer comes from one backward of :math:`\sum_if_{i,c}`; the :math:`n_{\rm out}` backwards
+(one per output component, batched with ``is_grads_batched``) are shared by all layers and all directions,
+and each direction then costs one application of the layer itself (:math:`D\star a`) and a contraction —
+instead of a tangent forward through everything downstream of the layer (the jvp form of
+:func:`empirics.curvature._gn_fn`). It pays when :math:`n_{\rm out}` (classes per sample) is small next to
+the number of directions measured; :data:`OUTPUTS_PER_DIRECTION` sets the rule.
+
+Used by :func:`empirics.curvature.exact_curvatures` for the ``gn_exact`` layers (output piecewise linear in
+the weight, so :math:`h^{\rm exact}=h^{\rm GN}`). Certified per call, never assumed:
+
+* each measured module is a ``Linear``/``Conv`` module called exactly once per forward;
+* one jvp of the outputs along a random combination :math:`\sum_\ell r_\ell D_{\ell,1}` of every layer's first
+  direction (weights as they are, every use of them included) must equal :math:`\sum_\ell r_\ell J v_{\ell,1}`
+  from the adjoints to round-off — which fails if samples interact (batch statistics, batch-mixing
+  reshapes) or a weight is also used outside its module (tied weights). On failure
+  :class:`ReverseUnavailable` names the reason and the caller falls back to the jvp form. Like the
+  piecewise-linearity verdicts (:mod:`empirics.piecewise`), a passed check is cached per model object,
+  module structure and modes, layer set and per-sample input shape/dtype/device: which ops run decides
+  it, not the values (a forward whose control flow depends on the data is outside what it certifies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.func import functional_call, jvp, vmap
+
+from empirics import distributed as dist
+from empirics.piecewise import _structure
+
+__all__ = ["ReverseUnavailable", "reverse_gn_curvatures", "OUTPUTS_PER_DIRECTION", "CHECK_RTOL"]
+
+#: use the reverse form when n_out ≤ OUTPUTS_PER_DIRECTION × (directions measured in the call)
+OUTPUTS_PER_DIRECTION = 0.5
+#: relative agreement the jvp check needs, per dtype (round-off of two association orders)
+CHECK_RTOL = {torch.float64: 1e-9, torch.float32: 1e-3, torch.bfloat16: 5e-2, torch.float16: 5e-2}
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+#: passed jvp checks: key -> relative error observed
+_CHECKED: dict[tuple, float] = {}
+
+
+class ReverseUnavailable(Exception):
+    """The reverse form cannot be used (or would not pay) for this call; the message says why."""
+
+
+def _layer_tangent(module: nn.Module) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``(a, D) -> D ⋆ a``: the module's own map with weight ``D`` and no bias."""
+    if isinstance(module, nn.Linear):
+        return lambda a, D: torch.nn.functional.linear(a, D)
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        return lambda a, D: module._conv_forward(a, D, None)
+    raise ReverseUnavailable(f"{type(module).__name__} is not a Linear or Conv module")
+
+
+def _available_bytes(device: torch.device) -> int:
+    from empirics.curvature import _available_bytes as avail
+
+    return avail(device)
+
+
+def reverse_gn_curvatures(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    directions: dict[str, torch.Tensor],
+    *,
+    force: bool = False,
+    dir_chunk: int | None = None,
+    seed: int = 0,
+) -> tuple[dict[str, torch.Tensor], dict]:
+    r""":math:`h^{\rm GN}_k` (local sum over samples / global count) for every layer of ``directions``
+    (``name -> (k, *weight_shape)``), and an info dict (``n_out``, ``class_chunk``, ``check_rel_err``).
+
+    Raises :class:`ReverseUnavailable` when a precondition fails, when the jvp check disagrees, or (unless
+    ``force``) when :math:`n_{\rm out}>` ``OUTPUTS_PER_DIRECTION`` × total directions."""
+    names = [n for n, D in directions.items() if D.shape[0] > 0]
+    if not names:
+        raise ReverseUnavailable("no directions")
+    modules = {n: model.get_submodule(n) for n in names}
+    tangents = {n: _layer_tangent(m) for n, m in modules.items()}
+    params = dict(model.named_parameters())
+    state = {n: p.detach() for n, p in params.items()}
+    state.update(dict(model.named_buffers()))
+    keys = {n: f"{n}.weight" for n in names}
+    ws = {keys[n]: state[keys[n]].clone().requires_grad_(True) for n in names}
+
+    seen: dict[str, list] = {n: [] for n in names}
+
+    def hook_for(n: str):
+        def hook(_m, args, out):
+            seen[n].append((args[0].detach(), out))
+            return out.clone()  # later in-place ops (relu_, +=) then act on the copy, not on z itself
+
+        return hook
+
+    handles = [modules[n].register_forward_hook(hook_for(n)) for n in names]
+    try:
+        with torch.enable_grad():
+            o = functional_call(model, {**state, **ws}, (inputs,))
+    finally:
+        for h in handles:
+            h.remove()
+    if not isinstance(o, torch.Tensor) or o.dim() < 1 or o.shape[0] != inputs.shape[0]:
+        raise ReverseUnavailable("the model output is not one tensor with the batch as its first dimension")
+    for n in names:
+        if len(seen[n]) != 1:
+            raise ReverseUnavailable(f"module {n!r} is called {len(seen[n])} times per forward")
+    B = o.shape[0]
+    n_out = o[0].numel()
+    total_k = sum(directions[n].shape[0] for n in names)
+    if not force and n_out > OUTPUTS_PER_DIRECTION * total_k:
+        raise ReverseUnavailable(
+            f"{n_out} outputs per sample > {OUTPUTS_PER_DIRECTION} × {total_k} directions: the jvp form is cheaper"
+        )
+    zs = [seen[n][0][1] for n in names]
+    acts = {n: seen[n][0][0] for n in names}
+    if not all(z.requires_grad for z in zs):
+        raise ReverseUnavailable("a layer output is not differentiable")
+
+    # class chunk: δ of every layer for `cc` output components must fit in a quarter of free memory
+    per_class = sum(z.numel() * z.element_size() for z in zs) * 3
+    cc = int(max(1, min(n_out, (_available_bytes(o.device) // 4) // max(per_class, 1))))
+    eye = torch.eye(n_out, dtype=o.dtype, device=o.device)
+    Dd = {n: directions[n].to(device=o.device, dtype=o.dtype) for n in names}
+    JV = {n: o.new_zeros(Dd[n].shape[0], B, n_out) for n in names}
+    for c0 in range(0, n_out, cc):
+        c1 = min(n_out, c0 + cc)
+        E = eye[c0:c1].reshape(c1 - c0, 1, *o.shape[1:]).expand(c1 - c0, *o.shape)
+        deltas = torch.autograd.grad(o, zs, grad_outputs=E, is_grads_batched=True, retain_graph=True)
+        for n, dl in zip(names, deltas, strict=True):
+            a, t, D = acts[n], tangents[n], Dd[n]
+            step = dir_chunk or D.shape[0]
+            for k0 in range(0, D.shape[0], step):
+                T = vmap(lambda d, a=a, t=t: t(a, d))(D[k0 : k0 + step])  # (dk, B, *z)
+                JV[n][k0 : k0 + step, :, c0:c1] = torch.einsum("cb...,kb...->kbc", dl, T)
+        del deltas
+    del zs
+
+    key = (id(model), _structure(model), tuple(names), tuple(inputs.shape[1:]), inputs.dtype, str(inputs.device))
+    err = _CHECKED[key] if key in _CHECKED else _check(model, state, keys, names, inputs, o, JV, Dd, seed)
+    _CHECKED[key] = err
+
+    # loss Hessian in the outputs, shared by all layers
+    od = o.detach().requires_grad_(True)
+    with torch.enable_grad():
+        (g,) = torch.autograd.grad(loss_fn(od, targets).sum(), od, create_graph=True)
+    n_global = dist.global_count(len(targets), device=o.device)
+    out: dict[str, torch.Tensor] = {}
+    for n in names:
+        J = JV[n].reshape(-1, *o.shape)
+        if not g.requires_grad:  # loss linear in the outputs: zero Hessian
+            out[n] = J.new_zeros(J.shape[0])
+            continue
+        step = dir_chunk or J.shape[0]
+        hs = []
+        for k0 in range(0, J.shape[0], step):
+            Jc = J[k0 : k0 + step]
+            with torch.enable_grad():
+                (HJ,) = torch.autograd.grad(g, od, grad_outputs=Jc, is_grads_batched=True, retain_graph=True)
+            hs.append((HJ * Jc).flatten(1).sum(1) / n_global)
+        out[n] = torch.cat(hs).detach()
+    for n, D in directions.items():
+        if D.shape[0] == 0:
+            out[n] = D.new_zeros(0)
+    return out, {"n_out": n_out, "class_chunk": cc, "check_rel_err": err, "layers": len(names)}
+
+
+def _check(model, state, keys, names, inputs, o, JV, Dd, seed) -> float:
+    r"""Relative max error of the adjoint-based :math:`Jv` against one jvp of the outputs along
+    :math:`\sum_\ell r_\ell D_{\ell,1}` (all layers at once); raises :class:`ReverseUnavailable` above
+    :data:`CHECK_RTOL`."""
+    gen = torch.Generator().manual_seed(seed)
+    r = torch.randn(len(names), generator=gen, dtype=torch.float64).tolist()
+    tang = tuple(ri * Dd[n][0] for ri, n in zip(r, names, strict=True))
+    prim = tuple(state[keys[n]] for n in names)
+
+    def f(*w):
+        return functional_call(model, {**state, **dict(zip((keys[n] for n in names), w, strict=True))}, (inputs,))
+
+    with torch.no_grad():
+        _, jv = jvp(f, prim, tang)
+    pred = sum(ri * JV[n][0] for ri, n in zip(r, names, strict=True)).reshape(o.shape)
+    scale = float(jv.abs().max())
+    err = float((pred - jv).abs().max()) / scale if scale > 0 else float((pred - jv).abs().max())
+    rtol = CHECK_RTOL.get(o.dtype, 1e-3)
+    if not err <= rtol:
+        raise ReverseUnavailable(
+            f"output adjoints disagree with a jvp check (max rel. error {err:.2e} > {rtol:.0e}): samples interact "
+            "or a weight is used outside its module"
+        )
+    return err

@@ -1,0 +1,146 @@
+"""The reverse (output-adjoint) form of gn_exact (float64): equals the dense Hessian, the jvp form and the
+paper's protocol on piecewise-linear nets; refuses, with the reason recorded and the jvp form used instead,
+when samples interact, a weight is used outside its module, a module is called twice, or it would not pay."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from empirics import curvature as C
+from empirics import gn_reverse as R
+from tests.test_curvature import TOL, _dense_h, _rel, ce, mse
+from tests.test_piecewise import PL_CASES, _build, _dirs
+
+
+@pytest.mark.parametrize("case", list(PL_CASES))
+def test_reverse_matches_dense_hessian_jvp_form_and_paper(case):
+    factory, kind, loss, pl, _ = PL_CASES[case]
+    model, lf, x, y = _build(factory, kind, loss)
+    dirs = _dirs(model, lf, x, y, pl)
+    h = C.exact_curvatures(model, lf, x, y, dirs, method="gn_exact", gn_form="reverse", chunk_size=2)
+    for n in pl:
+        assert C.LAST_CHOICES[n]["gn_form"].startswith("reverse"), C.LAST_CHOICES[n]
+    hj = C.exact_curvatures(model, lf, x, y, dirs, method="gn_exact", gn_form="jvp")
+    pp = C.paper_protocol_curvatures(model, lf, x, y, dirs)
+    for n in pl:
+        ref = _dense_h(model, lf, x, y, n, dirs[n])
+        assert ref.abs().max() > 0
+        assert _rel(h[n], ref) < TOL, (case, n, h[n], ref)
+        assert _rel(h[n], hj[n]) < TOL and _rel(h[n], pp[n]) < TOL
+
+
+def test_reverse_on_sequences_and_mixed_layer_sets():
+    """Linear layers applied per position (B, T, d): the adjoint contraction sums over positions; a non-PL
+    layer in the same call goes to an exact method, the PL ones share the adjoints."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 6), nn.Tanh(), nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 3)).double().eval()
+    x = torch.randn(7, 4, 5, dtype=torch.float64)
+    y = torch.randn(7, 4, 3, dtype=torch.float64)
+
+    def seq_mse(o, t):
+        return 0.5 * ((o - t) ** 2).sum((1, 2))
+
+    dirs = _dirs(model, seq_mse, x, y, ["0", "2", "4"], k=3)
+    h = C.exact_curvatures(model, seq_mse, x, y, dirs, gn_form="reverse")
+    assert C.LAST_CHOICES["0"]["method"] in ("fwd_fwd", "fwd_rev", "rev_rev")  # tanh downstream: not PL
+    assert C.LAST_CHOICES["2"]["gn_form"].startswith("reverse: 12 output adjoints shared by 2 layer(s)")
+    for n in ("0", "2", "4"):
+        assert _rel(h[n], _dense_h(model, seq_mse, x, y, n, dirs[n])) < TOL
+
+
+class BatchCentred(nn.Module):
+    """Subtracts the batch mean after the first layer: linear (so piecewise linear), but samples interact."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(6, 8), nn.Linear(8, 4)
+
+    def forward(self, x):
+        h = self.a(x)
+        return self.b(F.relu(h - h.mean(0, keepdim=True)))
+
+
+class TiedTwice(nn.Module):
+    """Uses layer a's weight again outside the module (a tied weight)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(6, 6), nn.Linear(6, 4)
+
+    def forward(self, x):
+        h = F.relu(self.a(x))
+        return self.b(F.linear(h, self.a.weight))
+
+
+class CalledTwice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(6, 6), nn.Linear(6, 4)
+
+    def forward(self, x):
+        return self.b(F.relu(self.a(F.relu(self.a(x)))))
+
+
+@pytest.mark.parametrize(
+    "factory, why",
+    [
+        (BatchCentred, "disagree with a jvp check"),
+        (TiedTwice, "disagree with a jvp check"),
+        (CalledTwice, "called 2 times"),
+    ],
+)
+def test_reverse_refuses_and_the_jvp_form_stays_exact(factory, why):
+    torch.manual_seed(1)
+    model = factory().double().eval()
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(9, 6, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (9,), generator=g)
+    dirs = _dirs(model, ce, x, y, ["a"], k=3)
+    with pytest.raises(R.ReverseUnavailable, match=why):
+        R.reverse_gn_curvatures(model, ce, x, y, dirs, force=True)
+    h = C.exact_curvatures(model, ce, x, y, dirs, gn_form="reverse")
+    choice = C.LAST_CHOICES["a"]
+    assert "reverse form not used" in choice.get("gn_form", "reverse form not used") or choice["method"] != (
+        C.GN_EXACT_LABEL
+    )
+    assert _rel(h["a"], _dense_h(model, ce, x, y, "a", dirs["a"])) < TOL
+
+
+def test_auto_rule_uses_jvp_when_outputs_outnumber_directions():
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 40)).double().eval()
+    x = torch.randn(5, 6, dtype=torch.float64)
+    y = torch.randn(5, 40, dtype=torch.float64)
+    dirs = _dirs(model, mse, x, y, ["0", "2"], k=3)  # 6 directions, 40 outputs per sample
+    h = C.exact_curvatures(model, mse, x, y, dirs)
+    assert "jvp (reverse form not used: 40 outputs per sample" in C.LAST_CHOICES["0"]["gn_form"]
+    hr = C.exact_curvatures(model, mse, x, y, dirs, gn_form="reverse")  # forced: same numbers
+    assert C.LAST_CHOICES["0"]["gn_form"].startswith("reverse")
+    for n in dirs:
+        assert _rel(h[n], hr[n]) < TOL
+    with pytest.raises(ValueError, match="gn_form must be one of"):
+        C.exact_curvatures(model, mse, x, y, dirs, gn_form="backwards")
+
+
+def test_check_is_sensitive_to_a_wrong_adjoint(monkeypatch):
+    """The certificate is not vacuous: corrupting one adjoint entry makes it refuse."""
+    factory, kind, loss, pl, _ = PL_CASES["mlp_relu_ce"]
+    model, lf, x, y = _build(factory, kind, loss)
+    dirs = _dirs(model, lf, x, y, pl)
+    R._CHECKED.clear()
+    real = torch.einsum
+
+    def corrupt(eq, *ops):
+        out = real(eq, *ops)
+        if eq == "cb...,kb...->kbc":
+            out = out.clone()
+            out[0, 0, 0] += 1e-6 * out.abs().max()
+        return out
+
+    monkeypatch.setattr(R.torch, "einsum", corrupt)
+    with pytest.raises(R.ReverseUnavailable, match="disagree"):
+        R.reverse_gn_curvatures(model, lf, x, y, dirs, force=True)
+    R._CHECKED.clear()
