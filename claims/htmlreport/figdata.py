@@ -244,18 +244,18 @@ def fig_rank_profiles(b: Bundle) -> Figure:
         )
         profiles.append((grp, short(n), lay.name, np.asarray(lay.extra["sigma"], dtype=float)))
     profiles += [("rmt (trained)", net, name, s) for net, name, s in _rmt_trained(b)]
-    fits = [(g, n, lay, s, fit_rank_models(s)) for g, n, lay, s in profiles]
+    fits = [(g, net, name, sig, fit_rank_models(sig)) for g, net, name, sig in profiles]
     fits = [t for t in fits if t[4].ok]
     if not fits:
         return f
     counts: dict[str, dict[str, int]] = {}
     best: dict[str, RankPanel] = {}
-    for g, n, lay, s, rm in fits:
+    for g, net, name, sig, rm in fits:
         counts.setdefault(g, dict.fromkeys(RANK_MODELS, 0))[rm.winner] += 1
         others = sorted(v for m, v in rm.bic.items() if m != rm.winner)
         margin = others[0] - rm.bic[rm.winner] if others and math.isfinite(others[0]) else math.inf
         if rm.winner not in best or margin > best[rm.winner].margin:
-            best[rm.winner] = RankPanel(n, lay, s, rm, margin)
+            best[rm.winner] = RankPanel(net, name, sig, rm, margin)
     f.panels = [best[m] for m in RANK_MODELS if m in best]
     f.notes += [
         f"no layer in this folder is won by the {m.replace('_', ' ')} model" for m in RANK_MODELS if m not in best

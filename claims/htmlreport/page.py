@@ -77,7 +77,7 @@ def _figure_cell(v: FolderView, f: Figure) -> str:
     src = "; ".join(f.sources)
     notes = "".join(f"<br>note: {e(n)}" for n in f.notes)
     return (
-        f'{head}<img src="{e(png_name(v.tag, f))}" alt="{e(f.title)} — {e(v.path)}" loading="eager">'
+        f'{head}<a href="{e(png_name(v.tag, f))}"><img src="{e(png_name(v.tag, f))}" alt="{e(f.title)} — {e(v.path)}"></a>'
         f'<p class="src">Source: {e(src)}</p><p class="rule">Shown: {e(f.rule)}{notes}</p>'
     )
 

@@ -47,7 +47,7 @@ TYPE_COLOR = {
     "mlp_down": "#bcbd22",
     "patch_embed": "#7f7f7f",
 }
-RC = {
+RC: dict = {
     "font.size": 9,
     "axes.titlesize": 9,
     "axes.labelsize": 9,
@@ -208,7 +208,7 @@ def _alpha_vs_depth(f: Figure) -> MplFigure:
     ps: list[DepthPanel] = f.panels
     nr, nc = _grid(len(ps), 4 if len(ps) > 6 else 3)
     fig, axs = _new(nr, nc, 3.2, 2.5)
-    seen: dict[str, object] = {}
+    seen: dict = {}
     for ax, p in zip(axs, ps, strict=False):
         x = np.arange(len(p.names))
         ax.axhspan(*BAND, color="0.85", lw=0)
