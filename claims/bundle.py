@@ -1,6 +1,7 @@
 """The results folder: the authors' 15 files by name (CLAIMS.md §1, "File keys") and the project's
 own ``sad-results/1`` files (any ``*.json`` whose top-level ``"schema"`` is
-:data:`empirics.schema.SCHEMA_VERSION`, validated with :func:`empirics.schema.validate`).
+:data:`empirics.schema.SCHEMA_VERSION`, validated with :func:`empirics.schema.validate`) and
+``sad-optim/1`` optimizer-comparison files (:mod:`empirics.compare_schema`, validated the same way).
 
 Files are parsed lazily, once, on first use. Unusable input raises :class:`InputError`.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from empirics import compare_schema
 from empirics.schema import SCHEMA_VERSION, SchemaError, validate
 
 from .errors import InputError
@@ -56,6 +58,7 @@ class Bundle:
             raise InputError(str(folder), "", "results folder does not exist")
         self._cache: dict[str, object] = {}
         self._project: list[Node] | None = None
+        self._optim: list[Node] | None = None
         self.present = {k for k, n in FILE_KEYS.items() if (self.folder / n).is_file()}
         self.other_json = sorted(p for p in self.folder.glob("*.json") if p.name not in AUTHOR_NAMES)
 
@@ -96,9 +99,26 @@ class Bundle:
             self._project = out
         return self._project
 
+    @property
+    def optim(self) -> list[Node]:
+        """Every ``sad-optim/1`` optimizer-comparison file of the folder (validated), complete or not."""
+        if self._optim is None:
+            out = []
+            for p in self.other_json:
+                doc = _parse(p)
+                if not (isinstance(doc, dict) and doc.get("schema") == compare_schema.SCHEMA_VERSION):
+                    continue
+                try:
+                    compare_schema.validate(doc)
+                except SchemaError as e:
+                    raise InputError(p.name, e.path, e.message) from None
+                out.append(Node(doc, p.name))
+            self._optim = out
+        return self._optim
+
     def check_usable(self) -> None:
         """Unusable input: no author file and no project file at all (exit 2)."""
-        if not self.present and not self.project:
+        if not self.present and not self.project and not self.optim:
             raise InputError(
                 str(self.folder).rstrip("/") + "/",
                 "",
@@ -110,3 +130,4 @@ class Bundle:
         for k in self.present:
             self.node(k)
         _ = self.project
+        _ = self.optim

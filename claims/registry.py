@@ -20,6 +20,7 @@ MODULES = (
     "appendix_h",
     "appendix_l",
     "appendix_m",
+    "optim",
     "bic",
     "discussion",
     "nodata",

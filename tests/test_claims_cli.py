@@ -175,7 +175,6 @@ def test_nodata_register_is_complete():
         "t1.gpt2.attn",
         "t1.gpt2.mlp",
         "t2.",
-        "t3.",
         "s3.conv.alpha_init",
         "s3.alpha_stable",
         "s7.sn.",

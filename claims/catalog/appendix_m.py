@@ -1,6 +1,10 @@
 """App. M, scalar per-layer preconditioner (ResNet-18 CIFAR-10, Adam, 100 epochs). Means are
 recomputed from the per-seed accuracies (sel. G); the stored means and std are cross-checked.
-This file is App. M's and is never used for Table 3 (Spectral Newton), which has no data."""
+This file is App. M's and is never used for Table 3 (Spectral Newton).
+
+Source: the authors' App. M file when present (exactly as before); otherwise a project comparison file
+(``sad-optim/1``) of the same experiment (ResNet-18, real CIFAR-10, 100 epochs; :data:`claims.optimdata.APP_M`),
+whose ``adamw`` config stands for ``adam_baseline``; otherwise ``no data`` naming each file's mismatch."""
 
 from __future__ import annotations
 
@@ -8,19 +12,64 @@ import numpy as np
 
 from ..checks import Measure, claim
 from ..model import Candidate
+from ..optimdata import APP_M, cfg_name, matching, raw_cfg
 from ..perturb import flip
 
 CLAIMS = []
 CONFIGS = ("spectral_beta05", "spectral_beta10", "spectral_beta15", "inverse_spectral", "random_perlayer")
 
 
-def _seeds(b, cfg):
-    return b.need("precond")["summary"][cfg]["seeds"].arr()
+class _Src:
+    """The App. M data: the authors' file (label "precond", records are config names) or a project file."""
+
+    def __init__(self, doc, label: str, project: bool):
+        self.doc, self.label, self.project = doc, label, project
+
+    def cfg(self, cfg: str):
+        key = cfg_name(self.doc, cfg) if self.project else cfg
+        if key is None:
+            raise self.doc["summary"].error(f"no config {cfg!r}", f"{self.doc['summary'].path}.{cfg}")
+        return self.doc["summary"][key]
+
+    def rec(self, cfg: str) -> str:
+        return f"{self.doc.file}/{cfg_name(self.doc, cfg) or cfg}" if self.project else cfg
+
+
+def _src(b):
+    """The App. M source, or (None, reason) when neither the authors' file nor a matching project file exists."""
+    if b.has("precond"):
+        return _Src(b.need("precond"), "precond", False), ""
+    files, why = matching(b, APP_M)
+    if not files:
+        return None, "missing: results_preconditioner_summary.json; " + why
+    return _Src(files[0], files[0].file, True), ""
+
+
+def _nodata(measure):
+    def go(b):
+        src, why = _src(b)
+        return Measure(None, why) if src is None else measure(b, src)
+
+    return go
+
+
+def _seeds(src, cfg):
+    return src.cfg(cfg)["seeds"].arr()
+
+
+def _target(docs, out, cfg):
+    """(raw document, summary key) that a perturbation of ``cfg`` edits."""
+    refs = [r for r in out.records if "/" in r]
+    if not refs:
+        return docs["precond"], cfg
+    doc = docs[refs[0].rsplit("/", 1)[0]]
+    return doc, raw_cfg(doc, cfg)
 
 
 def _mean(cfg):
-    def measure(b):
-        node = b.need("precond")["summary"][cfg]
+    @_nodata
+    def measure(b, src):
+        node = src.cfg(cfg)
         s = node["seeds"].arr()
         sv = node["mean_best"].num()
         notes = (
@@ -36,8 +85,8 @@ def _mean(cfg):
         )
         return Measure(
             float(s.mean()),
-            f"precond → {node.path}.seeds: mean of {s.size} seeds",
-            [cfg],
+            f"{src.label} → {node.path}.seeds: mean of {s.size} seeds",
+            [src.rec(cfg)],
             [Candidate("stored mean_best", sv, None, same=True)],
             notes,
         )
@@ -46,14 +95,14 @@ def _mean(cfg):
 
 
 def _delta(cfg):
-    def measure(b):
-        a, c = _seeds(b, "adam_baseline"), _seeds(b, cfg)
-        sm = b.need("precond")["summary"]
-        stored = sm[cfg]["mean_best"].num() - sm["adam_baseline"]["mean_best"].num()
+    @_nodata
+    def measure(b, src):
+        a, c = _seeds(src, "adam_baseline"), _seeds(src, cfg)
+        stored = src.cfg(cfg)["mean_best"].num() - src.cfg("adam_baseline")["mean_best"].num()
         return Measure(
             float(c.mean() - a.mean()),
-            f"precond: seed mean({cfg}) − seed mean(adam_baseline)",
-            [cfg, "adam_baseline"],
+            f"{src.label}: seed mean({cfg}) − seed mean(adam_baseline)",
+            [src.rec(cfg), src.rec("adam_baseline")],
             [Candidate("from the stored rounded means", stored, None, same=True)],
         )
 
@@ -62,7 +111,8 @@ def _delta(cfg):
 
 def _bump(cfg, fn):
     def go(docs, out):
-        node = docs["precond"]["summary"][cfg]
+        doc, key = _target(docs, out, cfg)
+        node = doc["summary"][key]
         node["seeds"] = [v + fn(out) for v in node["seeds"]]
         node["mean_best"] = float(np.mean(node["seeds"]))
 
@@ -82,8 +132,8 @@ for _cfg, _key, _p in (
             _p,
             form="point",
             d=2,
-            files=("precond",),
-            selection="mean of the seeds (sel. G)",
+            files=(),
+            selection="mean of the seeds (sel. G); the authors' file, else a project file of App. M's experiment",
             measure=_mean(_cfg),
             perturb=flip(_bump(_cfg, lambda o: 0.05), _bump(_cfg, lambda o, p=_p: p - o.measured)),
         )
@@ -97,7 +147,7 @@ for _cfg, _key, _p in (("spectral_beta10", "beta10", 0.05), ("spectral_beta15", 
             _p,
             form="point",
             d=2,
-            files=("precond",),
+            files=(),
             selection="difference of seed means (the stored-means reading is a candidate)",
             measure=_delta(_cfg),
             perturb=flip(_bump(_cfg, lambda o: 0.05), _bump(_cfg, lambda o, p=_p: p - o.measured)),
@@ -105,14 +155,15 @@ for _cfg, _key, _p in (("spectral_beta10", "beta10", 0.05), ("spectral_beta15", 
     )
 
 
-def _maxd(b):
-    a = _seeds(b, "adam_baseline").mean()
-    ds = {c: float(_seeds(b, c).mean() - a) for c in CONFIGS}
+@_nodata
+def _maxd(b, src):
+    a = _seeds(src, "adam_baseline").mean()
+    ds = {c: float(_seeds(src, c).mean() - a) for c in CONFIGS}
     worst = max(ds, key=lambda c: abs(ds[c]))
     return Measure(
         abs(ds[worst]),
-        "precond: max over the five configs of |seed mean − Adam seed mean|",
-        list(CONFIGS),
+        f"{src.label}: max over the five configs of |seed mean − Adam seed mean|",
+        [src.rec(c) for c in CONFIGS],
         [Candidate("per config Δ", {c: round(v, 3) for c, v in ds.items()}, None)],
         [f"largest: {worst}"],
     )
@@ -126,7 +177,7 @@ CLAIMS.append(
         0.2,
         form="pred",
         d=1,
-        files=("precond",),
+        files=(),
         selection="all five configs, |Δ| of seed means",
         measure=_maxd,
         test=lambda v: round(v, 1) <= 0.2 + 1e-12,
@@ -136,15 +187,16 @@ CLAIMS.append(
 )
 
 
-def _seedvar(b):
-    a = _seeds(b, "adam_baseline")
+@_nodata
+def _seedvar(b, src):
+    a = _seeds(src, "adam_baseline")
     sd = float(a.std(ddof=1))
-    ds = {c: float(_seeds(b, c).mean() - a.mean()) for c in CONFIGS}
-    st = b.need("precond")["summary"]["adam_baseline"]["std_best"].num()
+    ds = {c: float(_seeds(src, c).mean() - a.mean()) for c in CONFIGS}
+    st = src.cfg("adam_baseline")["std_best"].num()
     return Measure(
         (sum(abs(v) <= sd for v in ds.values()), len(ds)),
-        f"|Δ| vs the Adam seed std (ddof 1) = {sd:.3f}",
-        list(CONFIGS),
+        f"|Δ| vs the Adam seed std (ddof 1) = {sd:.3f}" + ("" if not src.project else f" ({src.label})"),
+        [src.rec(c) for c in CONFIGS],
         [
             Candidate("Adam seed std ddof 0", float(a.std(ddof=0)), a.size),
             Candidate("stored adam std_best", st, None, same=True),
@@ -161,7 +213,7 @@ CLAIMS.append(
         "all differences are within seed variance",
         "|Δ| ≤ seed std",
         form="pred",
-        files=("precond",),
+        files=(),
         selection="every config's |Δ| ≤ the Adam baseline's seed std (ddof 1)",
         measure=_seedvar,
         test=lambda v: v[0] == v[1],
@@ -171,23 +223,37 @@ CLAIMS.append(
 )
 
 
-def _design(b):
-    sm = b.need("precond")["summary"]
-    keys = set(sm.keys())
+@_nodata
+def _design(b, src):
+    sm = src.doc["summary"]
+    keys = (
+        set(sm.keys())
+        if not src.project
+        else {"adam_baseline" if k in ("adamw", "adam_baseline") else k for k in sm.keys()}
+    )
     need = {"adam_baseline", *CONFIGS}
-    n_seeds = {k: len(sm[k]["seeds"].value) for k in need & keys}
-    epochs = b.need("precond")["n_epochs"].int()
+    n_seeds = {k: len(src.cfg(k)["seeds"].value) for k in need & keys}
+    epochs = src.doc["n_epochs"].int()
     ok = need <= keys and all(v == 3 for v in n_seeds.values()) and epochs == 100
     return Measure(
         ok,
-        "precond: configs β ∈ {0.5, 1.0, 1.5} + inverse + random, 3 seeds each, n_epochs",
-        sorted(keys),
+        f"{src.label}: configs β ∈ {{0.5, 1.0, 1.5}} + inverse + random, 3 seeds each, n_epochs",
+        sorted(keys) if not src.project else [src.rec(k) for k in sorted(keys)],
         [
             Candidate("seeds per config", n_seeds, None),
             Candidate("n_epochs", epochs, None),
             Candidate("missing configs", sorted(need - keys), None),
         ],
     )
+
+
+def _design_perturb(docs, out):
+    refs = [r for r in out.records if "/" in r]
+    if not refs:
+        docs["precond"]["n_epochs"] = 99
+        return
+    doc = docs[refs[0].rsplit("/", 1)[0]]  # a project file keeps App. M's 100 epochs (else it no longer matches)
+    doc["summary"].pop(raw_cfg(doc, "random_perlayer"), None)
 
 
 CLAIMS.append(
@@ -197,11 +263,11 @@ CLAIMS.append(
         "β ∈ {0.5, 1.0, 1.5}, three seeds, 100 epochs, inverse and random controls",
         "design",
         form="pred",
-        files=("precond",),
+        files=(),
         selection="the configs present, seeds per config, n_epochs",
         measure=_design,
         test=lambda v: v is True,
         tolerance="exact",
-        perturb=lambda d, o: d["precond"].__setitem__("n_epochs", 99),
+        perturb=_design_perturb,
     )
 )

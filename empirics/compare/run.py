@@ -271,7 +271,11 @@ def train_cell(
                 if not torch.isfinite(loss):
                     diverged = epoch
                     break
-                opt.step()
+                try:
+                    opt.step()
+                except FloatingPointError:  # empirics.optim refuses non-finite gradients
+                    diverged = epoch
+                    break
                 _sync(device)
                 t2 = time.perf_counter()
                 sched.step()
@@ -352,6 +356,12 @@ def run_compare(
             "schedule": _schedule(spec),
             "weight_decay": spec.weight_decay,
             "damping": spec.damping,
+            "optimizers": {
+                "source": "empirics.optim.build_optimizer(name, model, lr=, weight_decay=, seed=, damping=, s_by_layer=)",
+                "names": {c: OPTIMIZER_OF[c] for c in spec.configs},
+                "defaults": "everything else at empirics.optim's defaults (sn: alpha per layer type, scale none, "
+                "momentum 0.95 Nesterov; muon: Newton-Schulz 5 steps; scalar configs: geometric-mean s-bar)",
+            },
             "device": dev.type,
             "dtype": spec.dtype,
             "seed_list": list(spec.seeds),

@@ -40,7 +40,7 @@ class CompareSpec:
     train_samples: int | None = None  # seeded subset of the train split (None: all)
     test_samples: int | None = None
     schedule: str = "cosine"  # cosine (per step, to 0, no warm-up) | constant
-    weight_decay: float = 5e-4
+    weight_decay: float = 0.01  # decoupled, the same for every config (torch AdamW's default)
     damping: float = 0.1  # SN's d (Table 3: d = 0.1)
     lr_factors: tuple[float, ...] = (1 / 9, 1 / 3, 1.0, 3.0, 9.0)  # grid = centre × factors, for every config
     search_epochs: int = 3
@@ -85,6 +85,7 @@ PRESETS: dict[str, CompareSpec] = {
         seeds=(42, 43, 44),
         model_kwargs={"width": 128, "depth": 2},
         data_kwargs={"image_size": 8},
+        lr_factors=(1 / 9, 1 / 3, 1.0, 3.0, 9.0, 27.0),
         search_epochs=5,
     ),
     # Table 3's budget: ResNet-18, 30 epochs, seed 42 first (local CIFAR-10/100 with --data-dir, else synthetic)
