@@ -16,8 +16,9 @@ r"""App. M's negative control: AdamW with a scalar per-layer learning rate (THEO
 * ``control="random"``: App. M's "random per-layer noise", with the same spread as the spectral multipliers:
   ``random="permutation"`` (default) assigns the spectral multipliers :math:`(s_\ell/\bar s)^\beta` to the
   layers in a seeded random order (same multiset, hence same spread and mean); ``random="lognormal"`` draws
-  :math:`\exp(\tau z_\ell)`, :math:`z_\ell\sim N(0,1)` seeded, with :math:`\tau` the population standard deviation
-  of :math:`\beta\ln(s_\ell/\bar s)`, then divides by their geometric mean.
+  :math:`\exp(\tau z_\ell)` with seeded :math:`N(0,1)` draws standardised to mean 0 and standard deviation 1
+  over the layers, and :math:`\tau` the population standard deviation of :math:`\beta\ln(s_\ell/\bar s)` — so the
+  log-multipliers have exactly the spectral spread and geometric mean 1.
 """
 
 from __future__ import annotations
@@ -75,11 +76,12 @@ def scalar_multipliers(
         order = rng.permutation(len(names))
         vals = [mult[names[i]] for i in order]
         return dict(zip(names, vals, strict=True))
-    logs = np.log(np.array([mult[k] for k in names]))
+    tau = float(np.log(np.array([mult[k] for k in names])).std())
     z = rng.standard_normal(len(names))
-    draw = logs.std() * z
-    draw -= draw.mean()
-    return {k: float(math.exp(v)) for k, v in zip(names, draw, strict=True)}
+    z -= z.mean()
+    if z.size > 1 and z.std() > 0:
+        z /= z.std()
+    return {k: float(math.exp(tau * v)) for k, v in zip(names, z, strict=True)}
 
 
 def make_scalar_adamw(
