@@ -75,9 +75,21 @@ def _swap(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _plots():  # type: ignore[no-untyped-def]
+    try:
+        from . import plots  # matplotlib is imported here and nowhere else
+    except ImportError as e:
+        raise InputError(
+            "matplotlib", "", f"cannot import it ({e}); the report needs `pip install matplotlib`"
+        ) from None
+    return plots
+
+
 def build(results: str, out: str | Path, compare: str | None = None) -> Built:
     t0 = time.perf_counter()
     from ..registry import REGISTRY
+
+    plots = _plots()
 
     folders = [("results", results)] + ([("compare", compare)] if compare is not None else [])
     bundles = [(tag, path, _load(path)) for tag, path in folders]
@@ -95,8 +107,6 @@ def build(results: str, out: str | Path, compare: str | None = None) -> Built:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        from . import plots  # matplotlib is imported here and nowhere else
-
         for v in views:
             for f in v.figures:
                 if not f.missing:
