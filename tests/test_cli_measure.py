@@ -204,7 +204,7 @@ def test_interrupt_then_resume_skips_finished_layers(capsys, tmp_path, monkeypat
     out = tmp_path / "r.json"
     real = C.exact_curvatures
     _counting(monkeypatch, fail_on=2, action=stop)
-    code, err = _run(capsys, out=out)
+    code, err = _run(capsys, "--method", "fwd_rev", out=out)  # one exact_curvatures call per layer
     assert code == 3 and "interrupted" in _one_line_error(err) and "resume" in err
     partial = json.loads(out.read_text())
     assert partial["complete"] is False and [r["name"] for r in partial["layers"]] == ["0"]
@@ -212,13 +212,26 @@ def test_interrupt_then_resume_skips_finished_layers(capsys, tmp_path, monkeypat
 
     monkeypatch.setattr(C, "exact_curvatures", real)
     calls2 = _counting(monkeypatch)
-    code, err = _run(capsys, out=out)
+    code, err = _run(capsys, "--method", "fwd_rev", out=out)
     assert code == 0, err
     assert calls2 == [["2"], ["4"]]  # layer "0" not recomputed
     doc = json.loads(out.read_text())
     assert doc["complete"] is True and [r["name"] for r in doc["layers"]] == ["0", "2", "4"]
     assert doc["layers"][0] == first  # the finished layer is carried over unchanged (same measured_at)
     assert doc["provenance"]["settings"]["resumed_layers"] == ["0"]
+
+
+def test_auto_measures_the_piecewise_linear_layers_in_one_call(capsys, tmp_path, monkeypatch):
+    """Under auto, the gn_exact layers (here the head: tanh precedes it in the others) are measured first, in
+    one exact_curvatures call, so that they can share the output adjoints; the others one by one after."""
+    out = tmp_path / "r.json"
+    calls = _counting(monkeypatch)
+    code, err = _run(capsys, out=out)
+    assert code == 0, err
+    assert calls == [["4"], ["0"], ["2"]]
+    doc = json.loads(out.read_text())
+    methods = {r["name"]: r["curvature_method"] for r in doc["layers"]}
+    assert methods["4"] == C.GN_EXACT_LABEL and methods["0"] != C.GN_EXACT_LABEL != methods["2"]
 
 
 def test_resume_with_different_settings_refused(capsys, tmp_path):
