@@ -504,6 +504,9 @@ def exact_curvatures(
                     )
                 except ReverseUnavailable as e:
                     reverse_note = f"jvp (reverse form not used: {e})"
+                except torch.cuda.OutOfMemoryError:
+                    torch.cuda.empty_cache()
+                    reverse_note = "jvp (reverse form not used: out of GPU memory)"
             for name, D in directions.items():
                 if name in reverse:
                     LAST_CHOICES[name] = {"method": GN_EXACT_LABEL, "gn_form": reverse_note, "chunk_size": chunk_size}
