@@ -111,7 +111,7 @@ def test_tiny_singular_values_give_sigma_over_d_and_stay_finite(G, alpha, d):
     # T(σ) = (σ/d)(1 − σ^α/d + …): ΔW = G/d up to a relative σ_1^α/d
     s1 = np.linalg.norm(G, 2)
     np.testing.assert_allclose(
-        out.numpy(), G / d, rtol=0, atol=(2 * s1**alpha / d + 8 * EPS) * np.abs(G / d).max() + 1e-300
+        out.numpy(), G / d, rtol=0, atol=(2 * s1**alpha / d + 100 * EPS) * np.abs(G / d).max() + 1e-300
     )
 
 

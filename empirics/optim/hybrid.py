@@ -12,7 +12,8 @@ r"""Matrix parameters vs the rest, and the base class of the matrix optimizers (
 :class:`HybridOptimizer` holds one param group per matrix parameter (``kind`` = the subclass's name) followed
 by the internal AdamW's groups — *the same dict objects*, so an ``lr_scheduler`` acting on
 ``optimizer.param_groups`` drives both parts. Non-finite gradients are checked before anything is
-updated: ``nonfinite="raise"`` (default) raises ``FloatingPointError`` naming the parameters;
+updated (one sum per gradient, so a finite gradient whose sum overflows also counts as non-finite):
+``nonfinite="raise"`` (default) raises ``FloatingPointError`` naming the parameters;
 ``"skip"`` skips the whole step (no parameter, momentum or AdamW state changes) and counts it in
 ``optimizer.nonfinite_skips``; ``"ignore"`` does no check.
 """
@@ -159,7 +160,8 @@ class HybridOptimizer(torch.optim.Optimizer):
         named = [(n, p.grad) for n, p in self._all_params() if p.grad is not None]
         if not named:
             return []
-        ok = torch.stack([torch.isfinite(g).all() for _, g in named])
+        # one reduction per tensor and one host sync: a NaN/inf entry always makes the sum non-finite
+        ok = torch.isfinite(torch.stack([g.sum() for _, g in named]))
         if bool(ok.all()):
             return []
         return [n for (n, _), good in zip(named, ok.tolist(), strict=True) if not good]

@@ -13,7 +13,8 @@ Routes (all accept a batch ``(..., m, n)``, float32 or float64; all work on the 
 :math:`k=\min(m,n)`):
 
 * :func:`sn_cholesky` — :math:`\alpha=2` only (§3.12 (ii)): :math:`(GG^\top+dI)^{-1}G` or :math:`G(G^\top G+dI)^{-1}`
-  by one Cholesky factorisation and two triangular solves; about :math:`k^2\max(m,n)+k^3/3` flops.
+  by one Cholesky factorisation, the inverse from the factor and one matrix product; about
+  :math:`2k^2\max(m,n)+k^3` flops.
   If a factorisation fails (only possible when :math:`d\ll\epsilon\lVert G\rVert_2^2` in floating point), that
   batch falls back to :func:`sn_eigh`, which is always finite.
 * :func:`sn_eigh` — any :math:`\alpha`: eigendecomposition of the smaller Gram matrix, e.g.
@@ -69,8 +70,9 @@ def _shift_diag(A: Tensor, d: float) -> Tensor:
 def sn_cholesky(G: Tensor, d: float = 0.1) -> Tensor:
     r""":math:`\alpha=2`: :math:`\Delta W=(GG^\top+dI_m)^{-1}G` if :math:`m\le n`, else :math:`G(G^\top G+dI_n)^{-1}`.
 
-    One Cholesky factorisation of the smaller Gram matrix (``torch.linalg.cholesky_ex``) and
-    ``torch.cholesky_solve``; where a factorisation fails, that input is recomputed by :func:`sn_eigh`.
+    One Cholesky factorisation of the smaller Gram matrix :math:`A` (``torch.linalg.cholesky_ex``),
+    :math:`A^{-1}` from the factor (``torch.cholesky_inverse``) and one product with :math:`G`; where a
+    factorisation fails, that input is recomputed by :func:`sn_eigh`.
     """
     _check(G, d)
     m, n = G.shape[-2:]
@@ -79,7 +81,10 @@ def sn_cholesky(G: Tensor, d: float = 0.1) -> Tensor:
     wide = m <= n
     A = _shift_diag(G @ G.mT if wide else G.mT @ G, d)
     L, info = torch.linalg.cholesky_ex(A)
-    X = torch.cholesky_solve(G, L) if wide else torch.cholesky_solve(G.mT, L).mT
+    # A⁻¹ from the factor, then one matrix product: on CPU ~10× faster than cholesky_solve / two triangular
+    # solves with max(m, n) right-hand sides (LAPACK potrs), at the same κ(A)·ε forward accuracy for SPD A
+    Ainv = torch.cholesky_inverse(L)
+    X = Ainv @ G if wide else G @ Ainv
     failed = info != 0
     if bool(failed.any()):
         if failed.dim() == 0:
