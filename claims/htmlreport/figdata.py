@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from empirics.schema import CONV_TYPES
 from theory.fits import RANK_MODELS, RankModels, fit_alpha, fit_rank_models
 
 from ..bundle import FILE_KEYS, Bundle
@@ -395,7 +396,7 @@ class KronSet:
     gap: np.ndarray  # |α − 2|
     slack: np.ndarray  # |1 − median concentration ratio|
     r2: np.ndarray  # R² of the α fit
-    control: bool = False  # an FC control (not in the paper's correlation)
+    control: bool = False  # drawn, but not in r: FC/head controls, non-conv layers (the paper's r is over conv)
 
 
 @dataclass
@@ -422,8 +423,8 @@ def fig_kron_quality(b: Bundle) -> Figure:
         "fig6_kron_quality",
         "Kronecker prediction quality against |α − 2|",
         "Left: the Kronecker slack |1 − SoP/PoS| (per-layer median of the concentration ratio) against |α − 2|; right: "
-        "the R² of the α fit against |α − 2|. r is the Pearson correlation over the conv layers (FC controls drawn "
-        "apart and left out of r, as in the paper's Fig. 6).",
+        "the R² of the α fit against |α − 2|. r is the Pearson correlation over the conv layers, as in the paper's Fig. 6; "
+        "FC/head controls (×) and other layer types (△) are drawn but left out of r.",
         "per-layer α with Kronecker concentration ratios: results_kfac_prediction.json (layers[].alpha_gap, "
         "kronecker_slack, r2_exact), results_conv_gap_v2.json (conv_results[].alpha_exact, concentration_ratio, "
         "r2_exact; fc_result), or sad-results/1 layers[].kron.concentration_ratio",
@@ -468,7 +469,8 @@ def fig_kron_quality(b: Bundle) -> Figure:
         f.sources.append(
             _src(b, "conv_gap_v2", "conv_results[] / fc_result: alpha_exact, concentration_ratio (median), r2_exact")
         )
-    proj: dict[bool, list[tuple[str, float, float, float]]] = {False: [], True: []}
+    groups = {"conv": "project conv layers", "head": "project heads (control)", "other": "project other layers"}
+    proj: dict[str, list[tuple[str, float, float, float]]] = {g: [] for g in groups}
     for n in _project(b):
         for lay in n.layers:
             k = lay.extra.get("kron")
@@ -476,20 +478,21 @@ def fig_kron_quality(b: Bundle) -> Figure:
                 continue
             c = _median_ratio(k["concentration_ratio"])
             if math.isfinite(c):
-                proj[lay.type == "head"].append((f"{short(n)}/{lay.name}", abs(lay.alpha - 2), abs(1 - c), lay.r2))
-    for ctl, rows in proj.items():
+                g = "conv" if lay.type in CONV_TYPES else "head" if lay.type == "head" else "other"
+                proj[g].append((f"{short(n)}/{lay.name}", abs(lay.alpha - 2), abs(1 - c), lay.r2))
+    for g, rows in proj.items():
         if rows:
             sets.append(
                 KronSet(
-                    "project " + ("heads (control)" if ctl else "layers"),
+                    groups[g],
                     [r[0] for r in rows],
                     np.array([r[1] for r in rows]),
                     np.array([r[2] for r in rows]),
                     np.array([r[3] for r in rows]),
-                    control=ctl,
+                    control=g != "conv",
                 )
             )
-    if proj[False] or proj[True]:
+    if any(proj.values()):
         f.sources.append(
             _src(b, "project", "layers[].kron.concentration_ratio (median); α, R² refitted from sigma, h_exact")
         )

@@ -242,19 +242,15 @@ def _kron_quality(f: Figure) -> MplFigure:
         ax = axs[j]
         for i, s in enumerate(p.sets):
             y = getattr(s, fld)
+            head = s.control and "head" in s.label or "FC" in s.label
+            style = {"marker": "x", "ms": 7, "mew": 2} if head else {"marker": "^", "ms": 5, "mfc": "none"}
             ax.plot(
-                s.gap,
-                y,
-                "x" if s.control else "o",
-                ms=7 if s.control else 5,
-                mew=2 if s.control else 1,
-                color=cmap(i),
-                label=s.label,
+                s.gap, y, ls="none", color=cmap(i), label=s.label, **(style if s.control else {"marker": "o", "ms": 5})
             )
-            if len(s.names) <= 8:
+            if len(s.names) <= 8 and not s.label.startswith("project"):
                 for xx, yy, nm in zip(s.gap, y, s.names, strict=True):
                     ax.annotate(nm, (xx, yy), fontsize=6.5, xytext=(3, 3), textcoords="offset points")
-        txt = f"Pearson r = {r[fld]:.2f} (without controls)" if math.isfinite(r[fld]) else "r: fewer than 3 points"
+        txt = f"Pearson r = {r[fld]:.2f} (conv layers)" if math.isfinite(r[fld]) else "r: fewer than 3 points"
         if fld in p.stored_r:
             txt += f"; stored r = {p.stored_r[fld]:.2f}"
         ax.set_title(txt)
