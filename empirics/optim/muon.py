@@ -145,7 +145,7 @@ class Muon(HybridOptimizer):
             O = newton_schulz(U, group["ns_coefficients"], group["ns_steps"], group["eps"], group["ns_dtype"])
             lr = group["lr"]
             p.mul_(1 - lr * group["weight_decay"])
-            p.add_(O.reshape(p.shape), alpha=-adjusted_lr(lr, group["adjust_lr_fn"], tuple(g.shape)))
+            p.add_(O.reshape(p.shape), alpha=-adjusted_lr(lr, group["adjust_lr_fn"], (g.shape[0], g.shape[1])))
 
 
 def make_muon(params: NamedParams, lr: float = 1e-3, **kw: Any) -> Muon:

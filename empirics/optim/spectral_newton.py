@@ -238,7 +238,7 @@ class SpectralNewton(HybridOptimizer):
         buckets: dict[tuple, list[tuple[dict[str, Any], Tensor]]] = {}
         for group in groups:
             U = self._momentum_input(group)
-            key = (tuple(U.shape), group["alpha"], group["damping"], group["method"], U.dtype, U.device)
+            key: tuple = (tuple(U.shape), group["alpha"], group["damping"], group["method"], U.dtype, U.device)
             if not self.batch_same_shape:
                 key = (*key, id(group))
             buckets.setdefault(key, []).append((group, U))
