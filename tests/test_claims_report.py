@@ -235,3 +235,11 @@ def test_verify_does_not_import_matplotlib():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_an_unwritable_out_is_one_error_line(tmp_path, small):
+    (tmp_path / "afile").write_text("x")
+    line = _one_line_error(run_cli("report", "--results", str(small), "--out", str(tmp_path / "afile" / "rep")))
+    assert "cannot create the output folder" in line
+    line = _one_line_error(run_cli("report", "--results", str(small), "--out", str(tmp_path / "afile")))
+    assert "is not a folder" in line

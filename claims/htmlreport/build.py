@@ -104,8 +104,11 @@ def build(results: str, out: str | Path, compare: str | None = None) -> Built:
                 tag, path, len(b.present), len(b.project), all_figures(b), outs, summary(claims, outs), layer_rows(b)
             )
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as e:
+        raise InputError(str(out), "", f"cannot create the output folder: {e.strerror or e}") from None
     try:
         for v in views:
             for f in v.figures:
@@ -117,6 +120,9 @@ def build(results: str, out: str | Path, compare: str | None = None) -> Built:
         (tmp / MARKER).write_text(f"written by {GENERATOR}; this folder is replaced whole on the next build\n")
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
         _swap(tmp, out)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise InputError(str(out), "", f"cannot write the report: {e.strerror or e}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
