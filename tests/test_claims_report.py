@@ -243,3 +243,14 @@ def test_an_unwritable_out_is_one_error_line(tmp_path, small):
     assert "cannot create the output folder" in line
     line = _one_line_error(run_cli("report", "--results", str(small), "--out", str(tmp_path / "afile")))
     assert "is not a folder" in line
+
+
+def test_report_path_imports_no_torch(tmp_path, small):
+    code = (
+        "import sys, io, contextlib, claims.cli\n"
+        f"assert claims.cli.main(['report', '--results', {str(small)!r}, '--out', {str(tmp_path / 'rep')!r}]) == 0\n"
+        "assert 'matplotlib' in sys.modules\n"
+        "bad = [m for m in ('torch', 'sympy') if m in sys.modules]; assert not bad, bad"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
