@@ -248,3 +248,23 @@ def test_schema_accepts_the_app_m_alias(tiny_run):
 def test_compare_schema_is_torch_free():
     code = "import empirics.compare_schema, claims.optimdata, sys; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_sigterm_exits_3_and_keeps_finished_cells(tmp_path):
+    import os
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "empirics", "compare", "--preset", "cpu", "--optimizers", "adamw", "sn"]
+    cmd += ["--out", str(tmp_path), "--no-progress"]
+    p = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    out = tmp_path / "optim_compare_cpu.json"
+    t0 = time.time()
+    while not out.exists() and p.poll() is None and time.time() - t0 < 120:
+        time.sleep(0.1)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 3 and err.strip().splitlines()[-1].startswith("interrupted:"), err
+    doc = json.loads(out.read_text())
+    validate(doc)
+    assert doc["complete"] is False
