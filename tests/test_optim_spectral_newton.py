@@ -263,3 +263,22 @@ def test_a_few_steps_on_every_zoo_family_stay_finite_and_lower_the_loss(name):
         losses.append(loss.item())
     assert all(np.isfinite(losses)) and all(torch.isfinite(p).all() for p in model.parameters())
     assert np.mean(losses[-3:]) < losses[0], losses
+
+
+def test_models_with_only_one_kind_of_parameter_and_no_late_groups():
+    norm_only = nn.Sequential(nn.LayerNorm(4))
+    opt = SpectralNewton(norm_only, lr=0.1)
+    assert opt.matrix_groups == [] and len(opt.param_groups) == 2
+    norm_only(torch.randn(2, 4)).sum().backward()
+    opt.step()
+    opt.load_state_dict(opt.state_dict())
+    lin = nn.Linear(3, 2, bias=False)
+    opt = SpectralNewton(lin, lr=0.1)
+    assert opt.adamw is None and len(opt.param_groups) == 1
+    lin(torch.randn(2, 3)).sum().backward()
+    opt.step()
+    opt.load_state_dict(opt.state_dict())
+    with pytest.raises(NotImplementedError, match="add_param_group"):
+        opt.add_param_group({"params": [torch.zeros(2, requires_grad=True)]})
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        SpectralNewton(nn.Sequential(nn.ReLU()))

@@ -145,6 +145,12 @@ class HybridOptimizer(torch.optim.Optimizer):
         if self.adamw is not None:
             self.param_groups.extend(self.adamw.param_groups)
 
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Only during construction: the matrix/AdamW split is fixed (build a new optimizer instead)."""
+        if hasattr(self, "_n_matrix"):
+            raise NotImplementedError(f"{type(self).__name__} does not support add_param_group after construction")
+        super().add_param_group(param_group)
+
     # ------------------------------------------------------------------------------------------------
     @property
     def matrix_groups(self) -> list[dict[str, Any]]:

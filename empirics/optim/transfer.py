@@ -14,7 +14,7 @@ Routes (all accept a batch ``(..., m, n)``, float32 or float64; all work on the 
 
 * :func:`sn_cholesky` — :math:`\alpha=2` only (§3.12 (ii)): :math:`(GG^\top+dI)^{-1}G` or :math:`G(G^\top G+dI)^{-1}`
   by one Cholesky factorisation, the inverse from the factor and one matrix product; about
-  :math:`2k^2\max(m,n)+k^3` flops.
+  :math:`4k^2\max(m,n)+k^3` flops (Muon's five quintic Newton–Schulz steps: about :math:`20k^2\max(m,n)+10k^3`).
   If a factorisation fails (only possible when :math:`d\ll\epsilon\lVert G\rVert_2^2` in floating point), that
   batch falls back to :func:`sn_eigh`, which is always finite.
 * :func:`sn_eigh` — any :math:`\alpha`: eigendecomposition of the smaller Gram matrix, e.g.
