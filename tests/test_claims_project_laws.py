@@ -222,3 +222,12 @@ def test_training_trajectory_law_perturbation_flips_both_ways(tmp_path):
 def test_training_trajectory_law_is_no_data_without_a_trajectory(tmp_path):
     out = evaluate(APP_E, write(tmp_path, {"one.json": project_file([layer("c0", "conv", 2.0)])}))
     assert out.verdict == NO_DATA
+
+
+def test_training_trajectory_without_head_layers_is_no_data_and_says_why(tmp_path):
+    def ckpt(epoch):
+        return _checkpoint(project_file([layer(f"c{i}", "conv", 2.0, seed=i) for i in range(3)]), "r", epoch)
+
+    out = evaluate(APP_E, write(tmp_path, {"r_e0.json": ckpt(0), "r_e9.json": ckpt(9)}))
+    assert out.verdict == NO_DATA
+    assert any("not judged (needs conv and head layers" in n for n in out.notes), out.notes

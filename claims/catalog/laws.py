@@ -386,7 +386,7 @@ def _trajectory(b):
         viol += [f"{run}: head {h} α {a0:.3f} → {a1:.3f} (does not decrease)" for h, a0, a1 in head_drop if not a1 < a0]
     if not rows:
         return Measure(
-            None, "no trajectory with conv and head layers at every checkpoint", notes=[c.label for c in cands]
+            None, "no trajectory with conv and head layers at every checkpoint", notes=[c.rule for c in cands]
         )
     return Measure(
         (sum(ok for _, ok in rows), len(rows)),
