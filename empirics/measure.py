@@ -242,6 +242,8 @@ def _measure_layer(
         "curvature_method": choice.get("method", method),
         "chunk_size": choice.get("chunk_size"),
     }
+    if choice.get("gn_form"):
+        notes.append(f"gn_exact form: {choice['gn_form']}")
     n_nonpos, n_nonfin = _count(h)
     n_nonfin += int((~torch.isfinite(d.sigma)).sum())
     if n_nonpos:

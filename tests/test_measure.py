@@ -99,6 +99,8 @@ def test_too_few_directions_and_records_validate():
         assert r["weight_shape"][0] == r["shape"][0] and len(r["h_fd"]) == 2
         assert any("too few directions" in s for s in r["diagnostics"]["notes"])
         assert r["curvature_method"] == C.GN_EXACT_LABEL  # conv/BN-eval/ReLU/linear: piecewise linear
+        # the three layers are measured together; the form used (reverse or jvp, with why) is in the notes
+        assert any(s.startswith("gn_exact form: ") for s in r["diagnostics"]["notes"]), r["diagnostics"]["notes"]
     doc = {
         "schema": "sad-results/1",
         "complete": True,
