@@ -5,7 +5,7 @@ PY ?= python3
 PIP = $(PY) -m pip install -q --disable-pip-version-check
 RESULTS ?= results/
 
-.PHONY: install-core install-test verify test thorough mutation lint
+.PHONY: install-core install-test verify test thorough mutation lint report
 
 install-core:
 	$(PIP) -e .
@@ -34,3 +34,7 @@ lint:
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+
+# the HTML report (figures + tables) of the shipped results beside the authors' data
+report: install-core
+	$(PY) -m claims report --results $(RESULTS) --compare ../shared/paper-results --out report/
