@@ -4,6 +4,7 @@
 PY ?= python3
 PIP = $(PY) -m pip install -q --disable-pip-version-check
 RESULTS ?= results/
+COMPARE ?= ../shared/paper-results
 
 .PHONY: install-core install-test verify test thorough mutation lint report
 
@@ -37,4 +38,4 @@ lint:
 
 # the HTML report (figures + tables) of the shipped results beside the authors' data
 report: install-core
-	$(PY) -m claims report --results $(RESULTS) --compare ../shared/paper-results --out report/
+	$(PY) -m claims report --results $(RESULTS) --compare $(COMPARE) --out report/
