@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,10 +91,12 @@ def provenance(settings: dict, *, seed: int, device: str, dtype: str) -> dict:
     }
 
 
-def write_atomic(path: str | os.PathLike, doc: dict) -> None:
-    """Validate ``doc``, then replace ``path`` atomically (temp file in the same folder + ``os.replace``)."""
+def write_atomic(path: str | os.PathLike, doc: dict, validator: Callable[[Any], None] = validate) -> None:
+    """Validate ``doc`` (``sad-results/1`` by default; ``validator`` for another schema, e.g.
+    :func:`empirics.compare_schema.validate`), then replace ``path`` atomically (temp file in the same folder
+    + ``os.replace``)."""
     clean = to_jsonable(doc)
-    validate(clean)
+    validator(clean)
     text = json.dumps(clean, indent=1, allow_nan=False) + "\n"  # serialise before touching the disk
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,9 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 
 import torch
 
+from empirics import results_io
 from empirics.compare.spec import CompareSpec
 from empirics.compare_schema import (
     CONFIG_NAMES,
@@ -35,7 +34,6 @@ from empirics.compare_schema import (
     validate,
 )
 from empirics.data import Dataset, load_dataset, loss_for
-from empirics.schema import to_jsonable
 from empirics.train import _build_args, deterministic, evaluate
 
 __all__ = ["run_compare", "measure_s", "train_cell", "CompareError", "optim_api"]
@@ -54,24 +52,8 @@ def optim_api() -> tuple[Callable[..., torch.optim.Optimizer], tuple[str, ...]]:
 
 # -- files ---------------------------------------------------------------------------------------
 def write_atomic(path: Path, doc: dict) -> None:
-    """Validate (``sad-optim/1``), then replace ``path`` atomically (temp file in the same folder)."""
-    clean = to_jsonable(doc)
-    validate(clean)
-    text = json.dumps(clean, indent=1, allow_nan=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Validate (``sad-optim/1``), then replace ``path`` atomically (:func:`empirics.results_io.write_atomic`)."""
+    results_io.write_atomic(path, doc, validator=validate)
 
 
 def _settings(spec: CompareSpec, device: torch.device) -> dict:
