@@ -268,3 +268,30 @@ def test_sigterm_exits_3_and_keeps_finished_cells(tmp_path):
     doc = json.loads(out.read_text())
     validate(doc)
     assert doc["complete"] is False
+
+
+def test_gpu_preset_code_path_runs_on_cpu_at_toy_scale(tmp_path):
+    """The gpu preset's model and data path (ResNet-18 on CIFAR-shaped synthetic data, every config, s from the
+    engine on the conv layers) at toy size on CPU: a complete, valid file with accuracies in range."""
+    from empirics.compare_schema import validate
+
+    spec = PRESETS["gpu"].with_overrides(
+        dataset="synthetic-cifar",
+        epochs=1,
+        seeds=(42,),
+        model_kwargs={"width": 4},
+        train_samples=96,
+        test_samples=48,
+        lr_factors=(1.0,),
+        search_epochs=1,
+        s_k=4,
+        s_batch=32,
+        batch_size=32,
+    )
+    path = R.run_compare(spec, tmp_path, progress=False)
+    doc = json.loads(Path(path).read_text())
+    validate(doc)
+    assert doc["complete"] is True and doc["model"] == "resnet18_cifar"
+    assert set(doc["summary"]) == set(spec.configs)
+    assert all(0.0 <= v["mean_best"] <= 100.0 for v in doc["summary"].values())
+    assert doc["s_by_layer"] and all(r["s"] > 0 for r in doc["s_by_layer"].values())
