@@ -88,6 +88,20 @@ PRESETS: dict[str, CompareSpec] = {
         lr_factors=(1 / 9, 1 / 3, 1.0, 3.0, 9.0, 27.0),
         search_epochs=5,
     ),
+    # the conv-net regime the paper claims SN for (conv α ≈ 2): ResNet-18 (width 16) on real digits at 16×16,
+    # the same network and data as the shipped curvature measurements; ≈ 25 min on one CPU thread
+    "cpu-conv": CompareSpec(
+        "optim_compare_cpu_conv",
+        "resnet18_cifar",
+        "digits",
+        epochs=15,
+        batch_size=64,
+        seeds=(42, 43, 44),
+        model_kwargs={"width": 16},
+        data_kwargs={"image_size": 16},
+        lr_factors=(1 / 9, 1 / 3, 1.0, 3.0, 9.0, 27.0),
+        search_epochs=5,
+    ),
     # Table 3's budget: ResNet-18, 30 epochs, seed 42 first (local CIFAR-10/100 with --data-dir, else synthetic)
     "gpu": CompareSpec(
         "optim_compare_gpu",
