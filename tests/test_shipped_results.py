@@ -61,15 +61,18 @@ def test_comparison_file_is_shipped_valid_and_complete():
     from empirics.compare_schema import CONFIG_NAMES, summarize_runs
     from empirics.compare_schema import validate as validate_optim
 
-    assert [p.name for p in OPTIM_FILES] == ["optim_compare_cpu.json"]
-    doc = json.loads(OPTIM_FILES[0].read_text())
-    validate_optim(doc)
-    spec = PRESETS["cpu"]
-    assert doc["complete"] is True and set(doc["summary"]) == set(CONFIG_NAMES)
-    assert doc["n_epochs"] == spec.epochs and doc["seed_list"] == list(spec.seeds) and doc["dataset_kind"] == "real"
-    assert doc["provenance"].get("git_commit") is not None
-    assert json.loads(json.dumps(summarize_runs(doc["runs"]))) == doc["summary"]  # the summary is the runs'
-    assert all(len(s["seeds"]) >= 3 for s in doc["summary"].values())
+    shipped = {"optim_compare_cpu.json": "cpu", "optim_compare_cpu_conv.json": "cpu-conv"}
+    assert sorted(p.name for p in OPTIM_FILES) == sorted(shipped)
+    for path in OPTIM_FILES:
+        doc = json.loads(path.read_text())
+        validate_optim(doc)
+        spec = PRESETS[shipped[path.name]]
+        assert doc["complete"] is True and set(doc["summary"]) == set(CONFIG_NAMES)
+        assert doc["model"] == spec.model and doc["n_epochs"] == spec.epochs and doc["seed_list"] == list(spec.seeds)
+        assert doc["dataset_kind"] == "real"
+        assert doc["provenance"].get("git_commit") is not None
+        assert json.loads(json.dumps(summarize_runs(doc["runs"]))) == doc["summary"]  # the summary is the runs'
+        assert all(len(s["seeds"]) >= 3 for s in doc["summary"].values())
 
 
 def test_comparison_claims_get_verdicts_from_the_shipped_file():
