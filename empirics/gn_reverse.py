@@ -139,9 +139,9 @@ def reverse_gn_curvatures(
     budget = _available_bytes(o.device) // 4
     if o.device.type == "cpu":
         budget = min(budget, 2 * 1024**3)
-    per_class = sum(z.numel() * z.element_size() for z in zs) * 3
-    cc = int(max(1, min(n_out, budget // max(per_class, 1))))
     zs_bytes = {n: z.numel() * z.element_size() for n, z in zip(names, zs, strict=True)}
+    per_class = 3 * sum(zs_bytes.values())
+    cc = int(max(1, min(n_out, budget // max(per_class, 1))))
     eye = torch.eye(n_out, dtype=o.dtype, device=o.device)
     Dd = {n: directions[n].to(device=o.device, dtype=o.dtype) for n in names}
     JV = {n: o.new_zeros(Dd[n].shape[0], B, n_out) for n in names}
@@ -151,8 +151,7 @@ def reverse_gn_curvatures(
         deltas = torch.autograd.grad(o, zs, grad_outputs=E, is_grads_batched=True, retain_graph=True)
         for n, dl in zip(names, deltas, strict=True):
             a, t, D = acts[n], tangents[n], Dd[n]
-            z_bytes = zs_bytes[n]
-            step = dir_chunk or int(max(1, min(D.shape[0], budget // max(2 * z_bytes, 1))))
+            step = dir_chunk or int(max(1, min(D.shape[0], budget // max(2 * zs_bytes[n], 1))))
             for k0 in range(0, D.shape[0], step):
                 T = vmap(lambda d, a=a, t=t: t(a, d))(D[k0 : k0 + step])  # (dk, B, *z)
                 JV[n][k0 : k0 + step, :, c0:c1] = torch.einsum("cb...,kb...->kbc", dl, T)

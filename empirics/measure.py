@@ -155,6 +155,11 @@ def measure_model(
     return records
 
 
+def _leading(d_full: C.Directions, kk: int) -> C.Directions:
+    """The top ``kk`` of a full set of singular directions (rank and its tolerance kept)."""
+    return C.Directions(d_full.sigma[:kk], d_full.U[:, :kk], d_full.W[:, :kk], d_full.rank, d_full.rtol)
+
+
 #: methods under which the piecewise-linear layers are measured together before the per-layer loop
 GROUPED = ("auto", "gn_exact")
 
@@ -168,7 +173,7 @@ def _gn_exact_together(model, loss_fn, inputs, targets, plan, chunk_size) -> dic
     D = {}
     for name, (d_full, kk) in plan.items():
         if kk and verdicts[name].piecewise_linear:
-            d = C.Directions(d_full.sigma[:kk], d_full.U[:, :kk], d_full.W[:, :kk], d_full.rank, d_full.rtol)
+            d = _leading(d_full, kk)
             D[name] = C.direction_tensors(d, get_module(model, name))
     if not D:
         return {}
@@ -205,7 +210,7 @@ def _measure_layer(
 ) -> dict:
     module = get_module(model, name)
     m, n = G.shape
-    d = C.Directions(d_full.sigma[:kk], d_full.U[:, :kk], d_full.W[:, :kk], d_full.rank, d_full.rtol)
+    d = _leading(d_full, kk)
     notes: list[str] = []
     if kk < requested_k:
         notes.append(f"k clamped from {requested_k} to {kk} (numerical rank {d.rank}, min(m, n) = {min(m, n)})")
