@@ -121,7 +121,7 @@ def _exact_forms(model: nn.Module):
       :math:`\mu`, var (biased, ``unbiased=False``) over ``normalized_shape``. Correctness, not speed: torch's
       fused ``layer_norm`` gives wrong second derivatives under nested ``jvp`` (forward-over-forward), e.g.
       −15.47 instead of −9.83 on a 4×6 example (double backward and jvp-of-grad are right);
-      ``tests/test_curvature.py::test_fused_layer_norm_nested_jvp_is_wrong`` documents it;
+      ``tests/empirics/test_curvature.py::test_fused_layer_norm_nested_jvp_is_wrong`` documents it;
     * for the same reason ``torch.nn.functional.layer_norm`` itself is replaced by the explicit formula
       for the duration of the block, so a model that calls it directly (not through ``nn.LayerNorm``) is
       covered too. This swaps a module attribute: do not run other torch code in other threads meanwhile.

@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 from empirics.compare_schema import CONFIG_NAMES, OPTIMIZER_OF, SCHEMA_VERSION, summarize_runs, validate
+from tests import paths
 
-PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper-results"
+PAPER = paths.PAPER
 if not PAPER.is_dir():
     PAPER = Path("/work/shared/paper-results")
 

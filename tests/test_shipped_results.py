@@ -7,14 +7,14 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from empirics.schema import validate
+from tests import paths
 from theory.fits import summarize_layer
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+RESULTS = paths.RESULTS
 ALL_FILES = sorted(RESULTS.glob("*.json"))
 FILES = [p for p in ALL_FILES if json.loads(p.read_text()).get("schema") == "sad-results/1"]
 OPTIM_FILES = [p for p in ALL_FILES if json.loads(p.read_text()).get("schema") == "sad-optim/1"]

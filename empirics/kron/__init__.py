@@ -8,7 +8,7 @@ Under this convention the Kronecker model is
 .. math:: H_K=C_\delta\otimes C_A,\qquad v_k^\top H_Kv_k=(u_k^\top C_\delta u_k)(w_k^\top C_Aw_k),\quad v_k=u_k\otimes w_k .
 
 (The column-major K-FAC literature writes the same operator :math:`C_A\otimes C_\delta`; pairing
-:math:`u\otimes w` with :math:`C_A\otimes C_\delta` gives wrong numbers — tests/test_kron_convention.py.)
+:math:`u\otimes w` with :math:`C_A\otimes C_\delta` gives wrong numbers — tests/empirics/test_kron_convention.py.)
 
 Public API (the ``empirics`` contract):
 

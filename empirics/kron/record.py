@@ -37,7 +37,7 @@ from theory.fits import ols
 
 __all__ = ["CONVENTION", "CONV_FORMS", "kron_record"]
 
-#: The vec convention and factor order, stated once for the whole package (tested in tests/test_kron_convention.py).
+#: The vec convention and factor order, stated once for the whole package (tested in tests/empirics/test_kron_convention.py).
 CONVENTION = "row-major vec(u w^T) = u (x) w; H_K = C_delta (x) C_A"
 CONV_FORMS = ("naive", "kfc")
 BIAS_NOTE = "bias not measured: a_i has no constant 1 appended and G excludes the bias gradient"

@@ -13,11 +13,12 @@ import pytest
 
 from claims.cli import main
 from claims.registry import REGISTRY
+from tests import paths
 from tests.cdp_pipe import Chromium, find_chromium
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = paths.ROOT
 RESULTS = ROOT / "results"
-PAPER = ROOT.parent / "shared" / "paper-results"
+PAPER = paths.PAPER
 if not PAPER.is_dir():
     PAPER = Path("/work/shared/paper-results")
 

@@ -16,9 +16,10 @@ from claims.cli import main
 from claims.evaluate import evaluate
 from claims.model import HOLDS, NO_DATA
 from claims.registry import REGISTRY
+from tests import paths
 
-ROOT = Path(__file__).resolve().parents[1]
-PAPER = ROOT.parent / "shared" / "paper-results"
+ROOT = paths.ROOT
+PAPER = paths.PAPER
 if not PAPER.is_dir():
     PAPER = Path("/work/shared/paper-results")
 needs_paper = pytest.mark.skipif(not PAPER.is_dir(), reason="../shared/paper-results not present")

@@ -17,7 +17,7 @@ import torch.multiprocessing as mp
 
 from empirics import distributed as dist
 from empirics.measure import measure_model
-from tests.test_curvature import make_case
+from tests.empirics.test_curvature import make_case
 
 TYPES = {"0": "conv", "3": "conv", "5": "head"}
 KW = dict(layer_types=TYPES, k=3, gn=True, kron=True, fd=True, progress=False)
@@ -42,7 +42,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
     torch.save(recs, os.path.join(out_dir, f"records_{rank}.pt"))
 
     from empirics import cli
-    from tests.test_cli_measure import API
+    from tests.empirics.test_cli_measure import API
 
     cli._api = lambda: API
     code = cli.main(
@@ -87,7 +87,7 @@ def test_cli_under_two_processes_rank0_writes(two_process_run, capsys):
     assert [p.name for p in two_process_run.iterdir() if p.name.startswith(".cli")] == []  # no stray temp files
 
     from empirics import cli
-    from tests.test_cli_measure import API
+    from tests.empirics.test_cli_measure import API
 
     single = two_process_run / "single.json"
     old = cli._api

@@ -15,8 +15,9 @@ from empirics.compare import run as R
 from empirics.compare.cli import build_spec, register_cli
 from empirics.compare.spec import LR_CENTRE, PRESETS
 from empirics.compare_schema import CONFIG_NAMES, OPTIMIZER_OF, SchemaError, summarize_runs, validate
+from tests import paths
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = paths.ROOT
 TINY = PRESETS["tiny"]
 
 

@@ -11,7 +11,7 @@ from torch import nn
 from empirics import curvature as C
 from empirics.measure import KTooLarge, measure_model
 from empirics.schema import validate
-from tests.test_curvature import make_case, mse
+from tests.empirics.test_curvature import make_case, mse
 
 
 def _orthonormal(rows: int, cols: int, g: torch.Generator) -> torch.Tensor:

@@ -18,10 +18,11 @@ import pytest
 from claims.bundle import FILE_KEYS
 from claims.cli import main
 from claims.registry import REGISTRY
+from tests import paths
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = paths.ROOT
 RESULTS = ROOT / "results"
-PAPER = ROOT.parent / "shared" / "paper-results"
+PAPER = paths.PAPER
 if not PAPER.is_dir():
     PAPER = Path("/work/shared/paper-results")
 needs_paper = pytest.mark.skipif(not PAPER.is_dir(), reason="../shared/paper-results not present")

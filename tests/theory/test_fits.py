@@ -2,11 +2,11 @@
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests import paths
 from theory.fits import (
     RANK_MODELS,
     fit_alpha,
@@ -19,7 +19,7 @@ from theory.fits import (
     transfer_error,
 )
 
-PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper-results"
+PAPER = paths.PAPER
 
 
 def test_exact_power_laws_recovered():

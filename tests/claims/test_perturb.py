@@ -12,8 +12,9 @@ from claims.evaluate import evaluate
 from claims.model import FAILS, HOLDS, NO_DATA
 from claims.perturb import Docs
 from claims.registry import REGISTRY
+from tests import paths
 
-PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper-results"
+PAPER = paths.PAPER
 if not PAPER.is_dir():
     PAPER = Path("/work/shared/paper-results")
 pytestmark = pytest.mark.skipif(not PAPER.is_dir(), reason="../shared/paper-results not present")

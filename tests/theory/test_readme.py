@@ -6,13 +6,12 @@ skipped, with that reason, until the README has the section.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests import paths
 from theory.registry import PAPER_STATEMENTS
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = paths.ROOT / "README.md"
 HEADING = "What holds and what does not"
 
 

@@ -11,7 +11,7 @@ from torch import nn
 from empirics import curvature as C
 from empirics.layers import get_module
 from empirics.piecewise import piecewise_linear_layers
-from tests.test_curvature import TOL, TinyAttention, _dense_h, _rel, ce, lm_ce, mse
+from tests.empirics.test_curvature import TOL, TinyAttention, _dense_h, _rel, ce, lm_ce, mse
 
 EXACT = ("fwd_fwd", "fwd_rev", "rev_rev")
 

@@ -20,7 +20,8 @@ from torch import nn
 from empirics import cli
 from empirics import curvature as C
 from empirics.schema import validate
-from tests.test_curvature import ce
+from tests import paths
+from tests.empirics.test_curvature import ce
 
 
 class _NotFound(FileNotFoundError):
@@ -263,7 +264,7 @@ def test_real_entry_point_unknown_model_subprocess(tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=os.path.dirname(os.path.dirname(__file__)),
+        cwd=paths.ROOT,
     )
     assert r.returncode == 2
     line = _one_line_error(r.stderr)

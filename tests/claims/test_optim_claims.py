@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -17,9 +16,10 @@ from claims.evaluate import evaluate
 from claims.model import FAILS, HOLDS, NO_DATA
 from claims.perturb import Docs
 from claims.registry import REGISTRY
+from tests import paths
 from tests.optim_fixture import PAPER, accs, all_fixtures, app_m, optim_doc, sn_wins, table3, write
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = paths.ROOT
 LAWS = (
     "t3.law.sn_outperforms_adamw",
     "appM.law.scalar_within_seed_var",

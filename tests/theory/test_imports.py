@@ -1,6 +1,6 @@
 """Import hygiene: `import theory.fits` stays light (no sympy), `import theory` is lazy, no torch in theory/.
 
-(That running every check imports no torch is asserted in tests/test_theory_cli.py, in the one subprocess that
+(That running every check imports no torch is asserted in tests/theory/test_cli.py, in the one subprocess that
 runs them all.)
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import paths
+
+ROOT = paths.ROOT
 
 
 def _run(code: str) -> subprocess.CompletedProcess:

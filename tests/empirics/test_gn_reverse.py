@@ -11,8 +11,8 @@ from torch import nn
 
 from empirics import curvature as C
 from empirics import gn_reverse as R
-from tests.test_curvature import TOL, _dense_h, _rel, ce, mse
-from tests.test_piecewise import PL_CASES, _build, _dirs
+from tests.empirics.test_curvature import TOL, _dense_h, _rel, ce, mse
+from tests.empirics.test_piecewise import PL_CASES, _build, _dirs
 
 
 @pytest.mark.parametrize("case", list(PL_CASES))
