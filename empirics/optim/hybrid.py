@@ -31,8 +31,11 @@ tags, else Conv→conv, Linear→dense, last Linear→head); a matrix outside th
 is kept in ``momentum_dtype`` (default ``None``: that compute dtype, so a bfloat16 weight's momentum is
 float32 — the EMA's small increments :math:`(1-\mu)g` would otherwise round away against bfloat16's 8
 significant bits); the new weight :math:`(1-\eta\lambda)W-\eta'\Delta` is formed in the compute dtype and
-rounded to the weight's dtype **once**. The internal AdamW is ``torch.optim.AdamW`` (its state in the
-parameter's dtype).
+rounded to the weight's dtype **once**. The internal AdamW is ``torch.optim.AdamW``, run on a 16-bit
+parameter swapped to float32 for the step, so its state (``exp_avg``, ``exp_avg_sq``) is float32 and the new
+value is rounded once too (torch's AdamW on float16 tensors underflows ``eps`` = 1e-8 and small
+:math:`(1-\beta_2)g^2` to 0 and divides by zero). ``load_state_dict`` keeps these dtypes (torch alone would
+cast the state to the parameter's dtype).
 
 **The AdamW part's learning rate** is its own argument, ``adamw_lr`` (default :data:`ADAMW_LR` = 1e-3:
 ``torch.optim.AdamW``'s default and the project's AdamW grid centre). It is not tied to the matrix
@@ -404,8 +407,31 @@ class HybridOptimizer(torch.optim.Optimizer):
                 return loss
         self._matrix_step([g for g in self.matrix_groups if g["params"][0].grad is not None])
         if self.adamw is not None:
-            self.adamw.step()
+            self._adamw_step(self.adamw)
         return loss
+
+    @staticmethod
+    def _adamw_step(adamw: torch.optim.AdamW) -> None:
+        """``adamw.step()``, with every 16-bit parameter (and its gradient) swapped to float32 for the step: the
+        AdamW state lives in float32 and the new value is rounded once (torch's AdamW on a float16 tensor
+        rounds ``eps`` = 1e-8 and small ``(1-β₂)g²`` to 0 and divides by zero)."""
+        swapped: list[tuple[nn.Parameter, Tensor, torch.dtype]] = []
+        for group in adamw.param_groups:
+            for p in group["params"]:
+                cd = compute_dtype(p.dtype)
+                if p.grad is not None and p.dtype != cd:
+                    grad, dtype = p.grad, p.dtype
+                    p.grad = None
+                    p.data = p.data.to(cd)
+                    p.grad = grad.to(cd)
+                    swapped.append((p, grad, dtype))
+        try:
+            adamw.step()
+        finally:
+            for p, grad, dtype in swapped:
+                p.grad = None
+                p.data = p.data.to(dtype)
+                p.grad = grad
 
     # ------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -425,8 +451,9 @@ class HybridOptimizer(torch.optim.Optimizer):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Inverse of :meth:`state_dict`; the param groups stay shared with the internal AdamW.
 
-        torch casts loaded floating-point state to the parameter's dtype; the momentum buffers are restored
-        from ``state_dict`` in :meth:`_state_dtype` instead (exact for a float32 buffer of a bfloat16 weight).
+        torch casts loaded floating-point state to the parameter's dtype; the state is restored from
+        ``state_dict`` in the dtypes of the module docstring instead (exact for the float32 state of a bfloat16
+        weight).
         """
         groups = self.param_groups
         self.param_groups = groups[: self._n_matrix]
@@ -436,15 +463,27 @@ class HybridOptimizer(torch.optim.Optimizer):
             self.param_groups = groups
             raise
         matrix = self.param_groups
-        saved = state_dict["matrix"]
-        for saved_group, group in zip(saved["param_groups"], matrix, strict=True):
-            for pid, p in zip(saved_group["params"], group["params"], strict=True):
-                buf = saved["state"].get(pid, {}).get("momentum_buffer")
-                if buf is not None:
-                    self.state[p]["momentum_buffer"] = buf.to(device=p.device, dtype=self._state_dtype(p), copy=True)
+        _restore_state(self.state, state_dict["matrix"], matrix, self._state_dtype)
         if self.adamw is not None:
             self.adamw.load_state_dict(state_dict["adamw"])
+            _restore_state(
+                self.adamw.state, state_dict["adamw"], self.adamw.param_groups, lambda p: compute_dtype(p.dtype)
+            )
             self.param_groups = matrix + self.adamw.param_groups
         else:
             self.param_groups = matrix
         self.nonfinite_skips = int(state_dict.get("nonfinite_skips", 0))
+
+
+def _restore_state(
+    state: Mapping[Tensor, dict[str, Any]],
+    saved: dict[str, Any],
+    groups: list[dict[str, Any]],
+    dtype_of: Callable[[Tensor], torch.dtype],
+) -> None:
+    """Put ``saved``'s floating-point state tensors (all but ``step``) back into ``state`` in ``dtype_of(p)``."""
+    for saved_group, group in zip(saved["param_groups"], groups, strict=True):
+        for pid, p in zip(saved_group["params"], group["params"], strict=True):
+            for key, value in saved["state"].get(pid, {}).items():
+                if key != "step" and isinstance(value, Tensor) and value.is_floating_point():
+                    state[p][key] = value.to(device=p.device, dtype=dtype_of(p), copy=True)
