@@ -213,13 +213,12 @@ def _split_model(
             if forced == "matrix":
                 what = "an embedding table" if embedding is not None else "not a matrix"
                 raise ValueError(f"routes asks 'matrix' for parameter {name!r}, but it is {what} (no matrix view)")
-            why = (
-                "embedding"
-                if embedding is not None
-                else "vector"
-                if p.dim() < 2
-                else "free tensor (not a layer weight)"
-            )
+            if embedding is not None:
+                why = "embedding"
+            elif p.dim() < 2:
+                why = "vector"
+            else:
+                why = "free tensor (not a layer weight)"
             rest.append((name, p))
             routing[name] = Route("adamw", why)
             continue

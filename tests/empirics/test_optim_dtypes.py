@@ -196,3 +196,26 @@ def test_float16_gradient_whose_sum_overflows_float16_is_still_finite():
     lin.weight.grad[0, 0] = float("nan")
     with pytest.raises(FloatingPointError, match="non-finite gradient in weight"):
         opt.step()
+
+
+def test_hf_gpt2_in_bfloat16_trains_with_sn():
+    """The issue's practitioner case: a HuggingFace GPT-2 stored in bfloat16 (tied head, Conv1D layers)."""
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    cfg = transformers.GPT2Config(
+        n_layer=2, n_embd=16, n_head=2, vocab_size=50, n_positions=16, bos_token_id=0, eos_token_id=0
+    )
+    model = transformers.GPT2LMHeadModel(cfg).to(torch.bfloat16)
+    opt = SpectralNewton(model, lr=0.02)
+    idx = torch.randint(0, 50, (4, 12), generator=torch.Generator().manual_seed(0))
+    losses = []
+    for _ in range(6):
+        opt.zero_grad()
+        out = model(idx, labels=idx)
+        out.loss.backward()
+        opt.step()
+        losses.append(out.loss.item())
+    assert all(p.dtype == torch.bfloat16 and torch.isfinite(p).all() for p in model.parameters())
+    assert model.lm_head.weight is model.transformer.wte.weight
+    assert opt.adamw.state[model.transformer.wte.weight]["exp_avg"].dtype == torch.float32
+    assert losses[-1] < losses[0], losses
