@@ -15,8 +15,12 @@ and in ``torch.optim.Muon`` (``ns_dtype=None`` keeps the input dtype). Singular 
 :class:`Muon` is an own implementation of ``torch.optim.Muon``'s step — the same operations in the same order:
 :math:`M\leftarrow\mu M+(1-\mu)g` (``lerp``), Nesterov :math:`U=(1-\mu)g+\mu M`, :math:`O=\mathrm{NS}(U)`,
 :math:`W\leftarrow(1-\eta\lambda)W-\eta'O` with :math:`\eta'=\eta\sqrt{\max(1,m/n)}` (``adjust_lr_fn="original"``)
-or :math:`0.2\eta\sqrt{\max(m,n)}` (``"match_rms_adamw"``) — applied to the row-major matrix view of conv
-weights (torch's Muon accepts only 2-D parameters), so it also runs on a torch without ``torch.optim.Muon``.
+or :math:`0.2\eta\sqrt{\max(m,n)}` (``"match_rms_adamw"``) — applied to the matrix view of
+:func:`~empirics.optim.matrix_view.matrix_view` (conv weights row-major, a grouped conv block by block with
+each block's :math:`(m,n)`, HF ``Conv1D`` transposed; torch's Muon accepts only 2-D parameters), so it also
+runs on a torch without ``torch.optim.Muon``. Routing, dtypes (momentum in float32 for 16-bit weights by
+default, where ``torch.optim.Muon`` keeps it in the weight's dtype) and the AdamW part (``adamw_lr``, default
+1e-3) are :mod:`empirics.optim.hybrid`'s.
 The tests check :func:`newton_schulz` against ``torch.optim._muon._zeropower_via_newtonschulz`` and a step
 on 2-D parameters against ``torch.optim.Muon`` when they exist.
 """
@@ -24,12 +28,13 @@ on 2-D parameters against ``torch.optim.Muon`` when they exist.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from empirics.optim.hybrid import HybridOptimizer, NamedParams, as_matrix, split_parameters
+from empirics.optim.hybrid import ADAMW_LR, HybridOptimizer, NamedParams, split_parameters
 
 __all__ = ["NS_COEFFICIENTS", "newton_schulz", "adjusted_lr", "Muon", "make_muon"]
 
@@ -76,7 +81,10 @@ class Muon(HybridOptimizer):
 
     Hyper-parameters and defaults are ``torch.optim.Muon``'s (lr 1e-3, weight_decay 0.1, momentum 0.95,
     nesterov, ns_steps 5, eps 1e-7, adjust_lr_fn None = "original"), plus ``ns_dtype`` (bfloat16).
-    The AdamW part: ``adamw_lr`` (default ``lr``), ``adamw_weight_decay`` (default ``weight_decay``).
+    ``layer_types``, ``tied_embeddings``, ``routes``, ``momentum_dtype``, ``nonfinite``: as in
+    :class:`~empirics.optim.spectral_newton.SpectralNewton`. The AdamW part: ``adamw_lr`` (default
+    :data:`~empirics.optim.hybrid.ADAMW_LR` = 1e-3, independent of ``lr``), ``adamw_weight_decay`` (default
+    ``weight_decay``).
     """
 
     kind = "muon"
@@ -95,10 +103,13 @@ class Muon(HybridOptimizer):
         adjust_lr_fn: str | None = None,
         ns_dtype: torch.dtype | None = torch.bfloat16,
         layer_types: dict[str, str] | None = None,
-        adamw_lr: float | None = None,
+        tied_embeddings: str = "adamw",
+        routes: Mapping[str, str] | None = None,
+        adamw_lr: float = ADAMW_LR,
         adamw_betas: tuple[float, float] = (0.9, 0.999),
         adamw_eps: float = 1e-8,
         adamw_weight_decay: float | None = None,
+        momentum_dtype: torch.dtype | None = None,
         nonfinite: str = "raise",
     ) -> None:
         if not (lr >= 0 and 0 <= momentum < 1 and weight_decay >= 0):
@@ -107,8 +118,8 @@ class Muon(HybridOptimizer):
             )
         if adjust_lr_fn not in ADJUST_LR:
             raise ValueError(f"adjust_lr_fn must be one of {ADJUST_LR}, got {adjust_lr_fn!r}")
-        mats, rest = split_parameters(params, layer_types)
-        groups = [{"params": [mp.param], "name": mp.name, "layer_type": mp.layer_type} for mp in mats]
+        split = split_parameters(params, layer_types, tied_embeddings=tied_embeddings, routes=routes)
+        groups = [{"params": [mp.param], "name": mp.name, "layer_type": mp.layer_type} for mp in split.matrix]
         defaults = dict(
             lr=lr,
             weight_decay=weight_decay,
@@ -123,29 +134,26 @@ class Muon(HybridOptimizer):
         super().__init__(
             groups,
             defaults,
-            rest,
-            adamw_lr=lr if adamw_lr is None else adamw_lr,
+            split,
+            adamw_lr=adamw_lr,
             adamw_betas=adamw_betas,
             adamw_eps=adamw_eps,
             adamw_weight_decay=weight_decay if adamw_weight_decay is None else adamw_weight_decay,
+            momentum_dtype=momentum_dtype,
             nonfinite=nonfinite,
         )
 
     def _matrix_step(self, groups: list[dict[str, Any]]) -> None:
         for group in groups:
             p = group["params"][0]
-            g = as_matrix(p.grad)
-            mu = group["momentum"]
-            state = self.state[p]
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = torch.zeros_like(g)
-            buf = state["momentum_buffer"]
-            buf.lerp_(g, 1 - mu)
-            U = g.lerp(buf, mu) if group["nesterov"] else buf
-            O = newton_schulz(U, group["ns_coefficients"], group["ns_steps"], group["eps"], group["ns_dtype"])
+            g = self._grad_matrix(p)
+            U = self._momentum(p, g, group["momentum"], group["nesterov"])
+            ns = (group["ns_coefficients"], group["ns_steps"], group["eps"], group["ns_dtype"])
+            # a grouped conv's blocks (g, m, n) are orthogonalised one by one
+            O = newton_schulz(U, *ns) if U.dim() == 2 else torch.stack([newton_schulz(b, *ns) for b in U])
             lr = group["lr"]
-            p.mul_(1 - lr * group["weight_decay"])
-            p.add_(O.reshape(p.shape), alpha=-adjusted_lr(lr, group["adjust_lr_fn"], (g.shape[0], g.shape[1])))
+            shape = (g.shape[-2], g.shape[-1])
+            self._write(p, O, adjusted_lr(lr, group["adjust_lr_fn"], shape), lr * group["weight_decay"])
 
 
 def make_muon(params: NamedParams, lr: float = 1e-3, **kw: Any) -> Muon:

@@ -1,7 +1,9 @@
 r"""Spectral Newton (SN) as a ``torch.optim.Optimizer`` (THEORY.md §"Transfer function", §3.12, G18).
 
-For every matrix parameter :math:`W` (:math:`m\times n`; a conv weight viewed row-major as
-:math:`c_{\rm out}\times c_{\rm in}k_hk_w` and reshaped back) with gradient :math:`g_t`, one step is
+For every matrix parameter :math:`W` (:math:`m\times n` = outputs × inputs, read through
+:func:`~empirics.optim.matrix_view.matrix_view`: a conv weight row-major as :math:`c_{\rm out}\times
+c_{\rm in}k_hk_w`, a grouped conv as one such block per group, an HF ``Conv1D`` transposed) with gradient
+:math:`g_t`, one step is
 
 .. math::
 
@@ -12,9 +14,12 @@ For every matrix parameter :math:`W` (:math:`m\times n`; a conv weight viewed ro
     W_t &= (1-\eta\lambda)\,W_{t-1} - \eta\,s(\Delta_t)\,\Delta_t,
 
 computed without an SVD (:mod:`empirics.optim.transfer`: a Cholesky solve on the smaller Gram side for
-:math:`\alpha=2`, an eigendecomposition of the smaller Gram matrix otherwise). Every other parameter
-(biases, norm gains, embeddings) is updated by an internal ``torch.optim.AdamW``
-(:class:`~empirics.optim.hybrid.HybridOptimizer`).
+:math:`\alpha=2`, an eigendecomposition of the smaller Gram matrix otherwise), in float32 for float32,
+bfloat16 and float16 weights (float64 for float64), with the momentum buffer in float32 (``momentum_dtype``)
+and the new weight rounded to the weight's dtype once. Every other parameter (biases, norm gains,
+embedding tables, an embedding-tied output head unless ``tied_embeddings="matrix"``) is updated by an
+internal ``torch.optim.AdamW`` at its own ``adamw_lr`` (default 1e-3); the routing rule, the dtypes and the
+AdamW part are :mod:`empirics.optim.hybrid`'s.
 
 **What the paper fixes** [TEX]: :math:`T`, :math:`d=0.1`, :math:`\alpha=2` for conv layers ("SN"), per-layer
 :math:`\alpha` from Table 1 for transformers (:math:`\alpha\approx1\Rightarrow T=\sigma/(\sigma+d)`), and
@@ -38,7 +43,8 @@ computed without an SVD (:mod:`empirics.optim.transfer`: a Cholesky solve on the
   (:math:`T(\kappa\sigma)\ne\kappa^{p}T(\sigma)`); ``scale="rms"`` makes its size invariant, but the *shape*
   of :math:`T` still depends on :math:`\sigma^\alpha/d`, i.e. on the loss scale, because :math:`d` is absolute;
 * *how often / re-estimating* :math:`\alpha`: every step, with a fixed per-layer :math:`\alpha`;
-* *which parameters*: every Linear/Conv weight including the classifier head; embeddings go to AdamW;
+* *which parameters*: every Linear/Conv weight including the classifier head; embeddings go to AdamW, and
+  so does a head whose weight *is* the embedding table (a tied tensor is optimised once);
 * *non-finite gradients*: ``nonfinite="raise"`` (default) or ``"skip"`` (skip-and-count), see
   :mod:`empirics.optim.hybrid`.
 
@@ -56,7 +62,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from empirics.optim.hybrid import HybridOptimizer, MatrixParam, NamedParams, as_matrix, split_parameters
+from empirics.optim.hybrid import ADAMW_LR, HybridOptimizer, MatrixParam, NamedParams, split_parameters
 from empirics.optim.transfer import METHODS, sn_direction
 
 __all__ = ["ALPHA_BY_LAYER_TYPE", "DEFAULT_ALPHA", "SCALES", "SpectralNewton", "resolve_alpha"]
@@ -100,12 +106,8 @@ def resolve_alpha(mp: MatrixParam, alpha: AlphaSpec) -> float:
             raise ValueError(f"alpha must be a number, 'layer_type' or a dict name -> alpha, got {alpha!r}")
         value = ALPHA_BY_LAYER_TYPE.get(mp.layer_type or "", DEFAULT_ALPHA)
     elif isinstance(alpha, Mapping):
-        if mp.module is not None and mp.module in alpha:
-            value = alpha[mp.module]
-        elif mp.name in alpha:
-            value = alpha[mp.name]
-        else:
-            value = ALPHA_BY_LAYER_TYPE.get(mp.layer_type or "", DEFAULT_ALPHA)
+        key = next((k for k in (mp.module, mp.name, *mp.aliases) if k is not None and k in alpha), None)
+        value = alpha[key] if key is not None else ALPHA_BY_LAYER_TYPE.get(mp.layer_type or "", DEFAULT_ALPHA)
     else:
         value = alpha
     value = float(value)
@@ -127,9 +129,14 @@ class SpectralNewton(HybridOptimizer):
         scale, rms_target: ``"none"`` (paper) or ``"rms"`` (update RMS = ``rms_target``).
         method: transfer route, one of :data:`empirics.optim.transfer.METHODS` (``auto``: Cholesky for α = 2).
         layer_types: module name → layer type, overriding the model's table.
+        tied_embeddings: ``"adamw"`` (default) or ``"matrix"`` — where an embedding-tied weight goes.
+        routes: ``{parameter name: "adamw" | "matrix"}``, deciding before the default rule.
         batch_same_shape: batch the linear algebra of layers with the same shape and α.
-        adamw_lr, adamw_betas, adamw_eps, adamw_weight_decay: the AdamW part (defaults: ``lr``,
-            torch's betas/eps, ``weight_decay``).
+        adamw_lr: learning rate of the AdamW part (default :data:`~empirics.optim.hybrid.ADAMW_LR` = 1e-3,
+            independent of ``lr``).
+        adamw_betas, adamw_eps, adamw_weight_decay: the AdamW part (defaults: torch's betas/eps,
+            ``weight_decay``).
+        momentum_dtype: dtype of the momentum buffer (default: float32, float64 for float64 weights).
         nonfinite: ``"raise"`` | ``"skip"`` | ``"ignore"``.
 
     Each matrix group carries ``name``, ``layer_type`` and its ``alpha``; ``optimizer.alphas`` maps
@@ -152,11 +159,14 @@ class SpectralNewton(HybridOptimizer):
         rms_target: float = 0.2,
         method: str = "auto",
         layer_types: dict[str, str] | None = None,
+        tied_embeddings: str = "adamw",
+        routes: Mapping[str, str] | None = None,
         batch_same_shape: bool = True,
-        adamw_lr: float | None = None,
+        adamw_lr: float = ADAMW_LR,
         adamw_betas: tuple[float, float] = (0.9, 0.999),
         adamw_eps: float = 1e-8,
         adamw_weight_decay: float | None = None,
+        momentum_dtype: torch.dtype | None = None,
         nonfinite: str = "raise",
     ) -> None:
         if not (lr >= 0):
@@ -171,9 +181,14 @@ class SpectralNewton(HybridOptimizer):
             raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-        mats, rest = split_parameters(params, layer_types)
+        split = split_parameters(params, layer_types, tied_embeddings=tied_embeddings, routes=routes)
+        mats = split.matrix
         if isinstance(alpha, Mapping):
-            known = {mp.name for mp in mats} | {mp.module for mp in mats if mp.module}
+            known = (
+                {mp.name for mp in mats}
+                | {mp.module for mp in mats if mp.module}
+                | {a for mp in mats for a in mp.aliases}
+            )
             unknown = sorted(set(alpha) - known)
             if unknown:
                 raise ValueError(
@@ -200,11 +215,12 @@ class SpectralNewton(HybridOptimizer):
         super().__init__(
             groups,
             defaults,
-            rest,
-            adamw_lr=lr if adamw_lr is None else adamw_lr,
+            split,
+            adamw_lr=adamw_lr,
             adamw_betas=adamw_betas,
             adamw_eps=adamw_eps,
             adamw_weight_decay=weight_decay if adamw_weight_decay is None else adamw_weight_decay,
+            momentum_dtype=momentum_dtype,
             nonfinite=nonfinite,
         )
 
@@ -223,16 +239,11 @@ class SpectralNewton(HybridOptimizer):
     # ------------------------------------------------------------------------------------------------
     def _momentum_input(self, group: dict[str, Any]) -> Tensor:
         p = group["params"][0]
-        g = as_matrix(p.grad)
+        g = self._grad_matrix(p)
         mu = group["momentum"]
         if mu == 0:
             return g
-        state = self.state[p]
-        if "momentum_buffer" not in state:
-            state["momentum_buffer"] = torch.zeros_like(g)
-        buf = state["momentum_buffer"]
-        buf.lerp_(g, 1 - mu)
-        return g.lerp(buf, mu) if group["nesterov"] else buf
+        return self._momentum(p, g, mu, group["nesterov"])
 
     def _matrix_step(self, groups: list[dict[str, Any]]) -> None:
         buckets: dict[tuple, list[tuple[dict[str, Any], Tensor]]] = {}
@@ -250,13 +261,10 @@ class SpectralNewton(HybridOptimizer):
             for (group, _), D in zip(items, deltas, strict=True):
                 self._apply(group, D)
 
-    @staticmethod
-    def _apply(group: dict[str, Any], D: Tensor) -> None:
+    def _apply(self, group: dict[str, Any], D: Tensor) -> None:
         p = group["params"][0]
         lr = group["lr"]
         if group["scale"] == "rms":  # D = 0 stays 0: the clamp only avoids 0/0 (no host sync)
             norm = torch.linalg.vector_norm(D).clamp_min(torch.finfo(D.dtype).tiny)
             D = D * (group["rms_target"] * math.sqrt(D.numel()) / norm)
-        if group["weight_decay"]:
-            p.mul_(1 - lr * group["weight_decay"])
-        p.add_(D.reshape(p.shape), alpha=-lr)
+        self._write(p, D, lr, lr * group["weight_decay"])

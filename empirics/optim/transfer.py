@@ -9,8 +9,10 @@ the update is the matrix function (§3.12 (i))
 
 .. math:: \Delta W=G\big((G^\top G)^{\alpha/2}+dI_n\big)^{-1}=\big((GG^\top)^{\alpha/2}+dI_m\big)^{-1}G .
 
-Routes (all accept a batch ``(..., m, n)``, float32 or float64; all work on the **smaller** Gram side,
-:math:`k=\min(m,n)`):
+Routes (all accept a batch ``(..., m, n)``; all work on the **smaller** Gram side, :math:`k=\min(m,n)`).
+Dtypes: float64 is computed in float64, everything else (float32, bfloat16, float16) in float32
+(:func:`compute_dtype`: torch has no 16-bit Cholesky/eigh on CPU, and a Gram matrix squares the condition
+number, which bfloat16's 8 significant bits cannot carry); the result is returned in the input's dtype.
 
 * :func:`sn_cholesky` — :math:`\alpha=2` only (§3.12 (ii)): :math:`(GG^\top+dI)^{-1}G` or :math:`G(G^\top G+dI)^{-1}`
   by one Cholesky factorisation, the inverse from the factor and one matrix product; about
@@ -40,10 +42,15 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["METHODS", "transfer_function", "sn_direction", "sn_cholesky", "sn_eigh", "sn_svd"]
+__all__ = ["METHODS", "compute_dtype", "transfer_function", "sn_direction", "sn_cholesky", "sn_eigh", "sn_svd"]
 
 #: Routes accepted by :func:`sn_direction`; ``auto`` = ``cholesky`` for α = 2, else ``eigh``.
 METHODS = ("auto", "cholesky", "eigh", "svd")
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype the transfer is computed in for inputs of ``dtype``: float64 for float64, else float32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
 
 
 def _check(G: Tensor, d: float, alpha: float | None = None) -> None:
@@ -75,6 +82,8 @@ def sn_cholesky(G: Tensor, d: float = 0.1) -> Tensor:
     factorisation fails, that input is recomputed by :func:`sn_eigh`.
     """
     _check(G, d)
+    if G.dtype != compute_dtype(G.dtype):
+        return sn_cholesky(G.to(compute_dtype(G.dtype)), d).to(G.dtype)
     m, n = G.shape[-2:]
     if G.numel() == 0:
         return torch.zeros_like(G)
@@ -102,6 +111,8 @@ def sn_eigh(G: Tensor, alpha: float, d: float = 0.1) -> Tensor:
     with :math:`f(\lambda)=1/(\max(\lambda,0)^{\alpha/2}+d)` (negative round-off eigenvalues clamped to 0).
     """
     _check(G, d, alpha)
+    if G.dtype != compute_dtype(G.dtype):
+        return sn_eigh(G.to(compute_dtype(G.dtype)), alpha, d).to(G.dtype)
     m, n = G.shape[-2:]
     if G.numel() == 0:
         return torch.zeros_like(G)
@@ -117,6 +128,8 @@ def sn_eigh(G: Tensor, alpha: float, d: float = 0.1) -> Tensor:
 def sn_svd(G: Tensor, alpha: float, d: float = 0.1) -> Tensor:
     r"""The definition :math:`U\,\mathrm{diag}(T(\sigma_k;\alpha))\,W^\top` by a thin SVD (reference route)."""
     _check(G, d, alpha)
+    if G.dtype != compute_dtype(G.dtype):
+        return sn_svd(G.to(compute_dtype(G.dtype)), alpha, d).to(G.dtype)
     if G.numel() == 0:
         return torch.zeros_like(G)
     U, s, Vh = torch.linalg.svd(G, full_matrices=False)

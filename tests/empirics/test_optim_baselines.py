@@ -185,6 +185,14 @@ def test_every_name_builds_and_steps():
         assert all(not torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True)), name
 
 
+def test_muon_adamw_part_has_its_own_learning_rate():
+    model = _convnet()
+    opt = Muon(model, lr=0.02)
+    assert {g["lr"] for g in opt.matrix_groups} == {0.02} and {g["lr"] for g in opt.adamw.param_groups} == {1e-3}
+    opt = build_optimizer("muon", model, lr=0.02, adamw_lr=3e-4)
+    assert {g["lr"] for g in opt.adamw.param_groups} == {3e-4}
+
+
 def test_build_optimizer_errors():
     model = _convnet()
     with pytest.raises(ValueError, match="unknown optimizer 'sgd'; choose from adamw, sn, muon, scalar_beta05"):
@@ -194,6 +202,9 @@ def test_build_optimizer_errors():
             build_optimizer(name, model, lr=1e-3)
     with pytest.raises(ValueError, match="alpha applies to 'sn' only"):
         build_optimizer("muon", model, lr=1e-3, alpha=1.0)
+    for name in ("adamw", "scalar_beta10"):
+        with pytest.raises(ValueError, match=f"adamw_lr applies to 'sn' and 'muon' only .*not to '{name}'"):
+            build_optimizer(name, model, lr=1e-3, adamw_lr=1e-3, s_by_layer=S)
     with pytest.raises(ValueError, match="optimizer 'muon':.*bogus"):
         build_optimizer("muon", model, lr=1e-3, bogus=1)
     sn = build_optimizer("sn", model, lr=1e-3, alpha=1.5, damping=0.2, weight_decay=0.0)

@@ -153,6 +153,21 @@ def test_non_matrix_parameters_follow_adamw_exactly():
             assert torch.equal(p, q), n
 
 
+def test_the_adamw_part_has_its_own_learning_rate_default_1e_3():
+    from empirics.optim import ADAMW_LR
+
+    assert ADAMW_LR == 1e-3
+    for lr in (0.02, 0.5):
+        opt = SpectralNewton(_net(), lr=lr)
+        assert [g["lr"] for g in opt.param_groups] == [lr, lr] + [1e-3] * 4
+    opt = build_optimizer("sn", _net(), lr=0.05)
+    assert {g["lr"] for g in opt.adamw.param_groups} == {1e-3}
+    opt = build_optimizer("sn", _net(), lr=0.05, adamw_lr=0.05)  # the coupling of earlier versions, explicitly
+    assert {g["lr"] for g in opt.param_groups} == {0.05}
+    with pytest.raises(ValueError, match="pass adamw_lr=lr for the old coupling"):
+        SpectralNewton(_net(), adamw_lr=None)
+
+
 def test_batched_same_shape_layers_equal_one_at_a_time():
     model = nn.Sequential(*[nn.Linear(6, 6) for _ in range(4)], nn.Linear(6, 3))
     twin = copy.deepcopy(model)
