@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from empirics import compare_schema
 from empirics.schema import SCHEMA_VERSION, SchemaError, validate
@@ -57,6 +58,8 @@ class Bundle:
         if not self.folder.is_dir():
             raise InputError(str(folder), "", "results folder does not exist")
         self._cache: dict[str, object] = {}
+        #: derived data of this folder (networks, refits), computed once per run by the modules that own them
+        self.memo: dict[str, Any] = {}
         self._project: list[Node] | None = None
         self._optim: list[Node] | None = None
         self.present = {k for k, n in FILE_KEYS.items() if (self.folder / n).is_file()}
@@ -115,6 +118,11 @@ class Bundle:
                 out.append(Node(doc, p.name))
             self._optim = out
         return self._optim
+
+    @property
+    def incomplete(self) -> set[str]:
+        """File names of the project's ``sad-results/1`` files still in progress (``complete: false``)."""
+        return {d.file for d in self.project if d.value.get("complete") is not True}
 
     def check_usable(self) -> None:
         """Unusable input: no author file and no project file at all (exit 2)."""
