@@ -17,9 +17,10 @@ import numpy as np
 
 from theory.fits import fit_alpha, participation_ratio, summarize_layer, transfer_error
 
-from .bundle import Bundle
+from .bundle import FILE_KEYS, Bundle
+from .errors import InputError
 from .jsonpath import Node
-from .layertypes import layer_type
+from .layertypes import HYPOTHESIS_META, INTRINSIC_META, TRIANGLE_META, layer_type
 
 NAN = math.nan
 
@@ -78,8 +79,6 @@ class Network:
     def by_name(self, name: str) -> Layer:
         hits = [lay for lay in self.layers if lay.name == name]
         if len(hits) != 1:
-            from .errors import InputError
-
             raise InputError(self.file, f"{self.label}[name={name!r}]", f"{len(hits)} records named {name!r}")
         return hits[0]
 
@@ -134,26 +133,6 @@ def _from_fields(rec: Node, name: str, typ: str) -> Layer:
     if rec.has("eff_rank_curvature_pr"):
         lay.pr_h = rec["eff_rank_curvature_pr"].num()
     return lay
-
-
-#: alpha_triangle block → (architecture, dataset, name table). The dataset is not in the file: it is the paper's
-#: (Table 1 for ResNet-18/VGG-11 on CIFAR-10; Table 2 caption "synthetic LM" for GPT-2).
-TRIANGLE_META = {
-    "resnet18_triangle": ("ResNet-18", "CIFAR-10", "resnet18"),
-    "vgg11_triangle": ("VGG-11", "CIFAR-10", "vgg11"),
-    "gpt2_triangle": ("GPT-2", "synthetic LM", "gpt2"),
-}
-HYPOTHESIS_META = {
-    ("output_dim", "CIFAR-10"): ("ViT-Tiny", "CIFAR-10"),
-    ("output_dim", "CIFAR-100"): ("ViT-Tiny", "CIFAR-100"),
-    ("task_structure", "GPT2_LM"): ("GPT-2", "synthetic LM"),
-    ("task_structure", "GPT2_Classification"): ("GPT-2", "synthetic classification"),
-}
-INTRINSIC_META = {
-    "intrinsic_dim_resnet": ("ResNet-18", "CIFAR-10", "resnet18"),
-    "intrinsic_dim_gpt2": ("GPT-2", "synthetic LM", "gpt2"),
-    "scaling_test": ("MLP", "CIFAR-10", "scaling_test"),
-}
 
 
 def _networks_of(b: Bundle, key: str) -> list[Network]:  # noqa: C901 - one branch per file layout
@@ -286,9 +265,6 @@ def network(b: Bundle, key: str, label: str) -> Network:
     for net in networks(b, key):
         if net.label == label:
             return net
-    from .bundle import FILE_KEYS
-    from .errors import InputError
-
     blk = label[label.find("[") + 1 : -1] if "[" in label else label
     raise InputError(FILE_KEYS.get(key, key), f"$[{blk}]", "block not found")
 
@@ -309,8 +285,6 @@ def names(layers: list[Layer]) -> list[str]:
 def record_file(record: str) -> str | None:
     """The file name behind a record reference (``"<network label>/<name>"``, an author file's label starting
     with its key, a project file's label being its file name), or None when the reference names no file."""
-    from .bundle import FILE_KEYS
-
     if "/" not in record:
         return None
     label = record.rsplit("/", 1)[0]

@@ -7,12 +7,12 @@ from __future__ import annotations
 from ..bundle import Bundle
 from ..checks import Measure, all_ok, claim, law, nodata
 from ..context import Context
+from ..layertypes import TRIANGLE_META
 from ..measures.laws import alpha_perturb, first_network, per_network, population
 from ..measures.participation import pr_range, pr_range_perturb
 from ..measures.transfer import POOLED, count_perturb, median_perturb, pooled
 from ..model import LAW, Candidate
 from ..perturb import flip, rec_from_ref, set_alpha, set_relerr
-from ..records import TRIANGLE_META
 from ..selections import SEL_J, sel_j
 from ..stats import median
 
