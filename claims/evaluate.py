@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from .bundle import FILE_KEYS, Bundle
 from .context import DEFAULT, Context
-from .model import NO_DATA, Claim, Outcome
+from .integrity import tally_of
+from .model import INTEGRITY, NO_DATA, Claim, Outcome
 from .records import record_file
 
 
@@ -26,11 +27,27 @@ def evaluate(claim: Claim, bundle: Bundle, ctx: Context = DEFAULT) -> Outcome:
             f"partial input: {f} is incomplete (complete: false); the verdict may change when its run finishes"
             for f in out.partial_inputs
         ]
+        if claim.kind != INTEGRITY:
+            out.notes += integrity_notes(bundle, claim, out.records)
     if claim.data == "proxy":
         out.proxy = True
     if claim.data == "partial":
         out.notes.append("PARTIAL: only part of the claim has backing data (see the statement)")
     return out
+
+
+def integrity_notes(bundle: Bundle, claim: Claim, records: list[str]) -> list[str]:
+    """A note per file the verdict rests on whose stored fields disagree with their recomputation."""
+    used = {FILE_KEYS[k] for k in claim.files} | {f for f in map(record_file, records) if f}
+    notes = []
+    for name in sorted(used):
+        t = tally_of(bundle, name)
+        if t is not None and t.bad:
+            notes.append(
+                f"integrity: {name} has {len(t.bad)} stored field(s) that disagree with their recomputation "
+                f"(see integrity.{name})"
+            )
+    return notes
 
 
 def partial_inputs(bundle: Bundle, records: list[str]) -> list[str]:

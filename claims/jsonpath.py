@@ -15,6 +15,8 @@ import numpy as np
 
 from .errors import InputError
 
+_NUMBER_TYPES = {int, float}
+
 
 class Node:
     """A value inside a JSON file, with the file name and the JSON path that reach it."""
@@ -93,6 +95,8 @@ class Node:
     def arr(self) -> np.ndarray:
         """A list of numbers (``null`` → NaN) as a float array."""
         self._need(list, "a list of numbers")
+        if set(map(type, self.value)) <= _NUMBER_TYPES:  # the common case, without a Python loop
+            return np.array(self.value, dtype=float)
         for i, v in enumerate(self.value):
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 raise self.error(f"expected a number, got {type(v).__name__}", f"{self.path}[{i}]")

@@ -4,8 +4,6 @@ Tiny-ImageNet at init, trained and over the trajectory)."""
 
 from __future__ import annotations
 
-from theory.fits import fit_rank_models
-
 from ..bundle import Bundle
 from ..checks import Measure, MeasureFn, claim, law
 from ..context import Context
@@ -30,8 +28,8 @@ CLAIMS = []
 def _cifar(b: Bundle, ctx: Context) -> Measure:
     labels, refs = [], []
     for blk in b.need("alpha_triangle").items():
+        labels += refit_labels(b, blk["results"])
         for rec in blk["results"].items():
-            labels.append(fit_rank_models(rec["sigma"].arr()).winner)
             refs.append(f"alpha_triangle[{blk['experiment'].str()}]/{rec['name'].str()}")
     cands = []
     if b.has("model_fit"):

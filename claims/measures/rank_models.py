@@ -8,7 +8,9 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from theory.fits import RANK_MODELS, fit_rank_models
+import numpy as np
+
+from theory.fits import RANK_MODELS, RankModels, fit_rank_models
 
 from ..bundle import Bundle
 from ..jsonpath import Node
@@ -32,21 +34,72 @@ def stored_counts(node: Node) -> tuple[int, int, int]:
 
 
 def refit_labels(b: Bundle, layers_node: Node) -> list[str]:
-    """BIC winners refitted on each record's σ (computed once per folder and JSON path, kept on the bundle)."""
-    cache = b.memo.setdefault("rank_model_winners", {})
-    key = (layers_node.file, layers_node.path)
-    if key not in cache:
-        cache[key] = [rank_models(b, rec).winner for rec in layers_node.items()]
-    return cache[key]
+    """BIC winners refitted on each record's σ (computed once per folder and record, kept on the bundle)."""
+    return [m.winner for m in rank_models_all(b, layers_node)]
 
 
-def rank_models(b: Bundle, rec: Node) -> Any:
+def rank_models(b: Bundle, rec: Node) -> RankModels:
     """The rank-model fit of one record's ``sigma`` (memoised on the bundle by file and JSON path)."""
     cache = b.memo.setdefault("rank_models", {})
     key = (rec.file, rec.path)
     if key not in cache:
         cache[key] = fit_rank_models(rec["sigma"].arr())
     return cache[key]
+
+
+def rank_models_all(b: Bundle, layers_node: Node) -> list[RankModels]:
+    """:func:`rank_models` of every record of a list, fitted together (:func:`fit_batch`) and memoised."""
+    cache = b.memo.setdefault("rank_models", {})
+    recs = list(layers_node.items())
+    todo = [r for r in recs if (r.file, r.path) not in cache]
+    if todo:
+        for r, fit in zip(todo, fit_batch([r["sigma"].arr() for r in todo]), strict=True):
+            cache[(r.file, r.path)] = fit
+    return [cache[(r.file, r.path)] for r in recs]
+
+
+def fit_batch(sigmas: list[np.ndarray]) -> list[RankModels]:
+    """:func:`theory.fits.fit_rank_models` of many σ arrays at once: the arrays of one length whose entries are
+    all finite and positive share the three design matrices, so one least-squares solve per model fits all of
+    them (the same OLS, BIC = n ln(RSS/n) + p ln n and tie order); any other array is fitted on its own."""
+    out: list[RankModels | None] = [None] * len(sigmas)
+    groups: dict[int, list[int]] = {}
+    for i, s in enumerate(sigmas):
+        if s.size >= 4 and bool(np.all(np.isfinite(s) & (s > 0))):
+            groups.setdefault(s.size, []).append(i)
+        else:
+            out[i] = fit_rank_models(s)
+    for n, idx in groups.items():
+        y = np.log(np.stack([sigmas[i] for i in idx], axis=1))  # (n, m)
+        k = np.arange(1, n + 1, dtype=float)
+        lk = np.log(k)
+        designs = {
+            "power_law": (np.column_stack([np.ones(n), lk]), 2),
+            "exponential": (np.column_stack([np.ones(n), k]), 2),
+            "lognormal": (np.column_stack([np.ones(n), lk, lk**2]), 3),
+        }
+        coef, rss, bic = {}, {}, {}
+        for name, (X, p) in designs.items():
+            c, *_ = np.linalg.lstsq(X, y, rcond=None)
+            r = y - X @ c
+            coef[name] = c
+            rss[name] = np.einsum("ij,ij->j", r, r)
+            with np.errstate(divide="ignore"):
+                bic[name] = n * np.log(rss[name] / n) + p * np.log(n)
+        for j, i in enumerate(idx):
+            b_ = {m: float(bic[m][j]) for m in RANK_MODELS}
+            params = {
+                "power_law": {"log_c": float(coef["power_law"][0, j]), "gamma": float(-coef["power_law"][1, j])},
+                "exponential": {"log_c": float(coef["exponential"][0, j]), "b_exp": float(-coef["exponential"][1, j])},
+                "lognormal": {
+                    "log_c": float(coef["lognormal"][0, j]),
+                    "b": float(coef["lognormal"][1, j]),
+                    "a": float(coef["lognormal"][2, j]),
+                },
+            }
+            winner = min(RANK_MODELS, key=lambda m, b_=b_: (b_[m], RANK_MODELS.index(m)))
+            out[i] = RankModels(b_, {m: float(rss[m][j]) for m in RANK_MODELS}, params, winner, n, True)
+    return [o for o in out if o is not None]
 
 
 def rmt_phase(b: Bundle, phase: str) -> Node:
