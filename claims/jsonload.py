@@ -8,8 +8,10 @@
   object with a repeated key (the standard parser silently keeps the last value). The error names the JSON path.
 * Nesting deeper than the parser's recursion limit is refused with one line instead of a ``RecursionError``.
 
-The fast path is one :func:`json.loads` with hooks that raise on the first problem; only then is the file
-parsed a second time, with hooks that mark the problem, to find its JSON path.
+The fast path is one :func:`json.loads` with hooks that raise on the first problem (the float hook only when
+the text has an exponent of three digits or more, the only way a float literal short of 309 digits can
+overflow; a longer literal is caught where it is read, :meth:`claims.jsonpath.Node.num` / ``arr``); only then is
+the file parsed a second time, with hooks that mark the problem, to find its JSON path.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+
+#: an exponent of three or more digits (literal first characters keep the search fast)
+_LONG_EXPONENT = (re.compile(r"e[-+]?\d{3}"), re.compile(r"E[-+]?\d{3}"))
 
 
 class _Problem(Exception):
@@ -98,10 +104,9 @@ def read_json(path: Path) -> Any:
 
 def parse_json(text: str, name: str) -> Any:
     """Strict parse of ``text`` (the content of file ``name``); see the module docstring."""
+    floats = _finite_float if any(rx.search(text) for rx in _LONG_EXPONENT) else float
     try:
-        return json.loads(
-            text, parse_constant=_refuse_constant, parse_float=_finite_float, object_pairs_hook=_unique_pairs
-        )
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=floats, object_pairs_hook=_unique_pairs)
     except json.JSONDecodeError as e:
         raise InputError(name, "$", f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
     except RecursionError:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from .jsonpath import Node
 from .layertypes import INTRINSIC_META, TRIANGLE_META
 
@@ -83,13 +85,13 @@ def sigma(node: Node) -> int:
     if not raw:
         raise node.error("empty: no singular values")
     a = node.arr()
-    for i, v in enumerate(raw):
-        if v is None:
-            raise node.error("null singular value", f"{node.path}[{i}]")
-    neg = (a < 0).nonzero()[0]
+    null = np.flatnonzero(np.isnan(a))
+    if null.size:
+        raise node.error("null singular value", f"{node.path}[{null[0]}]")
+    neg = np.flatnonzero(a < 0)
     if neg.size:
         raise node.error(f"negative singular value {float(a[neg[0]]):g}", f"{node.path}[{neg[0]}]")
-    up = (a[1:] > a[:-1]).nonzero()[0]
+    up = np.flatnonzero(a[1:] > a[:-1])
     if up.size:
         i = int(up[0]) + 1
         raise node.error(
