@@ -50,6 +50,12 @@ class Node:
     def get(self, key: str) -> Node | None:
         return self[key] if self.has(key) else None
 
+    def opt(self, key: str | int) -> Node | None:
+        """``self[key]``, or None when this object has no such key (a field the file chose not to store)."""
+        if isinstance(key, int):
+            return self[key]
+        return self[key] if self.has(key) else None
+
     def items(self) -> Iterator[Node]:
         self._need(list, "a list")
         for i, v in enumerate(self.value):

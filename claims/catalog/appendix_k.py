@@ -98,13 +98,12 @@ def _nconv(b: Bundle, ctx: Context) -> Measure:
 
 
 def _nconv_perturb(docs, out):
+    """Remove the last conv layer of every epoch. (VGG-16 has 13 conv layers, all in the file: the printed 15
+    cannot be reached with distinct layer names of the explicit VGG-16 table, so a failing verdict is only shown
+    to respond, 13 → 12, never turned into a pass with duplicated layers.)"""
     for t in docs["vgg16"]["trajectory"]:
         conv = [r for r in t["layers"] if r["name"].startswith("features.")]
-        if out.verdict == "holds":
-            t["layers"].remove(conv[-1])
-        else:
-            extra = [dict(conv[-1], name=n) for n in ("features.26.weight", "features.28.weight")][: 15 - out.measured]
-            t["layers"] += extra
+        t["layers"].remove(conv[-1])
 
 
 CLAIMS.append(

@@ -79,12 +79,15 @@ def _topk(b: Bundle, ctx: Context) -> Measure:
 
 
 def _topk_perturb(docs, out):
+    """Shorten every alpha_triangle window to at most 15 directions (σ, h_exact and top_k together) and record an
+    intrinsic_dim window of 15: the most common top_k becomes 15."""
     for blk in docs["alpha_triangle"]:
         for r in blk["results"]:
-            r["top_k"] = 30
+            r["sigma"], r["h_exact"] = r["sigma"][:15], r["h_exact"][:15]
+            r["top_k"] = len(r["sigma"])
     for blk in docs["intrinsic_dim"]:
         for r in blk["results"]:
-            r["top_k"] = 30
+            r["top_k"] = 15
 
 
 CLAIMS.append(

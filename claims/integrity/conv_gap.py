@@ -99,8 +99,8 @@ NOT_CHECKED = {
 
 
 def _exact(t: Tally, p: str, rec: Node, lay) -> None:  # noqa: ANN001 - a records.Layer
-    t.num(f"{p}.alpha_exact", rec["alpha_exact"], lay.alpha)
-    t.num(f"{p}.r2_exact", rec["r2_exact"], lay.r2)
+    t.num(f"{p}.alpha_exact", rec.opt("alpha_exact"), lay.alpha)
+    t.num(f"{p}.r2_exact", rec.opt("r2_exact"), lay.r2)
 
 
 def _placeholder_ratio(rec: Node) -> np.ndarray:
@@ -119,27 +119,29 @@ def conv_gap(b: Bundle, root: Node, t: Tally) -> None:
         arr = {k: rec[k].arr() for k in ("h_kron_naive", "h_kron_kfc", "gamma_SUD_k", "gamma_IAD_k")}
         for form in ("naive", "kfc"):
             hk = arr[f"h_kron_{form}"]
-            t.num(f"{p}.alpha_{form}", rec[f"alpha_{form}"], fit_alpha(s, hk).alpha)
-            t.array(f"{p}.cos2_{form}", rec[f"cos2_{form}"], h / hk)
+            t.num(f"{p}.alpha_{form}", rec.opt(f"alpha_{form}"), fit_alpha(s, hk).alpha)
+            t.array(f"{p}.cos2_{form}", rec.opt(f"cos2_{form}"), h / hk)
             t.array(
                 f"{p}.h_kron_{form}",
-                rec[f"h_kron_{form}"],
+                rec.opt(f"h_kron_{form}"),
                 rec[f"rayleigh_A_{form}"].arr() * rec[f"rayleigh_delta_{form}"].arr(),
             )
             t.num(
-                f"{p}.slope_cos2_{form}", rec[f"slope_cos2_{form}"], _slope_on_log_sigma(s, rec[f"cos2_{form}"].arr())
+                f"{p}.slope_cos2_{form}",
+                rec.opt(f"slope_cos2_{form}"),
+                _slope_on_log_sigma(s, rec[f"cos2_{form}"].arr()),
             )
         pred = arr["gamma_SUD_k"] * arr["gamma_IAD_k"]
-        t.array(f"{p}.cos2_predicted", rec["cos2_predicted"], pred)
-        t.array(f"{p}.cos2_residual", rec["cos2_residual"], rec["cos2_naive"].arr() / rec["cos2_predicted"].arr())
-        t.num(f"{p}.slope_gamma_SUD", rec["slope_gamma_SUD"], _slope_on_log_sigma(s, arr["gamma_SUD_k"]))
-        t.num(f"{p}.slope_gamma_IAD", rec["slope_gamma_IAD"], _slope_on_log_sigma(s, arr["gamma_IAD_k"]))
-        t.num(f"{p}.slope_residual", rec["slope_residual"], _slope_on_log_sigma(s, rec["cos2_residual"].arr()))
+        t.array(f"{p}.cos2_predicted", rec.opt("cos2_predicted"), pred)
+        t.array(f"{p}.cos2_residual", rec.opt("cos2_residual"), rec["cos2_naive"].arr() / rec["cos2_predicted"].arr())
+        t.num(f"{p}.slope_gamma_SUD", rec.opt("slope_gamma_SUD"), _slope_on_log_sigma(s, arr["gamma_SUD_k"]))
+        t.num(f"{p}.slope_gamma_IAD", rec.opt("slope_gamma_IAD"), _slope_on_log_sigma(s, arr["gamma_IAD_k"]))
+        t.num(f"{p}.slope_residual", rec.opt("slope_residual"), _slope_on_log_sigma(s, rec["cos2_residual"].arr()))
         shape = [int(x) for x in rec["shape"].arr()]
-        t.same(f"{p}.shape_2d", rec["shape_2d"], [shape[0], int(np.prod(shape[1:]))])
+        t.same(f"{p}.shape_2d", rec.opt("shape_2d"), [shape[0], int(np.prod(shape[1:]))])
     fc = root["fc_result"]
     _exact(t, "$.fc_result", fc, net.layers[-1])
-    t.array("$.fc_result.cos2_theta", fc["cos2_theta"], _placeholder_ratio(fc))
+    t.array("$.fc_result.cos2_theta", fc.opt("cos2_theta"), _placeholder_ratio(fc))
 
 
 def conv_gap_v2(b: Bundle, root: Node, t: Tally) -> None:
@@ -150,10 +152,10 @@ def conv_gap_v2(b: Bundle, root: Node, t: Tally) -> None:
         if rec.has("concentration_ratio"):
             t.array(
                 f"{p}.concentration_ratio",
-                rec["concentration_ratio"],
+                rec.opt("concentration_ratio"),
                 rec["h_sum_of_products"].arr() / rec["h_product_of_sums"].arr(),
             )
-        t.array(f"{p}.cos2_theta", rec["cos2_theta"], _placeholder_ratio(rec))
+        t.array(f"{p}.cos2_theta", rec.opt("cos2_theta"), _placeholder_ratio(rec))
 
 
 def _pearson(x: list[float], y: list[float]) -> float:
@@ -162,15 +164,15 @@ def _pearson(x: list[float], y: list[float]) -> float:
 
 def kfac_prediction(b: Bundle, root: Node, t: Tally) -> None:
     rows = list(root["layers"].items())
-    t.same("$.n_layers", root["n_layers"], len(rows))
+    t.same("$.n_layers", root.opt("n_layers"), len(rows))
     for r in rows:
-        t.num("$.layers[].alpha_gap", r["alpha_gap"], abs(r["alpha"].num() - 2))
-        t.num("$.layers[].kronecker_slack", r["kronecker_slack"], abs(1 - r["conc_ratio"].num()))
+        t.num("$.layers[].alpha_gap", r.opt("alpha_gap"), abs(r["alpha"].num() - 2))
+        t.num("$.layers[].kronecker_slack", r.opt("kronecker_slack"), abs(1 - r["conc_ratio"].num()))
     gap = [abs(r["alpha"].num() - 2) for r in rows]
     slack = [abs(1 - r["conc_ratio"].num()) for r in rows]
-    t.num("$.corr_alpha_gap_vs_kronecker_slack", root["corr_alpha_gap_vs_kronecker_slack"], _pearson(gap, slack))
+    t.num("$.corr_alpha_gap_vs_kronecker_slack", root.opt("corr_alpha_gap_vs_kronecker_slack"), _pearson(gap, slack))
     r2 = [r["r2_exact"].num() for r in rows]
-    t.num("$.corr_alpha_gap_vs_r2_h_sigma", root["corr_alpha_gap_vs_r2_h_sigma"], _pearson(gap, r2))
+    t.num("$.corr_alpha_gap_vs_r2_h_sigma", root.opt("corr_alpha_gap_vs_r2_h_sigma"), _pearson(gap, r2))
     if not b.has("conv_gap_v2"):
         t.skip("layers[].alpha, r2_exact, conc_ratio against conv_gap_v2: results_conv_gap_v2.json is absent")
         return
@@ -181,13 +183,13 @@ def kfac_prediction(b: Bundle, root: Node, t: Tally) -> None:
     for r in rows:
         nm = r["name"].str()
         if nm not in by_name:
-            t.same("$.layers[].alpha", r["name"], "a layer name of results_conv_gap_v2.json")
+            t.same("$.layers[].alpha", r.opt("name"), "a layer name of results_conv_gap_v2.json")
             continue
-        t.num("$.layers[].alpha", r["alpha"], by_name[nm].alpha)
-        t.num("$.layers[].r2_exact", r["r2_exact"], by_name[nm].r2)
+        t.num("$.layers[].alpha", r.opt("alpha"), by_name[nm].alpha)
+        t.num("$.layers[].r2_exact", r.opt("r2_exact"), by_name[nm].r2)
         rec = recs[nm]
         conc = float(np.median(rec["h_sum_of_products"].arr() / rec["h_product_of_sums"].arr()))
-        t.num("$.layers[].conc_ratio", r["conc_ratio"], conc)
+        t.num("$.layers[].conc_ratio", r.opt("conc_ratio"), conc)
 
 
 def _argmin_label(node: Node) -> str:
@@ -202,18 +204,18 @@ def kronecker(b: Bundle, root: Node, t: Tally) -> None:
         ok = (h > 0) & (s > 0)
         c = float(np.corrcoef(np.log(h[ok]), np.log(s[ok] ** 2))[0, 1]) if ok.sum() >= 2 else float("nan")
         corrs.append(c)
-        t.num("$.layers[].log_hkron_vs_log_sigma2_corr", r["log_hkron_vs_log_sigma2_corr"], c)
+        t.num("$.layers[].log_hkron_vs_log_sigma2_corr", r.opt("log_hkron_vs_log_sigma2_corr"), c)
         prod = (
             r["rho_delta_top30"].arr()
             * r["rho_A_top30"].arr()
             * r["lambda_delta_top30"].arr()
             * r["lambda_A_top30"].arr()
         )
-        t.array("$.layers[].h_kron_top30", r["h_kron_top30"], prod)
+        t.array("$.layers[].h_kron_top30", r.opt("h_kron_top30"), prod)
         for f in ("sigma", "delta", "A"):
-            t.same(f"$.layers[].{f}_bic_best", r[f"{f}_bic_best"], _argmin_label(r[f"{f}_bic"]))
+            t.same(f"$.layers[].{f}_bic_best", r.opt(f"{f}_bic_best"), _argmin_label(r[f"{f}_bic"]))
     sm = root["summary"]
-    t.same("$.summary.n_layers", sm["n_layers"], len(rows))
+    t.same("$.summary.n_layers", sm.opt("n_layers"), len(rows))
     for f in ("sigma", "delta", "A"):
         labels = [r[f"{f}_bic_best"].str() for r in rows]
         node = sm[f"{f}_bic_counts"]
@@ -222,8 +224,8 @@ def kronecker(b: Bundle, root: Node, t: Tally) -> None:
             t.same(f"$.summary.{f}_bic_counts.*", stored, labels.count(m))
     for g, key in (("exponential", "mean_min_eff_rank_exp"), ("lognormal", "mean_min_eff_rank_ln")):
         v = [min(r["eff_rank_delta"].num(), r["eff_rank_A"].num()) for r in rows if r["sigma_bic_best"].str() == g]
-        t.num(f"$.summary.{key}", sm[key], float(np.mean(v)) if v else float("nan"))
-    t.num("$.summary.mean_hkron_corr", sm["mean_hkron_corr"], float(np.mean(corrs)))
+        t.num(f"$.summary.{key}", sm.opt(key), float(np.mean(v)) if v else float("nan"))
+    t.num("$.summary.mean_hkron_corr", sm.opt("mean_hkron_corr"), float(np.mean(corrs)))
 
 
 CHECKS = {

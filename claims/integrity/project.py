@@ -93,13 +93,13 @@ def _fits(t: Tally, rec: Node, sm: dict[str, Any]) -> None:
     fits = rec["fits"]
     for k in FITS_SCALARS:
         if fits.has(k):
-            t.num(f"$.layers[].fits.{k}", fits[k], sm[k])
+            t.num(f"$.layers[].fits.{k}", fits.opt(k), sm[k])
     for k in FITS_EXACT:
         if fits.has(k):
-            t.same(f"$.layers[].fits.{k}", fits[k], sm[k])
+            t.same(f"$.layers[].fits.{k}", fits.opt(k), sm[k])
     if fits.has("bic") and isinstance(fits["bic"].value, dict):
         for m in fits["bic"].keys():
-            t.num("$.layers[].fits.bic.*", fits["bic"][m], sm["bic"].get(m, math.nan))
+            t.num("$.layers[].fits.bic.*", fits["bic"].opt(m), sm["bic"].get(m, math.nan))
 
 
 def _ratio(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -116,11 +116,11 @@ def _kron_relations(t: Tally, node: Node, get, h: np.ndarray, pattern) -> None: 
     for f, (a, c) in PRODUCTS.items():
         x, y = get(a), get(c)
         if node.has(f) and x is not None and y is not None:
-            t.array(pattern(f), node[f], x * y)
+            t.array(pattern(f), node.opt(f), x * y)
     for f, (a, c) in RATIOS.items():
         x, y = (h if a == "h_exact" else get(a)), get(c)
         if node.has(f) and x is not None and y is not None:
-            t.array(pattern(f), node[f], _ratio(x, y))
+            t.array(pattern(f), node.opt(f), _ratio(x, y))
 
 
 def _kron(t: Tally, kron: Node, sigma: np.ndarray, h: np.ndarray) -> None:
@@ -133,14 +133,14 @@ def _kron(t: Tally, kron: Node, sigma: np.ndarray, h: np.ndarray) -> None:
     for f, spec in (("lambda_delta", "spectrum_delta"), ("lambda_A", "spectrum_A")):
         full = top(spec)
         if kron.has(f) and full is not None and full.size >= k:
-            t.array(f"{K}.{f}", kron[f], full[:k])
+            t.array(f"{K}.{f}", kron.opt(f), full[:k])
     conc = top("concentration_ratio")
     if kron.has("concentration_ratio_mean_top10") and conc is not None:
         head = conc[: min(10, k)]
         head = head[np.isfinite(head)]
         t.num(
             f"{K}.concentration_ratio_mean_top10",
-            kron["concentration_ratio_mean_top10"],
+            kron.opt("concentration_ratio_mean_top10"),
             float(head.mean()) if head.size else math.nan,
         )
     if kron.has("exponents") and isinstance(kron["exponents"].value, dict):
@@ -148,13 +148,13 @@ def _kron(t: Tally, kron: Node, sigma: np.ndarray, h: np.ndarray) -> None:
         win = [int(i) - 1 for i in ex["window"].value] if ex.has("window") else None
         if win is not None:
             if ex.has("n_window"):
-                t.same(f"{K}.exponents.n_window", ex["n_window"], len(win))
+                t.same(f"{K}.exponents.n_window", ex.opt("n_window"), len(win))
             idx = np.asarray(win, dtype=int)
             enough = idx.size >= 3
             for key, q in EXPONENTS.items():
                 y = h if q == "h_exact" else top(q)
                 if ex.has(key) and y is not None:
-                    t.num(f"{K}.exponents.*", ex[key], _slope(sigma[idx], y[idx]) if enough else math.nan)
+                    t.num(f"{K}.exponents.*", ex.opt(key), _slope(sigma[idx], y[idx]) if enough else math.nan)
             gn = top("h_kron_gn")
             if gn is not None:
                 use = idx[np.isfinite(gn[idx]) & (gn[idx] > 0)] if idx.size else idx
@@ -162,7 +162,7 @@ def _kron(t: Tally, kron: Node, sigma: np.ndarray, h: np.ndarray) -> None:
                 for key, y in (("alpha_kron_gn", gn), ("psi_chi_gn", chi_gn)):
                     if ex.has(key) and y is not None:
                         ok = key == "alpha_kron_gn" or bool(np.isfinite(h).any())
-                        t.num(f"{K}.exponents.*", ex[key], _slope(sigma[use], y[use]) if ok else math.nan)
+                        t.num(f"{K}.exponents.*", ex.opt(key), _slope(sigma[use], y[use]) if ok else math.nan)
     if kron.has("forms") and isinstance(kron["forms"].value, dict):
         forms = kron["forms"]
         chosen = kron["conv_form"].value if kron.has("conv_form") else None
@@ -178,7 +178,7 @@ def _kron(t: Tally, kron: Node, sigma: np.ndarray, h: np.ndarray) -> None:
                 for key in FORM_SHARED:
                     mine, theirs = _arr(form, key), top(key)
                     if mine is not None and theirs is not None:
-                        t.array(f"{K}.forms.*.*", form[key], theirs)
+                        t.array(f"{K}.forms.*.*", form.opt(key), theirs)
 
 
 def project(b: Bundle, root: Node, t: Tally) -> None:
@@ -191,14 +191,14 @@ def project(b: Bundle, root: Node, t: Tally) -> None:
             if dg.has("n_nonpositive_h"):
                 t.same(
                     "$.layers[].diagnostics.n_nonpositive_h",
-                    dg["n_nonpositive_h"],
+                    dg.opt("n_nonpositive_h"),
                     int((np.isfinite(h) & (h <= 0)).sum()),
                 )
             if dg.has("n_nonfinite"):
-                t.same("$.layers[].diagnostics.n_nonfinite", dg["n_nonfinite"], int((~np.isfinite(h)).sum()))
+                t.same("$.layers[].diagnostics.n_nonfinite", dg.opt("n_nonfinite"), int((~np.isfinite(h)).sum()))
         hg = _arr(rec, "h_gn")
         if rec.has("gn_gap") and hg is not None:
-            t.array("$.layers[].gn_gap", rec["gn_gap"], h - hg, scale=np.maximum(np.abs(h), np.abs(hg)))
+            t.array("$.layers[].gn_gap", rec.opt("gn_gap"), h - hg, scale=np.maximum(np.abs(h), np.abs(hg)))
         if rec.has("kron") and isinstance(rec["kron"].value, dict):
             _kron(t, rec["kron"], sigma, h)
 

@@ -104,16 +104,16 @@ def _argmin(bic: Node) -> str:
 def _wins_summary(t: Tally, prefix: str, sm: Node, layers: list[Node]) -> None:
     labels = [r["best_model_bic"].str() for r in layers]
     n = len(labels)
-    t.same(f"{prefix}.n_layers", sm["n_layers"], n)
+    t.same(f"{prefix}.n_layers", sm.opt("n_layers"), n)
     _counted(t, f"{prefix}.wins_by_bic.*", sm["wins_by_bic"], labels)
     pct = sm["wins_pct"]
     for m in pct.keys():
-        t.num(f"{prefix}.wins_pct.*", pct[m], 100 * labels.count(m) / n if n else float("nan"))
+        t.num(f"{prefix}.wins_pct.*", pct.opt(m), 100 * labels.count(m) / n if n else float("nan"))
     by = sm["wins_by_layer_type"]
     for lt in by.keys():
         sub = [r["best_model_bic"].str() for r in layers if r["layer_type"].str() == lt]
         for m in by[lt].keys():
-            t.same(f"{prefix}.wins_by_layer_type.*.*", by[lt][m], len(sub) if m == "total" else sub.count(m))
+            t.same(f"{prefix}.wins_by_layer_type.*.*", by[lt].opt(m), len(sub) if m == "total" else sub.count(m))
 
 
 def model_fit(b: Bundle, root: Node, t: Tally) -> None:
@@ -130,7 +130,7 @@ def model_fit(b: Bundle, root: Node, t: Tally) -> None:
     for r in layers:
         fits = r["fits"]
         bic = {m: fits[m]["bic"].num() for m in fits.keys()}
-        t.same("$.layers[].best_model_bic", r["best_model_bic"], min(bic, key=lambda m: bic[m]))
+        t.same("$.layers[].best_model_bic", r.opt("best_model_bic"), min(bic, key=lambda m: bic[m]))
         d = r["delta_bic"]
         for key, (a, c) in {
             "exp_minus_pl": ("exponential", "power_law"),
@@ -138,29 +138,31 @@ def model_fit(b: Bundle, root: Node, t: Tally) -> None:
             "ln_minus_exp": ("lognormal", "exponential"),
         }.items():
             if d.has(key):
-                t.num("$.layers[].delta_bic.*", d[key], bic[a] - bic[c])
+                t.num("$.layers[].delta_bic.*", d.opt(key), bic[a] - bic[c])
         for m in fits.keys():
             f = fits[m]
             n, rss = f["n"].num(), f["rss"].num()
             ll = n * math.log(rss / n) if n > 0 and rss > 0 else float("nan")
-            t.num("$.layers[].fits.*.bic", f["bic"], ll + P.get(m, math.nan) * math.log(n) if n > 0 else float("nan"))
-            t.num("$.layers[].fits.*.aic", f["aic"], ll + 2 * P.get(m, math.nan))
+            t.num(
+                "$.layers[].fits.*.bic", f.opt("bic"), ll + P.get(m, math.nan) * math.log(n) if n > 0 else float("nan")
+            )
+            t.num("$.layers[].fits.*.aic", f.opt("aic"), ll + 2 * P.get(m, math.nan))
         if tri is None:
             continue
         key = (r["experiment"].str(), r["name"].str())
         if key not in tri:
-            t.same("$.layers[].fits.*.n", r["name"], "a record of results_alpha_triangle.json")
+            t.same("$.layers[].fits.*.n", r.opt("name"), "a record of results_alpha_triangle.json")
             continue
         src = tri[key]
         rm = rank_models(b, src)
         for m in fits.keys():
-            t.num("$.layers[].fits.*.rss", fits[m]["rss"], rm.rss.get(m, math.nan))
-            t.same("$.layers[].fits.*.n", fits[m]["n"], rm.n)
+            t.num("$.layers[].fits.*.rss", fits[m].opt("rss"), rm.rss.get(m, math.nan))
+            t.same("$.layers[].fits.*.n", fits[m].opt("n"), rm.n)
         for (m, k), pk in PARAMS.items():
             if fits.has(m) and fits[m].has(k):
-                t.num("$.layers[].fits.*.params", fits[m][k], rm.params.get(m, {}).get(pk, math.nan))
-        t.num("$.layers[].gamma_reported", r["gamma_reported"], src["gamma"].num())
-        t.same("$.layers[].top_k", r["top_k"], src["top_k"].int())
+                t.num("$.layers[].fits.*.params", fits[m].opt(k), rm.params.get(m, {}).get(pk, math.nan))
+        t.num("$.layers[].gamma_reported", r.opt("gamma_reported"), src["gamma"].num())
+        t.same("$.layers[].top_k", r.opt("top_k"), src["top_k"].int())
     _wins_summary(t, "$.summary", root["summary"], layers)
 
 
@@ -169,12 +171,12 @@ def _rmt_layers(b: Bundle, t: Tally, prefix: str, layers_node: Node) -> list[flo
     for r, rm in zip(layers_node.items(), rank_models_all(b, layers_node), strict=True):
         bic = r["bic"]
         for m in bic.keys():
-            t.num(f"{prefix}.bic.*", bic[m], rm.bic.get(m, math.nan), tol=RMT_BIC_TOL)
-        t.same(f"{prefix}.best_model_bic", r["best_model_bic"], _argmin(bic))
+            t.num(f"{prefix}.bic.*", bic.opt(m), rm.bic.get(m, math.nan), tol=RMT_BIC_TOL)
+        t.same(f"{prefix}.best_model_bic", r.opt("best_model_bic"), _argmin(bic))
         g = rm.params.get("power_law", {}).get("gamma", math.nan)  # = fit_gamma(σ): the same OLS of ln σ on ln k
         gammas.append(g)
-        t.num(f"{prefix}.gamma", r["gamma"], g)
-        t.num(f"{prefix}.beta", r["beta"], rm.params.get("exponential", {}).get("b_exp", math.nan))
+        t.num(f"{prefix}.gamma", r.opt("gamma"), g)
+        t.num(f"{prefix}.beta", r.opt("beta"), rm.params.get("exponential", {}).get("b_exp", math.nan))
     return gammas
 
 
@@ -184,14 +186,14 @@ def rmt(b: Bundle, root: Node, t: Tally) -> None:
         layers = list(ph["layers"].items())
         g = _rmt_layers(b, t, "$.phase_*.layers[]", ph["layers"])
         sm = ph["summary"]
-        t.same("$.phase_*.summary.n_layers", sm["n_layers"], len(layers))
+        t.same("$.phase_*.summary.n_layers", sm.opt("n_layers"), len(layers))
         _counted(t, "$.phase_*.summary.wins_by_bic.*", sm["wins_by_bic"], [r["best_model_bic"].str() for r in layers])
-        t.num("$.phase_*.summary.mean_gamma", sm["mean_gamma"], float(np.mean(g)))
-        t.num("$.phase_*.summary.median_gamma", sm["median_gamma"], float(np.median(g)))
+        t.num("$.phase_*.summary.mean_gamma", sm.opt("mean_gamma"), float(np.mean(g)))
+        t.num("$.phase_*.summary.median_gamma", sm.opt("median_gamma"), float(np.median(g)))
     for ep in root["phase_2b_trajectory"].items():
         layers = list(ep["layers"].items())
         _rmt_layers(b, t, "$.phase_2b_trajectory[].layers[]", ep["layers"])
-        t.same("$.phase_2b_trajectory[].n_layers", ep["n_layers"], len(layers))
+        t.same("$.phase_2b_trajectory[].n_layers", ep.opt("n_layers"), len(layers))
         labels = [r["best_model_bic"].str() for r in layers]
         _counted(t, "$.phase_2b_trajectory[].wins_by_bic.*", ep["wins_by_bic"], labels)
 
@@ -200,8 +202,8 @@ def vgg16(b: Bundle, root: Node, t: Tally) -> None:
     for ep in root["trajectory"].items():
         layers = list(ep["layers"].items())
         for r in layers:
-            t.same("$.trajectory[].layers[].best_model_bic", r["best_model_bic"], _argmin(r["bic"]))
-        t.same("$.trajectory[].n_layers", ep["n_layers"], len(layers))
+            t.same("$.trajectory[].layers[].best_model_bic", r.opt("best_model_bic"), _argmin(r["bic"]))
+        t.same("$.trajectory[].n_layers", ep.opt("n_layers"), len(layers))
         _counted(t, "$.trajectory[].wins_by_bic.*", ep["wins_by_bic"], [r["best_model_bic"].str() for r in layers])
 
 
@@ -232,12 +234,12 @@ def depth_scaling(b: Bundle, root: Node, t: Tally) -> None:
         for r in rows:
             s = src.get((r["phase"].str(), r["name"].str()))
             if s is None:
-                t.same("$.rmt.rows[].*", r["name"], "a record of results_rmt_gamma_spectrum.json")
+                t.same("$.rmt.rows[].*", r.opt("name"), "a record of results_rmt_gamma_spectrum.json")
                 continue
             for k in ("gamma", "beta"):
-                t.num("$.rmt.rows[].*", r[k], s[k].num())
+                t.num("$.rmt.rows[].*", r.opt(k), s[k].num())
             for k in ("best_model_bic", "stage", "backprop_depth"):
-                t.same("$.rmt.rows[].*", r[k], s[k].value)
+                t.same("$.rmt.rows[].*", r.opt(k), s[k].value)
         traj = {e["epoch"].int(): e for e in rm["phase_2b_trajectory"].items()}
         for tw in root["trajectory_wins"].items():
             ep = traj.get(tw["epoch"].int())
@@ -246,24 +248,26 @@ def depth_scaling(b: Bundle, root: Node, t: Tally) -> None:
     else:
         t.skip("rmt.rows and trajectory_wins against rmt: results_rmt_gamma_spectrum.json is absent")
     sr = root["rmt"]
-    t.same("$.rmt.n_init", sr["n_init"], sum(r["phase"].str() == "init" for r in rows))
-    t.same("$.rmt.n_trained", sr["n_trained"], sum(r["phase"].str() == "trained" for r in rows))
+    t.same("$.rmt.n_init", sr.opt("n_init"), sum(r["phase"].str() == "init" for r in rows))
+    t.same("$.rmt.n_trained", sr.opt("n_trained"), sum(r["phase"].str() == "trained" for r in rows))
     for ph in ("init", "trained"):
         sel = [r for r in rows if r["phase"].str() == ph]
         x = [r["backprop_depth"].num() for r in sel]
         y = [r["gamma"].num() for r in sel]
         c = sr[f"corr_backprop_depth_vs_gamma_{ph}"]
         rr = float(np.corrcoef(x, y)[0, 1]) if len(sel) >= 2 else float("nan")
-        t.num("$.rmt.corr_backprop_depth_vs_gamma_*.r", c["r"], rr)
-        t.same("$.rmt.corr_backprop_depth_vs_gamma_*.n", c["n"], len(sel))
-        t.num("$.rmt.corr_backprop_depth_vs_gamma_*.p", c["p"], _p_two_sided(rr, len(sel)))
+        t.num("$.rmt.corr_backprop_depth_vs_gamma_*.r", c.opt("r"), rr)
+        t.same("$.rmt.corr_backprop_depth_vs_gamma_*.n", c.opt("n"), len(sel))
+        t.num("$.rmt.corr_backprop_depth_vs_gamma_*.p", c.opt("p"), _p_two_sided(rr, len(sel)))
     by = sr["mean_gamma_by_backprop_depth_trained"]
     for dep in by.keys():
         g = [r["gamma"].num() for r in rows if r["phase"].str() == "trained" and str(r["backprop_depth"].value) == dep]
         t.num(
-            "$.rmt.mean_gamma_by_backprop_depth_trained.*.mean", by[dep]["mean"], float(np.mean(g)) if g else math.nan
+            "$.rmt.mean_gamma_by_backprop_depth_trained.*.mean",
+            by[dep].opt("mean"),
+            float(np.mean(g)) if g else math.nan,
         )
-        t.same("$.rmt.mean_gamma_by_backprop_depth_trained.*.n", by[dep]["n"], len(g))
+        t.same("$.rmt.mean_gamma_by_backprop_depth_trained.*.n", by[dep].opt("n"), len(g))
 
 
 CHECKS = {"model_fit": model_fit, "rmt": rmt, "vgg16": vgg16, "depth_scaling": depth_scaling}

@@ -63,10 +63,18 @@ class Tally:
         self.bad.append(f"{path}: stored {show(stored)}, recomputed {show(recomputed)}{detail}")
 
     def num(
-        self, pattern: str, node: Node, recomputed: float, tol: float = REL, relative: bool = False, absolute: float = 0
+        self,
+        pattern: str,
+        node: Node | None,
+        recomputed: float,
+        tol: float = REL,
+        relative: bool = False,
+        absolute: float = 0,
     ) -> None:
         """A stored number against its recomputation (``relative``: no floor of 1 on the scale; ``absolute``: an
-        absolute allowance, for a value the writer rounded)."""
+        absolute allowance, for a value the writer rounded). ``node`` None: the field is not stored (no check)."""
+        if node is None:
+            return
         self._count(pattern)
         stored = node.value
         if isinstance(stored, bool) or not (stored is None or isinstance(stored, (int, float))):
@@ -81,8 +89,10 @@ class Tally:
         if not abs(s - r) <= tol * scale + absolute:
             self._disagree(node, stored, recomputed)
 
-    def same(self, pattern: str, node: Node, recomputed: Any) -> None:
-        """A stored label, count or list of them, exactly."""
+    def same(self, pattern: str, node: Node | None, recomputed: Any) -> None:
+        """A stored label, count or list of them, exactly (``node`` None: not stored, no check)."""
+        if node is None:
+            return
         self._count(pattern)
         stored = node.value
         if isinstance(recomputed, tuple):
@@ -90,8 +100,11 @@ class Tally:
         if stored != recomputed or isinstance(stored, bool) != isinstance(recomputed, bool):
             self._disagree(node, stored, recomputed)
 
-    def array(self, pattern: str, node: Node, recomputed: Any, tol: float = REL, scale: Any = None) -> None:
-        """A stored array against its elementwise recomputation (relative; ``scale``: per-entry operand size)."""
+    def array(self, pattern: str, node: Node | None, recomputed: Any, tol: float = REL, scale: Any = None) -> None:
+        """A stored array against its elementwise recomputation (relative; ``scale``: per-entry operand size;
+        ``node`` None: not stored, no check)."""
+        if node is None:
+            return
         self._count(pattern)
         s = node.arr()
         r = np.asarray(recomputed, dtype=float)

@@ -46,7 +46,7 @@ def precond(b: Bundle, root: Node, t: Tally) -> None:
     sm = root["summary"]
     for cfg in sm.keys():
         s = sm[cfg]["seeds"].arr()
-        t.num("$.summary.*.mean_best", sm[cfg]["mean_best"], float(s.mean()), tol=0, absolute=0.005 + 1e-9)
+        t.num("$.summary.*.mean_best", sm[cfg].opt("mean_best"), float(s.mean()), tol=0, absolute=0.005 + 1e-9)
 
 
 def _std(xs: np.ndarray, ddof: int) -> float:
@@ -59,49 +59,49 @@ def optim(b: Bundle, root: Node, t: Tally) -> None:
     for r in runs:
         acc = r["test_accuracy"].arr()
         acc = acc[np.isfinite(acc)]
-        t.num("$.runs[].best", r["best"], float(acc.max()) if acc.size else math.nan)
+        t.num("$.runs[].best", r.opt("best"), float(acc.max()) if acc.size else math.nan)
         if r.has("final"):
-            t.num("$.runs[].final", r["final"], float(r["test_accuracy"].arr()[-1]))
+            t.num("$.runs[].final", r.opt("final"), float(r["test_accuracy"].arr()[-1]))
     from_runs = summarize_runs([r.value for r in runs], ddof) if runs else {}
     chosen = root["lr_search"].get("chosen")
     sm = root["summary"]
     for cfg in sm.keys():
         node = sm[cfg]
         s = node["seeds"].arr()
-        t.num("$.summary.*.mean_best", node["mean_best"], float(s.mean()))
-        t.num("$.summary.*.std_best", node["std_best"], _std(s, ddof))
+        t.num("$.summary.*.mean_best", node.opt("mean_best"), float(s.mean()))
+        t.num("$.summary.*.std_best", node.opt("std_best"), _std(s, ddof))
         if chosen is not None and chosen.has(cfg):
-            t.num("$.summary.*.lr", node["lr"], chosen[cfg].num(), relative=True)
+            t.num("$.summary.*.lr", node.opt("lr"), chosen[cfg].num(), relative=True)
         ref = from_runs.get(cfg)
         if ref is None:
             continue
         for k in ("seeds", "seed_ids", "final"):
             if isinstance(ref[k][0] if ref[k] else 0, float):
-                t.array(f"$.summary.*.{k}", node[k], ref[k])
+                t.array(f"$.summary.*.{k}", node.opt(k), ref[k])
             else:
-                t.same(f"$.summary.*.{k}", node[k], ref[k])
-        t.num("$.summary.*.lr", node["lr"], ref["lr"], relative=True)
+                t.same(f"$.summary.*.{k}", node.opt(k), ref[k])
+        t.num("$.summary.*.lr", node.opt("lr"), ref["lr"], relative=True)
         for k in ("optimizer", "n_steps"):
             if node.has(k):
-                t.same(f"$.summary.*.{k}", node[k], ref[k])
+                t.same(f"$.summary.*.{k}", node.opt(k), ref[k])
         for k in ("sec_per_step", "sec_per_opt_step", "sec_per_epoch"):
             if node.has(k):
-                t.num("$.summary.*.sec_*", node[k], math.nan if ref[k] is None else ref[k], relative=True)
-    if chosen is not None:
-        grid, val = root["lr_search"]["grid"], root["lr_search"].get("val_accuracy")
+                t.num("$.summary.*.sec_*", node.opt(k), math.nan if ref[k] is None else ref[k], relative=True)
+    grid, val = root["lr_search"].get("grid"), root["lr_search"].get("val_accuracy")
+    if chosen is not None and grid is not None and val is not None:
         for cfg in chosen.keys():
-            if val is None or not (grid.has(cfg) and val.has(cfg)):
+            if not (grid.has(cfg) and val.has(cfg)):
                 continue
             g, v = grid[cfg].arr(), val[cfg].arr()
             if g.size != v.size or not g.size:
-                t.same("$.lr_search.chosen.*", chosen[cfg], f"(grid and val_accuracy of {cfg} differ in length)")
+                t.same("$.lr_search.chosen.*", chosen.opt(cfg), f"(grid and val_accuracy of {cfg} differ in length)")
                 continue
             best = max(range(g.size), key=lambda i: (v[i], -g[i]))
-            t.num("$.lr_search.chosen.*", chosen[cfg], float(g[best]), relative=True)
+            t.num("$.lr_search.chosen.*", chosen.opt(cfg), float(g[best]), relative=True)
     for layer in root["s_by_layer"].keys():
         rec = root["s_by_layer"][layer]
         if rec.has("alpha") and rec.has("gamma"):
-            t.num("$.s_by_layer.*.s", rec["s"], rec["alpha"].num() * rec["gamma"].num())
+            t.num("$.s_by_layer.*.s", rec.opt("s"), rec["alpha"].num() * rec["gamma"].num())
 
 
 CHECKS = {"precond": precond, "sad-optim/1": optim}
