@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..model import FAILS, HOLDS, NO_DATA, Claim, Outcome
 from ..report import measured_text, printed_text, tolerance_text
-from .figdata import Figure
+from .figure import Figure
 from .tables import LayerRow, num
 
 GENERATOR = "python -m claims report"
