@@ -167,7 +167,9 @@ CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
     ),
     "unsorted-sigma": (
         mutated("rmt", lambda d: _swap_sigma(d["phase_1b_extended_trained"]["layers"][0])),
-        ("results_rmt_gamma_spectrum.json: $.phase_1b_extended_trained.layers[0].sigma[3]: singular values not sorted",),
+        (
+            "results_rmt_gamma_spectrum.json: $.phase_1b_extended_trained.layers[0].sigma[3]: singular values not sorted",
+        ),
     ),
     "null-sigma": (
         mutated("conv_gap", lambda d: d["fc_result"]["sigma"].__setitem__(1, None)),
@@ -184,7 +186,9 @@ CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
     # duplicates
     "duplicated-layer": (
         mutated("alpha_triangle", _dup_first_record),
-        ("results_alpha_triangle.json: $[0].results[10].name: duplicated layer name 'conv1' (also at $[0].results[0])",),
+        (
+            "results_alpha_triangle.json: $[0].results[10].name: duplicated layer name 'conv1' (also at $[0].results[0])",
+        ),
     ),
     "duplicated-block": (
         mutated("intrinsic_dim", lambda d: d.append(d[0])),
@@ -200,9 +204,11 @@ CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
     ),
     "duplicate-json-key": (
         lambda d: paper_with(
-            d, "kfac_prediction", text=(PAPER / FILE_KEYS["kfac_prediction"]).read_text().replace(
-                '"n_layers": 5,', '"n_layers": 5, "n_layers": 4,'
-            )
+            d,
+            "kfac_prediction",
+            text=(PAPER / FILE_KEYS["kfac_prediction"])
+            .read_text()
+            .replace('"n_layers": 5,', '"n_layers": 5, "n_layers": 4,'),
         ),
         ("results_kfac_prediction.json: $.n_layers: key 'n_layers' appears more than once",),
     ),
