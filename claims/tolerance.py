@@ -12,6 +12,7 @@ import math
 
 EPS = 1e-12
 
+
 def half(d: int) -> float:
     return 0.5 * 10.0 ** (-d)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..bundle import Bundle
 from ..checks import Measure, MeasureFn, all_ok, claim, law
 from ..context import Context
+from ..jsonpath import Node
 from ..layertypes import layer_type
 from ..measures.rank_models import (
     ORDER,
@@ -27,11 +28,16 @@ CLAIMS = []
 K_PRINTED = {0: (2, 2, 11), 5: (2, 3, 10), 10: (3, 3, 9), 15: (5, 5, 5), 20: (6, 4, 5), 25: (4, 5, 6)}
 
 
+def _argmin(bic: Node) -> str:
+    """The model with the smallest stored BIC."""
+    return min(ORDER, key=lambda m: bic[m].num())
+
+
 def _k(ep: int) -> MeasureFn:
     def measure(b: Bundle, ctx: Context) -> Measure:
         node = vgg_epoch(b, ep)
         lab = counts(r["best_model_bic"].str() for r in node["layers"].items())
-        argmin = counts(min(ORDER, key=lambda m, r=r: r["bic"][m].num()) for r in node["layers"].items())
+        argmin = counts(_argmin(r["bic"]) for r in node["layers"].items())
         st = stored_counts(node["wins_by_bic"])
         return Measure(
             lab,

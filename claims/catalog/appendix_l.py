@@ -5,6 +5,8 @@ the factors C_δ, C_A (sel. F), mean minimum effective rank by σ winner, and Th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..bundle import Bundle
@@ -42,7 +44,7 @@ def _corr(stat: str) -> MeasureFn:
     def measure(b: Bundle, ctx: Context) -> Measure:
         L = _layers(b)
         rs = [corr_of(r) for r in L]
-        f = {"mean": mean, "min": min, "max": max}[stat]
+        f: Callable[[list[float]], float] = {"mean": mean, "min": lambda v: min(v), "max": lambda v: max(v)}[stat]
         stored = [r["log_hkron_vs_log_sigma2_corr"].num() for r in L]
         cands = [Candidate("stored per-layer log_hkron_vs_log_sigma2_corr", f(stored), len(L), same=True)]
         if stat == "mean":

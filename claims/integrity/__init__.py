@@ -34,11 +34,11 @@ TOLERANCE = (
 )
 
 
-def files(b: Bundle) -> list[tuple[str, Callable[[], Node]]]:
-    """(file kind, loader) of every file of the folder that has an integrity check, in table order."""
-    out: list[tuple[str, Callable[[], Node]]] = [(k, lambda k=k: b.need(k)) for k in FILE_KEYS if b.has(k)]
-    out += [(SCHEMA_VERSION, lambda d=d: d) for d in b.project]
-    out += [(compare_schema.SCHEMA_VERSION, lambda d=d: d) for d in b.optim]
+def files(b: Bundle) -> list[tuple[str, Node]]:
+    """(file kind, parsed file) of every file of the folder that has an integrity check, in table order."""
+    out = [(k, b.need(k)) for k in FILE_KEYS if b.has(k)]
+    out += [(SCHEMA_VERSION, d) for d in b.project]
+    out += [(compare_schema.SCHEMA_VERSION, d) for d in b.optim]
     return out
 
 
@@ -52,9 +52,8 @@ def tally(b: Bundle, kind: str, root: Node) -> Tally:
     return cache[root.file]
 
 
-def _check(kind: str, load: Callable[[], Node]) -> Callable[[Bundle, Context], Outcome]:
+def _check(kind: str, root: Node) -> Callable[[Bundle, Context], Outcome]:
     def check(b: Bundle, ctx: Context) -> Outcome:
-        root = load()
         t = tally(b, kind, root)
         return Outcome(
             FAILS if t.bad else HOLDS,
@@ -72,8 +71,8 @@ def _check(kind: str, load: Callable[[], Node]) -> Callable[[Bundle, Context], O
 def integrity_claims(b: Bundle) -> list[Claim]:
     """One integrity check per results file of the folder (authors' files by key order, then the project's)."""
     out = []
-    for kind, load in files(b):
-        name = FILE_KEYS[kind] if kind in FILE_KEYS else load().file
+    for kind, root in files(b):
+        name = root.file
         c = Claim(
             f"integrity.{name}",
             INTEGRITY,
@@ -84,7 +83,7 @@ def integrity_claims(b: Bundle) -> list[Claim]:
             TOLERANCE,
             (kind,) if kind in FILE_KEYS else (),
             f"every cross-checked field of a {kind} file (docs/integrity.md)",
-            _check(kind, load),
+            _check(kind, root),
         )
         c.module = f"claims/integrity/{_module_of(kind)}.py"
         out.append(c)
@@ -97,9 +96,9 @@ def _module_of(kind: str) -> str:
 
 def tally_of(b: Bundle, name: str) -> Tally | None:
     """The comparisons of the folder's file ``name`` (None when it has no integrity check)."""
-    for kind, load in files(b):
-        if (FILE_KEYS.get(kind) or load().file) == name:
-            return tally(b, kind, load())
+    for kind, root in files(b):
+        if root.file == name:
+            return tally(b, kind, root)
     return None
 
 

@@ -149,11 +149,11 @@ def model_fit(b: Bundle, root: Node, t: Tally) -> None:
             t.num("$.layers[].fits.*.aic", f.opt("aic"), ll + 2 * P.get(m, math.nan))
         if tri is None:
             continue
-        key = (r["experiment"].str(), r["name"].str())
-        if key not in tri:
+        rec_key = (r["experiment"].str(), r["name"].str())
+        if rec_key not in tri:
             t.same("$.layers[].fits.*.n", r.opt("name"), "a record of results_alpha_triangle.json")
             continue
-        src = tri[key]
+        src = tri[rec_key]
         rm = rank_models(b, src)
         for m in fits.keys():
             t.num("$.layers[].fits.*.rss", fits[m].opt("rss"), rm.rss.get(m, math.nan))

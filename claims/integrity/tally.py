@@ -84,7 +84,7 @@ class Tally:
             if not (_is_nan(stored) and _is_nan(recomputed)):
                 self._disagree(node, stored, recomputed)
             return
-        s, r = float(stored), float(recomputed)
+        s, r = float(stored if stored is not None else math.nan), float(recomputed)
         scale = max(abs(s), abs(r)) if relative else max(1.0, abs(s))
         if not abs(s - r) <= tol * scale + absolute:
             self._disagree(node, stored, recomputed)

@@ -58,6 +58,11 @@ def rank_models_all(b: Bundle, layers_node: Node) -> list[RankModels]:
     return [cache[(r.file, r.path)] for r in recs]
 
 
+def _winner(bic: dict[str, float]) -> str:
+    """The argmin of the BIC values (ties go to the simpler model, in RANK_MODELS order)."""
+    return min(RANK_MODELS, key=lambda m: (bic[m], RANK_MODELS.index(m)))
+
+
 def fit_batch(sigmas: list[np.ndarray]) -> list[RankModels]:
     """:func:`theory.fits.fit_rank_models` of many σ arrays at once: the arrays of one length whose entries are
     all finite and positive share the three design matrices, so one least-squares solve per model fits all of
@@ -97,7 +102,7 @@ def fit_batch(sigmas: list[np.ndarray]) -> list[RankModels]:
                     "a": float(coef["lognormal"][2, j]),
                 },
             }
-            winner = min(RANK_MODELS, key=lambda m, b_=b_: (b_[m], RANK_MODELS.index(m)))
+            winner = _winner(b_)
             out[i] = RankModels(b_, {m: float(rss[m][j]) for m in RANK_MODELS}, params, winner, n, True)
     return [o for o in out if o is not None]
 

@@ -177,6 +177,7 @@ def pooled(stat: str) -> MeasureFn:
         layers = [lay for _, lay in all_rows]
         finite = [lay for lay in layers if lay.relerr == lay.relerr]
         cands = []
+        value: float
         if stat == "n":
             value = len(finite)
             cands += [

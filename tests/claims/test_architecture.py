@@ -218,7 +218,9 @@ def test_bands_parse_keeps_defaults_for_unnamed_bands():
 @pytest.mark.parametrize("verdict", [HOLDS, FAILS])
 def test_context_renders_only_band_names(verdict):
     ctx = Context(Bands(exponent=0.2))
-    assert ctx.render("|x| ≤ {exponent}, {ratio}, {most}; {printed} {other}") == "|x| ≤ 0.2, 0.05, 0.5; {printed} {other}"
+    assert (
+        ctx.render("|x| ≤ {exponent}, {ratio}, {most}; {printed} {other}") == "|x| ≤ 0.2, 0.05, 0.5; {printed} {other}"
+    )
 
 
 def test_claims_import_path_is_torch_free():

@@ -406,8 +406,8 @@ def test_authors_files_agree_and_every_declared_field_is_compared():
     b = Bundle(PAPER)
     b.load_all()
     kinds = []
-    for kind, load in files(b):
-        t = tally(b, kind, load())
+    for kind, root in files(b):
+        t = tally(b, kind, root)
         assert not t.bad, (kind, t.bad[:3])
         assert t.used == set(FIELDS[kind]), (kind, set(FIELDS[kind]) - t.used)
         assert not t.skipped, t.skipped
@@ -420,9 +420,9 @@ def test_shipped_results_agree_and_every_declared_field_is_compared():
     b = Bundle(RESULTS)
     b.load_all()
     used: dict[str, set[str]] = {}
-    for kind, load in files(b):
-        t = tally(b, kind, load())
-        assert not t.bad, (load().file, t.bad[:3])
+    for kind, root in files(b):
+        t = tally(b, kind, root)
+        assert not t.bad, (root.file, t.bad[:3])
         used.setdefault(kind, set()).update(t.used)
     assert set(used) == {"sad-results/1", "sad-optim/1"}
     for kind, u in used.items():

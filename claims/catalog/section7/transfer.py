@@ -14,7 +14,7 @@ from ...measures.rank_models import counts, refit_labels, rmt_phase, vgg_epoch
 from ...measures.transfer import POOLED, cifar, count_perturb, median_perturb, pooled, single
 from ...model import Candidate
 from ...perturb import rec_from_ref, set_relerr
-from ...records import networks, ref
+from ...records import Layer, Network, networks, ref
 
 CLAIMS = [
     claim(
@@ -69,7 +69,8 @@ CLAIMS = [
 
 # -- Remark 2: the identity breaks at boundary layers ---------------------------------------------------------
 def _boundary(b: Bundle, ctx: Context) -> Measure:
-    bnd, inner = [], []
+    bnd: list[tuple[Network, Layer]] = []
+    inner: list[tuple[Network, Layer]] = []
     for n in population(b, ("alpha_triangle", "tiny", "in1k", "project")):
         rows = [x for x in n.layers if x.relerr == x.relerr]
         convs = [x for x in rows if x.type in ("conv", "downsample")]
