@@ -27,7 +27,21 @@ def _parser() -> argparse.ArgumentParser:
         help="print only claims with this verdict (exit status unchanged)",
     )
     v.add_argument("--xrefs", action="store_true", help="also print the printed-vs-printed consistency checks")
-    v.add_argument(
+    _band_option(v)
+    sub.add_parser("list", help="list the registry")
+    s = sub.add_parser("show", help="one claim (or integrity check): rule, data, candidate rules")
+    s.add_argument("id")
+    s.add_argument("--results", default="results/")
+    _band_option(s)
+    r = sub.add_parser("report", help="write OUT/index.html + PNG figures (claims, per-layer table, six figure types)")
+    r.add_argument("--results", default="results/", help="results folder (default: results/)")
+    r.add_argument("--compare", metavar="DIR2", help="a second results folder shown beside the first")
+    r.add_argument("--out", required=True, help="output folder (replaced whole; refused if it holds anything else)")
+    return p
+
+
+def _band_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
         "--band",
         action="append",
         default=[],
@@ -35,15 +49,6 @@ def _parser() -> argparse.ArgumentParser:
         help="override a law band of CLAIMS.md §3.2 (exponent=0.15 and ratio=0.05: finite, > 0; "
         "most=0.5: in [0.5, 1)); repeatable, once per name",
     )
-    sub.add_parser("list", help="list the registry")
-    s = sub.add_parser("show", help="one claim (or integrity check): rule, data, candidate rules")
-    s.add_argument("id")
-    s.add_argument("--results", default="results/")
-    r = sub.add_parser("report", help="write OUT/index.html + PNG figures (claims, per-layer table, six figure types)")
-    r.add_argument("--results", default="results/", help="results folder (default: results/)")
-    r.add_argument("--compare", metavar="DIR2", help="a second results folder shown beside the first")
-    r.add_argument("--out", required=True, help="output folder (replaced whole; refused if it holds anything else)")
-    return p
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -105,6 +110,7 @@ def _show(args: argparse.Namespace) -> int:
     from .integrity import integrity_claims
     from .registry import REGISTRY
 
+    ctx = Context(Bands.parse(args.band))
     c = REGISTRY.get(args.id)
     b = None
     if c is None and args.id.startswith("integrity."):
@@ -115,7 +121,7 @@ def _show(args: argparse.Namespace) -> int:
         print(f"error: unknown claim id {args.id!r} (see `python -m claims list`)", file=sys.stderr)
         return 2
     b = b or Bundle(args.results)  # a missing folder is an error; an empty one gives `no data`
-    print(report.show(c, evaluate(c, b)))
+    print(report.show(c, evaluate(c, b, ctx)))
     return 0
 
 

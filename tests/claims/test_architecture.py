@@ -208,6 +208,12 @@ def test_band_option_works_after_the_registry_is_imported():
     assert default_again == default  # no state left behind by the previous run
 
 
+@needs_paper
+def test_show_judges_with_the_given_bands():
+    rc, out, _ = verify("show", "s6.vit.cifar10_alpha_approx2", "--results", str(PAPER), "--band", "exponent=0.4")
+    assert rc == 0 and "tolerance : |median α − 2| ≤ 0.4" in out
+
+
 def test_bands_parse_keeps_defaults_for_unnamed_bands():
     b = Bands.parse(["most=0.75"])
     assert (b.exponent, b.ratio, b.most) == (0.15, 0.05, 0.75)
