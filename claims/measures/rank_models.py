@@ -64,18 +64,21 @@ def _winner(bic: dict[str, float]) -> str:
 
 
 def fit_batch(sigmas: list[np.ndarray]) -> list[RankModels]:
-    """:func:`theory.fits.fit_rank_models` of many σ arrays at once: the arrays of one length whose entries are
-    all finite and positive share the three design matrices, so one least-squares solve per model fits all of
-    them (the same OLS, BIC = n ln(RSS/n) + p ln n and tie order); any other array is fitted on its own."""
+    """:func:`theory.fits.fit_rank_models` of many σ arrays at once. The fit uses the positive σ_k at their ranks
+    k; for a σ that is finite and non-increasing (as validation guarantees) those are a prefix 1..r, so the arrays
+    with the same r share the three design matrices and one pseudo-inverse per model fits all of them (the same
+    OLS, BIC = n ln(RSS/n) + p ln n and tie order). Any other array is fitted on its own."""
     out: list[RankModels | None] = [None] * len(sigmas)
     groups: dict[int, list[int]] = {}
     for i, s in enumerate(sigmas):
-        if s.size >= 4 and bool(np.all(np.isfinite(s) & (s > 0))):
-            groups.setdefault(s.size, []).append(i)
+        pos = np.isfinite(s) & (s > 0)
+        r = int(pos.sum())
+        if r >= 4 and bool(pos[:r].all()):
+            groups.setdefault(r, []).append(i)
         else:
             out[i] = fit_rank_models(s)
     for n, idx in groups.items():
-        y = np.log(np.stack([sigmas[i] for i in idx], axis=1))  # (n, m)
+        y = np.log(np.stack([sigmas[i][:n] for i in idx], axis=1))  # (n, m)
         k = np.arange(1, n + 1, dtype=float)
         lk = np.log(k)
         designs = {
@@ -85,25 +88,27 @@ def fit_batch(sigmas: list[np.ndarray]) -> list[RankModels]:
         }
         coef, rss, bic = {}, {}, {}
         for name, (X, p) in designs.items():
-            c, *_ = np.linalg.lstsq(X, y, rcond=None)
-            r = y - X @ c
+            c = np.linalg.pinv(X) @ y
+            res = y - X @ c
             coef[name] = c
-            rss[name] = np.einsum("ij,ij->j", r, r)
+            rss[name] = np.einsum("ij,ij->j", res, res)
             with np.errstate(divide="ignore"):
                 bic[name] = n * np.log(rss[name] / n) + p * np.log(n)
+        cols = {
+            "bic": {m: bic[m].tolist() for m in RANK_MODELS},
+            "rss": {m: rss[m].tolist() for m in RANK_MODELS},
+            "pl": coef["power_law"].tolist(),
+            "ex": coef["exponential"].tolist(),
+            "ln": coef["lognormal"].tolist(),
+        }
         for j, i in enumerate(idx):
-            b_ = {m: float(bic[m][j]) for m in RANK_MODELS}
+            b_ = {m: cols["bic"][m][j] for m in RANK_MODELS}
             params = {
-                "power_law": {"log_c": float(coef["power_law"][0, j]), "gamma": float(-coef["power_law"][1, j])},
-                "exponential": {"log_c": float(coef["exponential"][0, j]), "b_exp": float(-coef["exponential"][1, j])},
-                "lognormal": {
-                    "log_c": float(coef["lognormal"][0, j]),
-                    "b": float(coef["lognormal"][1, j]),
-                    "a": float(coef["lognormal"][2, j]),
-                },
+                "power_law": {"log_c": cols["pl"][0][j], "gamma": -cols["pl"][1][j]},
+                "exponential": {"log_c": cols["ex"][0][j], "b_exp": -cols["ex"][1][j]},
+                "lognormal": {"log_c": cols["ln"][0][j], "b": cols["ln"][1][j], "a": cols["ln"][2][j]},
             }
-            winner = _winner(b_)
-            out[i] = RankModels(b_, {m: float(rss[m][j]) for m in RANK_MODELS}, params, winner, n, True)
+            out[i] = RankModels(b_, {m: cols["rss"][m][j] for m in RANK_MODELS}, params, _winner(b_), n, True)
     return [o for o in out if o is not None]
 
 
