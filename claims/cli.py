@@ -68,6 +68,7 @@ def _verify(args: argparse.Namespace) -> int:
     status = 1 if any(o.verdict == FAILS for o in outs) else 0
     summary_line = report.summary(claims, outs)
     integrity_line = report.integrity_summary(claims, outs)
+    details = report.integrity_details(claims, outs)
     partial_line = report.partial_summary(outs)
     if args.only:
         keep = [k for k, o in enumerate(outs) if o.verdict == args.only]
@@ -83,6 +84,8 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         print(report.table(claims, outs))
         print()
+        for line in details:
+            print(line)
         if args.xrefs:
             from .xrefs import render
 

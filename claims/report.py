@@ -97,6 +97,18 @@ def integrity_summary(claims: list[Claim], outs: list[Outcome]) -> str:
     )
 
 
+def integrity_details(claims: list[Claim], outs: list[Outcome], per_file: int = 10) -> list[str]:
+    """The disagreements of every failing integrity check (at most ``per_file`` lines per file)."""
+    lines = []
+    for c, o in zip(claims, outs, strict=True):
+        if c.kind == INTEGRITY and o.verdict == FAILS:
+            lines.append(f"{c.id}: {len(o.violators)} stored field(s) disagree with their recomputation:")
+            lines += [f"  {v}" for v in o.violators[:per_file]]
+            if len(o.violators) > per_file:
+                lines.append(f"  … and {len(o.violators) - per_file} more (python -m claims show {c.id})")
+    return lines
+
+
 def partial_summary(outs: list[Outcome]) -> str:
     files = sorted({f for o in outs for f in o.partial_inputs})
     if not files:

@@ -346,6 +346,7 @@ def test_verify_exits_1_with_the_failing_integrity_row(kind, tmp_path):
     rc, table, _ = verify("verify", "--results", str(d), "--only", "fails")
     assert rc == 1 and any(ln.startswith(f"integrity.{name} ") and " fails " in ln for ln in table.splitlines())
     assert f"1 disagree: integrity.{name}" in table
+    assert f"integrity.{name}: " in table and f"  {json_path(keys)}" in table  # the disagreements listed
 
 
 def test_integrity_alone_sets_the_exit_status(tmp_path):
