@@ -245,7 +245,7 @@ def _design(b, src):
         else {"adam_baseline" if k in ("adamw", "adam_baseline") else k for k in sm.keys()}
     )
     need = {"adam_baseline", *CONFIGS}
-    n_seeds = {k: len(src.cfg(k)["seeds"].value) for k in need & keys}
+    n_seeds = {k: len(src.cfg(k)["seeds"].value) for k in sorted(need & keys)}  # sorted: deterministic output
     epochs = src.doc["n_epochs"].int()
     ok = need <= keys and all(v == 3 for v in n_seeds.values()) and epochs == 100
     return Measure(
