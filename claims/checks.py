@@ -23,6 +23,8 @@ Test = Callable[[Any, Context], bool]
 
 @dataclass
 class Measure:
+    """The value of a claim's statistic, its source, the records used, every candidate rule's value."""
+
     value: Any  # None: no applicable data (a law with no layers of its type anywhere) → `no data`
     source: str
     records: list[str] = field(default_factory=list)

@@ -13,6 +13,7 @@ from .records import record_file
 
 
 def evaluate(claim: Claim, bundle: Bundle, ctx: Context = DEFAULT) -> Outcome:
+    """The outcome of one claim on one folder, judged with the settings ``ctx``."""
     if claim.check is None:
         note = f"nearest data (diagnostic only): {claim.nearest}" if claim.nearest else ""
         return Outcome(NO_DATA, None, "no file holds this quantity", notes=[note] if note else [], context=ctx)

@@ -27,6 +27,8 @@ class Candidate:
 
 @dataclass
 class Outcome:
+    """The verdict of one claim on one folder, with what it was measured from and judged with."""
+
     verdict: str
     measured: Any = None
     source: str = ""
@@ -61,6 +63,8 @@ def printed_display(p: Any, decimals: int | None) -> str:
 
 @dataclass
 class Claim:
+    """One printed claim of the paper (or a file's integrity check): where, what, how it is judged."""
+
     id: str
     kind: str  # NUMBER, LAW or INTEGRITY
     location: str

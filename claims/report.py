@@ -110,6 +110,7 @@ def integrity_details(claims: list[Claim], outs: list[Outcome], per_file: int = 
 
 
 def partial_summary(outs: list[Outcome]) -> str:
+    """One line naming the incomplete files the verdicts used ("" when none)."""
     files = sorted({f for o in outs for f in o.partial_inputs})
     if not files:
         return ""

@@ -17,10 +17,12 @@ def median(xs: Any) -> float:
 
 
 def mean(xs: Any) -> float:
+    """Arithmetic mean (NaN for an empty selection)."""
     a = np.asarray(list(xs), float)
     return float(a.mean()) if a.size else float("nan")
 
 
 def std(xs: Any, ddof: int = 0) -> float:
+    """Standard deviation with ``ddof`` (NaN when there are not more than ddof values)."""
     a = np.asarray(list(xs), float)
     return float(a.std(ddof=ddof)) if a.size > ddof else float("nan")

@@ -69,6 +69,7 @@ def unique(items: Iterable[Node], key: str, what: str) -> None:
 
 
 def unique_pairs(items: Iterable[Node], keys: tuple[str, str], what: str) -> None:
+    """No two of ``items`` share the pair of values of ``keys``."""
     seen: dict[tuple, str] = {}
     for n in items:
         v = (n[keys[0]].value, n[keys[1]].value)
@@ -132,6 +133,7 @@ def arrays(rec: Node, sigma_key: str, others: Iterable[str], top_k: str | None =
 
 
 def known(node: Node, table: dict, what: str) -> str:
+    """The string at ``node``, which must be a key of ``table`` (a block the verifier has a layer table for)."""
     v = node.str()
     if v not in table:
         raise node.error(f"unknown {what} {v!r}; known: {', '.join(sorted(table))}")

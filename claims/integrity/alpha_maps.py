@@ -95,6 +95,7 @@ def _fits(t: Tally, p: str, rec: Node, lay: Layer, alpha_key: str = "alpha", r2_
 
 
 def alpha_triangle(b: Bundle, root: Node, t: Tally) -> None:
+    """Per-row fits against the refit from σ, h_exact (records of claims.records)."""
     p = "$[].results[]"
     for blk, net in zip(root.items(), networks(b, "alpha_triangle"), strict=True):
         for rec, lay in zip(blk["results"].items(), net.layers, strict=True):
@@ -137,6 +138,7 @@ def _group_stats(a: list[float]) -> dict[str, float]:
 
 
 def tiny(b: Bundle, root: Node, t: Tally) -> None:
+    """Per-row triangle fields from the stored α, γ, s; the layer-type and triangle summaries from the rows."""
     rel = _map_rows(root, t)
     rows = list(root["results"].items())
     t.same("$.n_layers", root.opt("n_layers"), len(rows))
@@ -156,6 +158,7 @@ def tiny(b: Bundle, root: Node, t: Tally) -> None:
 
 
 def in1k(b: Bundle, root: Node, t: Tally) -> None:
+    """Per-row triangle fields and BIC labels; the summary from the rows."""
     rel = _map_rows(root, t)
     rows = list(root["results"].items())
     for r in rows:
@@ -179,6 +182,7 @@ def in1k(b: Bundle, root: Node, t: Tally) -> None:
 
 
 def hypothesis(b: Bundle, root: Node, t: Tally) -> None:
+    """α, R², n_valid of every ablation record against the refit from σ, h_exact."""
     nets = iter(networks(b, "hypothesis"))
     for grp in ("output_dim", "task_structure"):
         for sub in root[grp].keys():
@@ -188,12 +192,14 @@ def hypothesis(b: Bundle, root: Node, t: Tally) -> None:
 
 
 def predictions(b: Bundle, root: Node, t: Tally) -> None:
+    """α, R², n_valid of every record against the refit from σ, h_exact."""
     for blk, net in zip(root.items(), networks(b, "predictions"), strict=True):
         for rec, lay in zip(blk["results"].items(), net.layers, strict=True):
             _fits(t, "$[].results[]", rec, lay)
 
 
 def intrinsic_dim(b: Bundle, root: Node, t: Tally) -> None:
+    """αγ, the number of directions and the finite-N ζ prediction of every record."""
     p = "$[].results[]"
     for blk in root.items():
         for rec in blk["results"].items():

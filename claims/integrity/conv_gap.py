@@ -110,6 +110,7 @@ def _placeholder_ratio(rec: Node) -> np.ndarray:
 
 
 def conv_gap(b: Bundle, root: Node, t: Tally) -> None:
+    """Fits, ratios, products and slopes of every conv record and the FC control."""
     (net,) = networks(b, "conv_gap")
     recs = list(root["conv_results"].items())
     p = "$.conv_results[]"
@@ -145,6 +146,7 @@ def conv_gap(b: Bundle, root: Node, t: Tally) -> None:
 
 
 def conv_gap_v2(b: Bundle, root: Node, t: Tally) -> None:
+    """Fits, concentration ratios and χ (with its placeholder) of every record."""
     (net,) = networks(b, "conv_gap_v2")
     recs = [("$.conv_results[]", r) for r in root["conv_results"].items()] + [("$.fc_result", root["fc_result"])]
     for (p, rec), lay in zip(recs, net.layers, strict=True):
@@ -163,6 +165,7 @@ def _pearson(x: list[float], y: list[float]) -> float:
 
 
 def kfac_prediction(b: Bundle, root: Node, t: Tally) -> None:
+    """The derived columns and correlations, and (with conv_gap_v2) the copied per-layer values."""
     rows = list(root["layers"].items())
     t.same("$.n_layers", root.opt("n_layers"), len(rows))
     for r in rows:
@@ -197,6 +200,7 @@ def _argmin_label(node: Node) -> str:
 
 
 def kronecker(b: Bundle, root: Node, t: Tally) -> None:
+    """Correlations, Theorem 1 products and BIC labels per layer; the summary from the layers."""
     rows = list(root["layers"].items())
     corrs = []
     for r in rows:

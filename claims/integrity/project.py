@@ -182,6 +182,7 @@ def _kron(t: Tally, kron: Node, sigma: np.ndarray, h: np.ndarray) -> None:
 
 
 def project(b: Bundle, root: Node, t: Tally) -> None:
+    """The writer's fits, diagnostics, GN gap and Kronecker relations of every layer."""
     for rec in root["layers"].items():
         sigma, h = rec["sigma"].arr(), rec["h_exact"].arr()
         if rec.has("fits") and isinstance(rec["fits"].value, dict):

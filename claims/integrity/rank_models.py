@@ -117,6 +117,7 @@ def _wins_summary(t: Tally, prefix: str, sm: Node, layers: list[Node]) -> None:
 
 
 def model_fit(b: Bundle, root: Node, t: Tally) -> None:
+    """Labels, BIC differences and BIC/AIC from the stored RSS; the fits against alpha_triangle; the summary."""
     layers = list(root["layers"].items())
     tri = None
     if b.has("alpha_triangle"):
@@ -181,6 +182,7 @@ def _rmt_layers(b: Bundle, t: Tally, prefix: str, layers_node: Node) -> list[flo
 
 
 def rmt(b: Bundle, root: Node, t: Tally) -> None:
+    """Every snapshot: BIC values, labels, γ and β against the refit on σ; wins and γ summaries."""
     for phase in ("phase_2a_init", "phase_1b_extended_trained"):
         ph = root[phase]
         layers = list(ph["layers"].items())
@@ -199,6 +201,7 @@ def rmt(b: Bundle, root: Node, t: Tally) -> None:
 
 
 def vgg16(b: Bundle, root: Node, t: Tally) -> None:
+    """Labels against the stored BIC values; per-epoch counts."""
     for ep in root["trajectory"].items():
         layers = list(ep["layers"].items())
         for r in layers:
@@ -219,6 +222,7 @@ def _p_two_sided(r: float, n: int) -> float:
 
 
 def depth_scaling(b: Bundle, root: Node, t: Tally) -> None:
+    """phase1a against model_fit, the rows and trajectory wins against rmt, correlations and means."""
     if b.has("model_fit"):
         _wins_summary(t, "$.phase1a", root["phase1a"], list(b.need("model_fit")["layers"].items()))
     else:

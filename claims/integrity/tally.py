@@ -33,6 +33,7 @@ def _is_nan(x: Any) -> bool:
 
 
 def show(x: Any) -> str:
+    """A stored or recomputed value for a disagreement line."""
     if isinstance(x, float):
         return f"{x:.10g}"
     if isinstance(x, (list, tuple)) and len(x) > 8:

@@ -43,6 +43,7 @@ NOT_CHECKED = {
 
 
 def precond(b: Bundle, root: Node, t: Tally) -> None:
+    """The printed means against the seeds (2 decimals)."""
     sm = root["summary"]
     for cfg in sm.keys():
         s = sm[cfg]["seeds"].arr()
@@ -54,6 +55,7 @@ def _std(xs: np.ndarray, ddof: int) -> float:
 
 
 def optim(b: Bundle, root: Node, t: Tally) -> None:
+    """Runs against their curves, the summary against the runs, the chosen learning rates, s = αγ."""
     ddof = root["std_ddof"].int()
     runs = list(root["runs"].items()) if root.has("runs") else []
     for r in runs:

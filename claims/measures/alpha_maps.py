@@ -139,6 +139,7 @@ def _min_r2(key, printed):
 
 
 def conv_stat_perturb(key: str, stat: str, printed: float) -> Perturb:
+    """Away from / towards the printed value for one conv statistic (CLAIMS.md §5 requirement 8)."""
     if stat in ("mean", "median"):
         return flip(_shift(key, lambda o: 0.1), _shift(key, lambda o: printed - o.measured))
     if stat == "std":

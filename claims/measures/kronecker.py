@@ -32,6 +32,7 @@ def chi_of(rec: Node) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def conc_of(rec: Node, how: str = "median") -> float:
+    """The per-layer concentration statistic: median (or mean) of SoP/PoS over the directions."""
     r = rec["h_sum_of_products"].arr() / rec["h_product_of_sums"].arr()
     return float(np.median(r) if how == "median" else np.mean(r))
 
@@ -69,4 +70,5 @@ def v2_record(docs: Any, name: str) -> dict:
 
 
 def v2_conv(docs: Any) -> list[dict]:
+    """The conv records of a perturbable conv_gap_v2 copy."""
     return docs["conv_gap_v2"]["conv_results"]

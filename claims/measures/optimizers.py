@@ -31,6 +31,7 @@ def split_ref(r: str) -> tuple[str, str]:
 
 
 def set_seed42(docs: Any, r: str, value: float) -> None:
+    """Set seed 42's best accuracy of a referenced config (summaries follow)."""
     f, c = split_ref(r)
     nd = docs[f]["summary"][c]
     vals = list(nd["seeds"])
@@ -39,6 +40,7 @@ def set_seed42(docs: Any, r: str, value: float) -> None:
 
 
 def seed42(docs: Any, r: str) -> float:
+    """Seed 42's best accuracy of a referenced config."""
     f, c = split_ref(r)
     nd = docs[f]["summary"][c]
     return float(nd["seeds"][[int(s) for s in nd["seed_ids"]].index(SEED)])
@@ -54,6 +56,7 @@ def by_file(refs: list[str]) -> dict[str, dict[str, str]]:
 
 
 def describe(d: Node) -> str:
+    """A comparison file in words: name, model, dataset, epochs."""
     v = d.value
     return f"{d.file} ({v['model']} on {v['dataset']}, {v['n_epochs']} epochs)"
 
@@ -79,6 +82,7 @@ def scalar_configs(d: Node) -> list[str]:
 
 
 def scalar_refs(refs: list[str]) -> dict[str, dict[str, str]]:
+    """Record references of the scalar configs, grouped by file."""
     return {f: {c: r for c, r in cs.items() if c in SCALAR_CONFIGS} for f, cs in by_file(refs).items()}
 
 

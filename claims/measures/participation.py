@@ -64,6 +64,7 @@ def pr_range(field: str) -> MeasureFn:
 
 
 def pr_range_perturb(field: str, lo: float, hi: float) -> Perturb:
+    """Away: one PR beyond the range; towards: every PR clipped into it and the endpoints set."""
     key = STORED[field]
 
     def away(docs, out):

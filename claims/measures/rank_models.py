@@ -122,6 +122,7 @@ def rmt_phase(b: Bundle, phase: str) -> Node:
 
 
 def vgg_epoch(b: Bundle, ep: int) -> Node:
+    """The vgg16 trajectory entry of epoch ``ep``."""
     return b.need("vgg16")["trajectory"].where("epoch", ep)
 
 
@@ -155,10 +156,13 @@ def bic_perturb(records_fn: Callable[[Any], list[dict]], printed: tuple[int, ...
 
 
 def triangle_records(docs: Any) -> list[dict]:
+    """Every alpha_triangle record of a perturbable copy."""
     return [r for blk in docs["alpha_triangle"] for r in blk["results"]]
 
 
 def rmt_records(phase: str) -> Callable[[Any], list[dict]]:
+    """The records of an rmt snapshot of a perturbable copy."""
+
     def f(docs: Any) -> list[dict]:
         d = docs["rmt"]
         if phase.startswith("epoch="):

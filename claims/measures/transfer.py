@@ -18,6 +18,7 @@ POOLED = ("alpha_triangle", "tiny", "in1k")
 
 
 def rows(b: Bundle, keys: tuple[str, ...]) -> list[tuple[Network, Layer]]:
+    """(network, layer) of every row of these files."""
     return [(n, lay) for k in keys for n in networks(b, k) for lay in n.layers]
 
 
@@ -43,6 +44,7 @@ def _scale_err(c_fn):
 
 
 def median_perturb(printed: float) -> Perturb:
+    """Away: scale the small errors by 1.5; towards: by printed / measured."""
     return flip(_scale_err(lambda o: 1.5), _scale_err(lambda o: printed / o.measured))
 
 
@@ -74,6 +76,7 @@ def _drop(key_of_rows, n_fn):
 
 
 def count_perturb(key: str, printed: int) -> Perturb:
+    """Away: drop one row; towards: drop (or duplicate) rows to the printed count."""
     return flip(_drop(key, lambda o: 1), _drop(key, lambda o: o.measured - printed))
 
 
