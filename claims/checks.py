@@ -1,8 +1,10 @@
 """Builders that turn a measurement function and a printed value into a :class:`Claim`.
 
-A measurement function takes the :class:`Bundle` and returns a :class:`Measure` (the value of the
-claim's statistic under the stated rule, its source, the records used, and the value under every
-other candidate rule). The builder attaches the tolerance test of CLAIMS.md §3 for its form.
+A measurement function takes the :class:`~claims.bundle.Bundle` and the evaluation's
+:class:`~claims.context.Context` (the law bands) and returns a :class:`Measure`: the value of the claim's
+statistic under the stated rule, its source, the records used, and the value under every other candidate
+rule. The builder attaches the tolerance test of CLAIMS.md §3 for its form; a custom test (``form="pred"``)
+also receives the context, so that a band is read when the claim is judged, never when it is defined.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from . import tolerance as tol
+from .context import Context
 from .model import FAILS, HOLDS, LAW, NO_DATA, NUMBER, Candidate, Claim, Outcome, Perturb
+
+#: (value, context) -> whether the claim holds
+Test = Callable[[Any, Context], bool]
 
 
 @dataclass
 class Measure:
+    """The value of a claim's statistic, its source, the records used, every candidate rule's value."""
+
     value: Any  # None: no applicable data (a law with no layers of its type anywhere) → `no data`
     source: str
     records: list[str] = field(default_factory=list)
@@ -27,43 +33,47 @@ class Measure:
     violators: list[str] = field(default_factory=list)
 
 
-def _tests(form: str, printed: Any, dp: int | None) -> tuple[Callable[[Any], bool], str]:
+#: (Bundle, Context) -> Measure
+MeasureFn = Callable[[Any, Context], Measure]
+
+
+def _tests(form: str, printed: Any, dp: int | None) -> tuple[Test, str]:
     if form == "count":
-        return (lambda x: x == printed), "exact"
+        return (lambda x, ctx: x == printed), "exact"
     assert dp is not None, f"form {form!r} needs the printed decimals"
     d: int = dp
     if form == "point":
-        return (lambda x: tol.point(x, printed, d)), tol.point_text(d)
+        return (lambda x, ctx: tol.point(x, printed, d)), tol.point_text(d)
     if form == "ge":
-        return (lambda x: tol.at_least(x, printed, d)), f"one-sided: round(min, {d}) ≥ {printed}"
+        return (lambda x, ctx: tol.at_least(x, printed, d)), f"one-sided: round(min, {d}) ≥ {printed}"
     if form == "gt":
-        return (lambda x: tol.above(x, printed, d)), f"one-sided: round(x, {d}) > {printed}"
+        return (lambda x, ctx: tol.above(x, printed, d)), f"one-sided: round(x, {d}) > {printed}"
     if form == "range":
         a, b = printed
         return (
-            lambda x: x is not None and tol.point(x[0], a, d) and tol.point(x[1], b, d)
+            lambda x, ctx: x is not None and tol.point(x[0], a, d) and tol.point(x[1], b, d)
         ), f"round(min), round(max) = endpoints ({d} dp)"
     if form == "into":
         a, b = printed
         return (
-            lambda xs: bool(len(xs)) and all(tol.into(x, a, b, d) for x in xs)
+            lambda xs, ctx: bool(len(xs)) and all(tol.into(x, a, b, d) for x in xs)
         ), f"each group's value rounds ({d} dp) into [{a}, {b}]"
     raise ValueError(form)
 
 
-def _run(claim_id: str, measure: Callable, test: Callable[[Any], bool]) -> Callable:
-    def check(bundle: Any) -> Outcome:
-        m: Measure = measure(bundle)
+def _run(claim_id: str, measure: MeasureFn, test: Test) -> Callable[[Any, Context], Outcome]:
+    def check(bundle: Any, ctx: Context) -> Outcome:
+        m: Measure = measure(bundle, ctx)
         if m.value is None:
             return Outcome(NO_DATA, None, m.source, records=m.records, candidates=m.candidates, notes=m.notes)
         for c in m.candidates:
             if c.same and c.holds is None and c.value is not None:
                 try:
-                    c.holds = bool(test(c.value))
+                    c.holds = bool(test(c.value, ctx))
                 except (TypeError, ValueError, IndexError, KeyError):
                     c.holds = None
         return Outcome(
-            HOLDS if test(m.value) else FAILS,
+            HOLDS if test(m.value, ctx) else FAILS,
             m.value,
             m.source,
             records=m.records,
@@ -85,12 +95,12 @@ def claim(
     form: str,
     files: tuple[str, ...],
     selection: str,
-    measure: Callable,
+    measure: MeasureFn,
     perturb: Perturb | None,
     d: int | None = None,
     kind: str = NUMBER,
     data: str = "data",
-    test: Callable[[Any], bool] | None = None,
+    test: Test | None = None,
     tolerance: str | None = None,
 ) -> Claim:
     """A claim checked against data. ``form`` ∈ point, count, ge, gt, range, into, pred (``test`` given)."""
@@ -122,13 +132,14 @@ def law(
     printed: Any,
     *,
     selection: str,
-    measure: Callable,
-    test: Callable[[Any], bool],
+    measure: MeasureFn,
+    test: Test,
     tolerance: str,
     perturb: Perturb,
     files: tuple[str, ...] = (),
     data: str = "data",
 ) -> Claim:
+    """A law (CLAIMS.md §3.2): a predicate over every measured network, judged with the context's bands."""
     return claim(
         id,
         location,
@@ -155,30 +166,12 @@ def nodata(
     )
 
 
-# -- small statistics ---------------------------------------------------------------------------
-def median(xs: Any) -> float:
-    """Median of a small sequence (pure Python: numpy's median costs ~1 ms per call on tiny arrays)."""
-    a = sorted(float(x) for x in xs)
-    n = len(a)
-    if not n:
-        return float("nan")
-    return a[n // 2] if n % 2 else 0.5 * (a[n // 2 - 1] + a[n // 2])
+def all_ok(v: tuple[int, int], ctx: Context) -> bool:
+    """The test of a count pair ``(members where it holds, members)``: it holds for every member."""
+    return v[0] == v[1]
 
 
-def mean(xs: Any) -> float:
-    a = np.asarray(list(xs), float)
-    return float(a.mean()) if a.size else float("nan")
-
-
-def std(xs: Any, ddof: int = 0) -> float:
-    a = np.asarray(list(xs), float)
-    return float(a.std(ddof=ddof)) if a.size > ddof else float("nan")
-
-
-def names(layers: Any) -> list[str]:
-    return [lay.name for lay in layers]
-
-
-def ref(net: Any, lay: Any) -> str:
-    """A record reference: the network label and the record name (parsed back by claims.perturb.rec_from_ref)."""
-    return f"{net.label}/{lay.name}"
+def most(v: tuple[int, int], ctx: Context) -> bool:
+    """The test of a count pair ``(members where it holds, members)``: it holds for "most" of them, i.e. for
+    strictly more than the ``most`` band's fraction (CLAIMS.md §3.2)."""
+    return v[0] > v[1] * ctx.bands.most

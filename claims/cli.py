@@ -1,4 +1,7 @@
-"""``python -m claims verify|list|show|report``. Exit: 0 nothing fails (report: written), 1 some claim fails, 2 unusable input."""
+"""``python -m claims verify|list|show|report``.
+
+Exit status: 0 nothing fails (report: written), 1 some claim or integrity check fails, 2 unusable input
+(one line on stderr naming the file and JSON path, or the argument; never a traceback)."""
 
 from __future__ import annotations
 
@@ -6,13 +9,14 @@ import argparse
 import json
 import sys
 
+from .context import Bands, Context
 from .errors import InputError
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m claims", description="Check the paper's claims against results files.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    v = sub.add_parser("verify", help="evaluate every claim")
+    v = sub.add_parser("verify", help="evaluate every claim and cross-check every results file")
     v.add_argument("--results", default="results/", help="results folder (default: results/)")
     g = v.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true", help="print a JSON list of claim objects")
@@ -23,17 +27,12 @@ def _parser() -> argparse.ArgumentParser:
         help="print only claims with this verdict (exit status unchanged)",
     )
     v.add_argument("--xrefs", action="store_true", help="also print the printed-vs-printed consistency checks")
-    v.add_argument(
-        "--band",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a law band of CLAIMS.md §3.2 (exponent=0.15, ratio=0.05, most=0.5); repeatable",
-    )
+    _band_option(v)
     sub.add_parser("list", help="list the registry")
-    s = sub.add_parser("show", help="one claim: rule, data, candidate rules")
+    s = sub.add_parser("show", help="one claim (or integrity check): rule, data, candidate rules")
     s.add_argument("id")
     s.add_argument("--results", default="results/")
+    _band_option(s)
     r = sub.add_parser("report", help="write OUT/index.html + PNG figures (claims, per-layer table, six figure types)")
     r.add_argument("--results", default="results/", help="results folder (default: results/)")
     r.add_argument("--compare", metavar="DIR2", help="a second results folder shown beside the first")
@@ -41,37 +40,36 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _set_bands(items: list[str]) -> None:
-    """Apply --band overrides before the registry is imported (the law claims read the bands then)."""
-    from .tolerance import BANDS
-
-    if items and "claims.registry" in sys.modules:
-        raise InputError("--band", "", "bands must be set before the registry is loaded")
-    for item in items:
-        name, _, value = item.partition("=")
-        if name not in BANDS:
-            raise InputError("--band", "", f"unknown band {name!r}; one of {sorted(BANDS)}")
-        try:
-            BANDS[name] = float(value)
-        except ValueError:
-            raise InputError("--band", "", f"{name}: not a number: {value!r}") from None
+def _band_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--band",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a law band of CLAIMS.md §3.2 (exponent=0.15 and ratio=0.05: finite, > 0; "
+        "most=0.5: in [0.5, 1)); repeatable, once per name",
+    )
 
 
 def _verify(args: argparse.Namespace) -> int:
-    _set_bands(args.band)
     from . import report
     from .bundle import Bundle
     from .evaluate import evaluate
+    from .integrity import integrity_claims
     from .model import FAILS
     from .registry import REGISTRY
 
+    ctx = Context(Bands.parse(args.band))
     b = Bundle(args.results)
     b.check_usable()
     b.load_all()
-    claims = list(REGISTRY.values())
-    outs = [evaluate(c, b) for c in claims]
+    claims = list(REGISTRY.values()) + integrity_claims(b)
+    outs = [evaluate(c, b, ctx) for c in claims]
     status = 1 if any(o.verdict == FAILS for o in outs) else 0
     summary_line = report.summary(claims, outs)
+    integrity_line = report.integrity_summary(claims, outs)
+    details = report.integrity_details(claims, outs)
+    partial_line = report.partial_summary(outs)
     if args.only:
         keep = [k for k, o in enumerate(outs) if o.verdict == args.only]
         claims, outs = [claims[k] for k in keep], [outs[k] for k in keep]
@@ -81,30 +79,22 @@ def _verify(args: argparse.Namespace) -> int:
         print(report.markdown(claims, outs))
         print()
         print(summary_line)
+        print()
+        print(integrity_line)
     else:
         print(report.table(claims, outs))
         print()
-        from .evaluate import all_drift
-
-        drift = all_drift(b) + sorted({n for o in outs for n in o.notes if n.startswith("summary drift")})
-        if drift:
-            print(f"summary drift ({len(drift)} stored fields disagree with the recomputation; see `show ID`):")
-            for d in drift:
-                print(f"  {d}")
-        else:
-            print(
-                "summary drift: none (every stored per-layer fit and summary field cross-checked agrees with the recomputation)"
-            )
+        for line in details:
+            print(line)
         if args.xrefs:
             from .xrefs import render
 
             print(render())
         print(summary_line)
-        from .tolerance import BANDS
-
-        print(
-            "law bands (CLAIMS.md §3.2, configurable with --band): " + ", ".join(f"{k}={v:g}" for k, v in BANDS.items())
-        )
+        print(integrity_line)
+        if partial_line:
+            print(partial_line)
+        print(f"law bands (CLAIMS.md §3.2, configurable with --band): {ctx.bands.describe()}")
     return status
 
 
@@ -120,14 +110,21 @@ def _show(args: argparse.Namespace) -> int:
     from . import report
     from .bundle import Bundle
     from .evaluate import evaluate
+    from .integrity import integrity_claims
     from .registry import REGISTRY
 
+    ctx = Context(Bands.parse(args.band))
     c = REGISTRY.get(args.id)
+    b = None
+    if c is None and args.id.startswith("integrity."):
+        b = Bundle(args.results)
+        b.load_all()
+        c = next((x for x in integrity_claims(b) if x.id == args.id), None)
     if c is None:
         print(f"error: unknown claim id {args.id!r} (see `python -m claims list`)", file=sys.stderr)
         return 2
-    b = Bundle(args.results)  # a missing folder is an error; an empty one gives `no data`
-    print(report.show(c, evaluate(c, b)))
+    b = b or Bundle(args.results)  # a missing folder is an error; an empty one gives `no data`
+    print(report.show(c, evaluate(c, b, ctx)))
     return 0
 
 

@@ -1,21 +1,35 @@
-"""Evaluate claims against a :class:`Bundle`: missing backing file → `no data`; NO DATA register → `no data`;
-PROXY claims carry the proxy flag; unusable data inside a present file propagates as :class:`InputError`."""
+"""Evaluate claims against a :class:`Bundle` with the settings of one run (:class:`~claims.context.Context`):
+missing backing file → `no data`; NO DATA register → `no data`; PROXY claims carry the proxy flag; a verdict
+built on an incomplete project file (``complete: false``) carries the ``partial`` mark; unusable data inside a
+present file propagates as :class:`InputError`."""
 
 from __future__ import annotations
 
 from .bundle import FILE_KEYS, Bundle
-from .model import NO_DATA, Claim, Outcome
+from .context import DEFAULT, Context
+from .integrity import tally_of
+from .model import INTEGRITY, NO_DATA, Claim, Outcome
+from .records import record_file
 
 
-def evaluate(claim: Claim, bundle: Bundle) -> Outcome:
+def evaluate(claim: Claim, bundle: Bundle, ctx: Context = DEFAULT) -> Outcome:
+    """The outcome of one claim on one folder, judged with the settings ``ctx``."""
     if claim.check is None:
         note = f"nearest data (diagnostic only): {claim.nearest}" if claim.nearest else ""
-        return Outcome(NO_DATA, None, "no file holds this quantity", notes=[note] if note else [])
+        return Outcome(NO_DATA, None, "no file holds this quantity", notes=[note] if note else [], context=ctx)
     missing = [FILE_KEYS[k] for k in claim.files if not bundle.has(k)]
     if missing:
-        return Outcome(NO_DATA, None, "missing: " + ", ".join(missing))
-    out = claim.check(bundle)
-    out.notes += drift_for(bundle, out.records)
+        return Outcome(NO_DATA, None, "missing: " + ", ".join(missing), context=ctx)
+    out = claim.check(bundle, ctx)
+    out.context = ctx
+    if out.verdict != NO_DATA:
+        out.partial_inputs = partial_inputs(bundle, out.records)
+        out.notes += [
+            f"partial input: {f} is incomplete (complete: false); the verdict may change when its run finishes"
+            for f in out.partial_inputs
+        ]
+        if claim.kind != INTEGRITY:
+            out.notes += integrity_notes(bundle, claim, out.records)
     if claim.data == "proxy":
         out.proxy = True
     if claim.data == "partial":
@@ -23,17 +37,21 @@ def evaluate(claim: Claim, bundle: Bundle) -> Outcome:
     return out
 
 
-def drift_for(bundle: Bundle, records: list[str]) -> list[str]:
-    """Summary-drift notes (stored field ≠ recomputation) of the networks whose records a claim used."""
-    from .records import all_networks
+def integrity_notes(bundle: Bundle, claim: Claim, records: list[str]) -> list[str]:
+    """A note per file the verdict rests on whose stored fields disagree with their recomputation."""
+    used = {FILE_KEYS[k] for k in claim.files} | {f for f in map(record_file, records) if f}
+    notes = []
+    for name in sorted(used):
+        t = tally_of(bundle, name)
+        if t is not None and t.bad:
+            notes.append(
+                f"integrity: {name} has {len(t.bad)} stored field(s) that disagree with their recomputation "
+                f"(see integrity.{name})"
+            )
+    return notes
 
-    labels = {r.rsplit("/", 1)[0] for r in records if "/" in r}
-    if not labels:
-        return []
-    return [f"summary drift: {d}" for n in all_networks(bundle) if n.label in labels for d in n.drift]
 
-
-def all_drift(bundle: Bundle) -> list[str]:
-    from .records import all_networks
-
-    return [d for n in all_networks(bundle) for d in n.drift]
+def partial_inputs(bundle: Bundle, records: list[str]) -> list[str]:
+    """The incomplete project files (``complete: false``) among the files behind these record references."""
+    used = {record_file(r) for r in records}
+    return sorted(f for f in bundle.incomplete if f in used)

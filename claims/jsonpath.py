@@ -15,6 +15,8 @@ import numpy as np
 
 from .errors import InputError
 
+_NUMBER_TYPES = {int, float}
+
 
 class Node:
     """A value inside a JSON file, with the file name and the JSON path that reach it."""
@@ -48,6 +50,12 @@ class Node:
     def get(self, key: str) -> Node | None:
         return self[key] if self.has(key) else None
 
+    def opt(self, key: str | int) -> Node | None:
+        """``self[key]``, or None when this object has no such key (a field the file chose not to store)."""
+        if isinstance(key, int):
+            return self[key]
+        return self[key] if self.has(key) else None
+
     def items(self) -> Iterator[Node]:
         self._need(list, "a list")
         for i, v in enumerate(self.value):
@@ -74,12 +82,19 @@ class Node:
         return hits
 
     def num(self) -> float:
+        """A finite number (``null`` → NaN); an infinite or overflowing one is refused (JSON has none)."""
         v = self.value
         if v is None:
             return math.nan
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise self.error(f"expected a number, got {type(v).__name__}")
-        return float(v)
+        try:
+            x = float(v)
+        except OverflowError:
+            raise self.error("number too large for a float") from None
+        if math.isinf(x):
+            raise self.error(f"number {v!r} is not finite")
+        return x
 
     def int(self) -> int:
         if isinstance(self.value, bool) or not isinstance(self.value, int):
@@ -91,9 +106,20 @@ class Node:
         return self.value
 
     def arr(self) -> np.ndarray:
-        """A list of numbers (``null`` → NaN) as a float array."""
+        """A list of finite numbers (``null`` → NaN) as a float array."""
         self._need(list, "a list of numbers")
-        for i, v in enumerate(self.value):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                raise self.error(f"expected a number, got {type(v).__name__}", f"{self.path}[{i}]")
-        return np.array([math.nan if v is None else v for v in self.value], dtype=float)
+        if not set(map(type, self.value)) <= _NUMBER_TYPES:
+            for i, v in enumerate(self.value):
+                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                    raise self.error(f"expected a number, got {type(v).__name__}", f"{self.path}[{i}]")
+        try:
+            a = np.array(
+                [math.nan if v is None else v for v in self.value] if None in self.value else self.value, float
+            )
+        except OverflowError:
+            i = next(i for i, v in enumerate(self.value) if isinstance(v, int) and abs(v) > 2**1024)
+            raise self.error("number too large for a float", f"{self.path}[{i}]") from None
+        bad = np.flatnonzero(np.isinf(a))
+        if bad.size:
+            raise self.error(f"number {self.value[bad[0]]!r} is not finite", f"{self.path}[{bad[0]}]")
+        return a

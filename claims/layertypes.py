@@ -69,6 +69,26 @@ PREDICTIONS = {
 }
 SCALING_TEST = {f"fc1_w{w}": "dense" for w in (64, 128, 256, 512)}
 
+#: alpha_triangle block → (architecture, dataset, name table). The dataset is not in the file: it is the paper's
+#: (Table 1 for ResNet-18/VGG-11 on CIFAR-10; Table 2 caption "synthetic LM" for GPT-2).
+TRIANGLE_META = {
+    "resnet18_triangle": ("ResNet-18", "CIFAR-10", "resnet18"),
+    "vgg11_triangle": ("VGG-11", "CIFAR-10", "vgg11"),
+    "gpt2_triangle": ("GPT-2", "synthetic LM", "gpt2"),
+}
+HYPOTHESIS_META = {
+    ("output_dim", "CIFAR-10"): ("ViT-Tiny", "CIFAR-10"),
+    ("output_dim", "CIFAR-100"): ("ViT-Tiny", "CIFAR-100"),
+    ("task_structure", "GPT2_LM"): ("GPT-2", "synthetic LM"),
+    ("task_structure", "GPT2_Classification"): ("GPT-2", "synthetic classification"),
+}
+INTRINSIC_META = {
+    "intrinsic_dim_resnet": ("ResNet-18", "CIFAR-10", "resnet18"),
+    "intrinsic_dim_gpt2": ("GPT-2", "synthetic LM", "gpt2"),
+    "scaling_test": ("MLP", "CIFAR-10", "scaling_test"),
+}
+
+
 #: table per (file key, block): which name table applies.
 TABLES: dict[str, dict[str, str]] = {
     "resnet18": RESNET18,

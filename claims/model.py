@@ -6,8 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .context import DEFAULT, Context
+
 HOLDS, FAILS, NO_DATA = "holds", "fails", "no data"
-NUMBER, LAW = "number", "law"
+#: claim kinds: a printed number, a law (a predicate over every measured network), and the integrity check of
+#: one results file (its stored fields against their recomputation; built per folder by :mod:`claims.integrity`)
+NUMBER, LAW, INTEGRITY = "number", "law", "integrity"
 
 
 @dataclass
@@ -23,6 +27,8 @@ class Candidate:
 
 @dataclass
 class Outcome:
+    """The verdict of one claim on one folder, with what it was measured from and judged with."""
+
     verdict: str
     measured: Any = None
     source: str = ""
@@ -31,13 +37,17 @@ class Outcome:
     candidates: list[Candidate] = field(default_factory=list)
     violators: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    context: Context = DEFAULT  # the evaluation settings (bands) the verdict was judged with
+    partial_inputs: list[str] = field(default_factory=list)  # incomplete files (``complete: false``) it used
 
     @property
     def label(self) -> str:
-        return f"{self.verdict} (proxy)" if self.proxy and self.verdict != NO_DATA else self.verdict
+        if self.verdict == NO_DATA:
+            return self.verdict
+        return self.verdict + (" (proxy)" if self.proxy else "") + (" (partial)" if self.partial_inputs else "")
 
 
-Check = Callable[[Any], Outcome]  # Bundle -> Outcome
+Check = Callable[[Any, Context], Outcome]  # (Bundle, Context) -> Outcome
 Perturb = Callable[[Any, Outcome], None]  # (Docs, original outcome) -> None, mutates the docs
 
 
@@ -53,13 +63,15 @@ def printed_display(p: Any, decimals: int | None) -> str:
 
 @dataclass
 class Claim:
+    """One printed claim of the paper (or a file's integrity check): where, what, how it is judged."""
+
     id: str
-    kind: str  # NUMBER or LAW
+    kind: str  # NUMBER, LAW or INTEGRITY
     location: str
     statement: str
     printed: Any  # the value as printed: a number where it is one, else the printed text
     decimals: int | None
-    tolerance: str
+    tolerance: str  # may name a band as {exponent}, {ratio}, {most}: filled in per evaluation (Context.render)
     files: tuple[str, ...]  # backing file keys: if any is missing the claim is `no data`
     selection: str  # the rule the paper states (used for the verdict)
     check: Check | None = None  # None: NO DATA register
@@ -71,6 +83,6 @@ class Claim:
     def __post_init__(self) -> None:
         # labels are generated from the registry's printed value, never typed twice
         self.statement = self.statement.replace("{printed}", printed_display(self.printed, self.decimals))
-        assert self.kind in (NUMBER, LAW), self.kind
+        assert self.kind in (NUMBER, LAW, INTEGRITY), self.kind
         assert self.data in ("data", "partial", "proxy", "analytic", "no data"), self.data
         assert (self.check is None) == (self.data == "no data"), self.id

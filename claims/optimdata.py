@@ -11,7 +11,7 @@ Two uses, kept apart:
   seed noise") are predicates that every complete comparison file can judge (:func:`complete_files`).
 
 Accuracies are percent; seed statistics are recomputed from ``summary.<cfg>.seeds`` (the stored
-``mean_best``/``std_best`` are cross-checked, never trusted), with the sample std (ddof 1).
+``mean_best``/``std_best`` are never trusted: :mod:`claims.integrity` cross-checks them), with the sample std (ddof 1).
 """
 
 from __future__ import annotations
@@ -129,21 +129,6 @@ def beats(a: np.ndarray, c: np.ndarray) -> tuple[bool, float, float]:
     d = float(c.mean() - a.mean())
     se = se_diff(a, c)
     return (d > 0 and d > 2 * se), d, se
-
-
-def drift(doc: Node, cfg: str) -> list[str]:
-    """Stored mean_best/std_best vs the recomputation from the seeds (ddof from the file's std_ddof)."""
-    n = node(doc, cfg)
-    s = n["seeds"].arr()
-    out = []
-    if abs(n["mean_best"].num() - s.mean()) > 0.005:
-        out.append(f"summary drift: {n.path}.mean_best = {n['mean_best'].num()}, seed mean {s.mean():.4f}")
-    ddof = int(doc["std_ddof"].value)
-    if s.size > ddof and abs(n["std_best"].num() - s.std(ddof=ddof)) > 0.005:
-        out.append(
-            f"summary drift: {n.path}.std_best = {n['std_best'].num()}, seed std (ddof {ddof}) {s.std(ddof=ddof):.4f}"
-        )
-    return out
 
 
 # -- perturbation helpers (edit the raw per-seed accuracies; keep the stored summaries consistent) --------

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from theory.fits import fit_alpha
+from theory.fits import fit_alpha, fit_gamma, fit_s, transfer_error
 
 from .bundle import FILE_KEYS
+from .layertypes import INTRINSIC_META, TRIANGLE_META, layer_type
 
 
 class Docs:
@@ -170,8 +171,6 @@ def rec_from_ref(docs: Docs, ref: str) -> dict:
 
 # -- the transfer error -------------------------------------------------------------------------
 def _relerr_arrays(sigma: list[float], h: list[float]) -> float:
-    from theory.fits import fit_gamma, fit_s, transfer_error
-
     return transfer_error(fit_s(h).slope, fit_alpha(sigma, h).alpha, fit_gamma(sigma).slope)
 
 
@@ -218,9 +217,6 @@ def relerr_of(rec: dict) -> float:
 
 def type_of_ref(ref: str) -> str | None:
     """The layer type of an author-file record reference, from the explicit tables."""
-    from .layertypes import layer_type
-    from .records import INTRINSIC_META, TRIANGLE_META
-
     label, name = ref.rsplit("/", 1)
     key, _, blk = label.partition("[")
     blk = blk.rstrip("]")

@@ -4,8 +4,8 @@ Where a record stores the raw arrays (``sigma``, ``h_exact``) the exponents are 
 :mod:`theory.fits` (:math:`\alpha=\mathrm{slope}_{\ln\sigma}\ln h`, :math:`\gamma`, rank-ordered
 :math:`s`, the relative transfer error :math:`|s-\alpha\gamma|/s`, :math:`\mathrm{PR}_h`); where it
 stores only fields (tiny, in1k, intrinsic_dim) the fields are used and the transfer error is
-recomputed from them. A stored field that disagrees with the recomputation is kept as a
-"summary drift" note on the network.
+recomputed from them. Whether the stored fields agree with these recomputations is the job of
+:mod:`claims.integrity`, not of this module.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import numpy as np
 
 from theory.fits import fit_alpha, participation_ratio, summarize_layer, transfer_error
 
-from .bundle import Bundle
+from .bundle import FILE_KEYS, Bundle
+from .errors import InputError
 from .jsonpath import Node
-from .layertypes import layer_type
+from .layertypes import HYPOTHESIS_META, INTRINSIC_META, TRIANGLE_META, layer_type
 
 NAN = math.nan
-DRIFT_TOL = 1e-6
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Layer:
     s: float = NAN
     relerr: float = NAN
     pr_h: float = NAN
+    r2_s: float = NAN
     from_arrays: bool = False
     block: str = ""  # the block inside its file (experiment / arch / group), "" for single-network files
     extra: dict = field(default_factory=dict)
@@ -58,7 +59,6 @@ class Network:
     arch: str
     dataset: str
     layers: list[Layer]
-    drift: list[str] = field(default_factory=list)
     task: str = ""  # "lm" for language-model heads (vocabulary, not classes); else classification
     run_name: str = ""  # project files: the training run this checkpoint belongs to
     epoch: int | None = None  # project files: the checkpoint's epoch (None = not recorded)
@@ -79,8 +79,6 @@ class Network:
     def by_name(self, name: str) -> Layer:
         hits = [lay for lay in self.layers if lay.name == name]
         if len(hits) != 1:
-            from .errors import InputError
-
             raise InputError(self.file, f"{self.label}[name={name!r}]", f"{len(hits)} records named {name!r}")
         return hits[0]
 
@@ -93,20 +91,7 @@ def _typed(net_file: Node, table: str, name_node: Node) -> str:
     return t
 
 
-def _drift(drift: list[str], label: str, name: str, fld: str, stored: float, recomputed: float) -> None:
-    if (
-        math.isfinite(stored)
-        and math.isfinite(recomputed)
-        and abs(stored - recomputed) > DRIFT_TOL * max(1.0, abs(stored))
-    ):
-        drift.append(f"{label} {name}: stored {fld}={stored:.6g}, recomputed {recomputed:.6g}")
-    elif math.isfinite(stored) != math.isfinite(recomputed):
-        drift.append(f"{label} {name}: stored {fld}={stored!r}, recomputed {recomputed!r}")
-
-
-def _from_arrays(
-    rec: Node, name: str, typ: str, drift: list[str], label: str, alpha_key: str, r2_key: str, full: bool
-) -> Layer:
+def _from_arrays(rec: Node, name: str, typ: str, full: bool) -> Layer:
     sigma, h = rec["sigma"].arr(), rec["h_exact"].arr()
     if sigma.size != h.size:
         raise rec["h_exact"].error(f"has {h.size} values but sigma has {sigma.size}")
@@ -126,6 +111,7 @@ def _from_arrays(
             sm.s.slope,
             sm.transfer_error,
             sm.pr_h,
+            sm.s.r2,
             True,
         )
     else:
@@ -133,18 +119,10 @@ def _from_arrays(
         pr = participation_ratio(h[np.isfinite(h) & (h > 0)])
         lay = Layer(name, typ, rec.path, shape, fa.alpha, fa.r2, fa.n_valid, pr_h=pr, from_arrays=True)
     lay.extra["sigma"], lay.extra["h"] = sigma, h
-    if rec.has(alpha_key):
-        _drift(drift, label, name, alpha_key, rec[alpha_key].num(), lay.alpha)
-    if rec.has(r2_key):
-        _drift(drift, label, name, r2_key, rec[r2_key].num(), lay.r2)
-    if full:
-        for fld, val in (("gamma", lay.gamma), ("s_hessian", lay.s), ("triangle_relative_error", lay.relerr)):
-            if rec.has(fld):
-                _drift(drift, label, name, fld, rec[fld].num(), val)
     return lay
 
 
-def _from_fields(rec: Node, name: str, typ: str, drift: list[str], label: str) -> Layer:
+def _from_fields(rec: Node, name: str, typ: str) -> Layer:
     shape = tuple(int(x) for x in rec["shape"].arr()) if rec.has("shape") else ()
     lay = Layer(name, typ, rec.path, shape, rec["alpha"].num(), rec["r2_alpha"].num())
     if rec.has("gamma"):
@@ -152,30 +130,9 @@ def _from_fields(rec: Node, name: str, typ: str, drift: list[str], label: str) -
     if rec.has("s_hessian"):
         lay.s = rec["s_hessian"].num()
         lay.relerr = transfer_error(lay.s, lay.alpha, lay.gamma)
-        _drift(drift, label, name, "triangle_relative_error", rec["triangle_relative_error"].num(), lay.relerr)
     if rec.has("eff_rank_curvature_pr"):
         lay.pr_h = rec["eff_rank_curvature_pr"].num()
     return lay
-
-
-#: alpha_triangle block → (architecture, dataset, name table). The dataset is not in the file: it is the paper's
-#: (Table 1 for ResNet-18/VGG-11 on CIFAR-10; Table 2 caption "synthetic LM" for GPT-2).
-TRIANGLE_META = {
-    "resnet18_triangle": ("ResNet-18", "CIFAR-10", "resnet18"),
-    "vgg11_triangle": ("VGG-11", "CIFAR-10", "vgg11"),
-    "gpt2_triangle": ("GPT-2", "synthetic LM", "gpt2"),
-}
-HYPOTHESIS_META = {
-    ("output_dim", "CIFAR-10"): ("ViT-Tiny", "CIFAR-10"),
-    ("output_dim", "CIFAR-100"): ("ViT-Tiny", "CIFAR-100"),
-    ("task_structure", "GPT2_LM"): ("GPT-2", "synthetic LM"),
-    ("task_structure", "GPT2_Classification"): ("GPT-2", "synthetic classification"),
-}
-INTRINSIC_META = {
-    "intrinsic_dim_resnet": ("ResNet-18", "CIFAR-10", "resnet18"),
-    "intrinsic_dim_gpt2": ("GPT-2", "synthetic LM", "gpt2"),
-    "scaling_test": ("MLP", "CIFAR-10", "scaling_test"),
-}
 
 
 def _networks_of(b: Bundle, key: str) -> list[Network]:  # noqa: C901 - one branch per file layout
@@ -193,17 +150,13 @@ def _networks_of(b: Bundle, key: str) -> list[Network]:  # noqa: C901 - one bran
             net = Network(key, f, f"alpha_triangle[{exp}]", arch, ds, [])
             for rec in blk["results"].items():
                 nm = rec["name"].str()
-                net.layers.append(
-                    _from_arrays(
-                        rec, nm, _typed(root, table, rec["name"]), net.drift, net.label, "alpha", "r2_alpha", True
-                    )
-                )
+                net.layers.append(_from_arrays(rec, nm, _typed(root, table, rec["name"]), True))
             out.append(net.finish())
     elif key in ("tiny", "in1k"):
         net = Network(key, f, key, root["model"].str(), root["dataset"].str(), [])
         for rec in root["results"].items():
             nm = rec["name"].str()
-            net.layers.append(_from_fields(rec, nm, _typed(root, "resnet50", rec["name"]), net.drift, key))
+            net.layers.append(_from_fields(rec, nm, _typed(root, "resnet50", rec["name"])))
         out.append(net.finish())
     elif key == "hypothesis":
         for grp in ("output_dim", "task_structure"):
@@ -213,12 +166,7 @@ def _networks_of(b: Bundle, key: str) -> list[Network]:  # noqa: C901 - one bran
                 net = Network(key, f, f"hypothesis[{grp}.{sub}]", arch, ds, [])
                 for rec in g[sub].items():
                     nm = rec["name"].str()
-                    lay = _from_arrays(
-                        rec, nm, _typed(root, "ablation", rec["name"]), net.drift, net.label, "alpha", "r2", False
-                    )
-                    if rec.has("n_valid"):
-                        _drift(net.drift, net.label, nm, "n_valid", rec["n_valid"].num(), lay.n_valid)
-                    net.layers.append(lay)
+                    net.layers.append(_from_arrays(rec, nm, _typed(root, "ablation", rec["name"]), False))
                 out.append(net.finish())
     elif key == "predictions":
         for blk in root.items():
@@ -226,11 +174,7 @@ def _networks_of(b: Bundle, key: str) -> list[Network]:  # noqa: C901 - one bran
             net = Network(key, f, f"predictions[{arch}]", arch, "CIFAR-10", [])
             for rec in blk["results"].items():
                 nm = rec["name"].str()
-                net.layers.append(
-                    _from_arrays(
-                        rec, nm, _typed(root, "predictions", rec["name"]), net.drift, net.label, "alpha", "r2", False
-                    )
-                )
+                net.layers.append(_from_arrays(rec, nm, _typed(root, "predictions", rec["name"]), False))
             out.append(net.finish())
     elif key == "intrinsic_dim":
         for blk in root.items():
@@ -241,44 +185,21 @@ def _networks_of(b: Bundle, key: str) -> list[Network]:  # noqa: C901 - one bran
             net = Network(key, f, f"intrinsic_dim[{exp}]", arch, ds, [])
             for rec in blk["results"].items():
                 nm = rec["name"].str()
-                lay = _from_fields(rec, nm, _typed(root, table, rec["name"]), net.drift, net.label)
+                lay = _from_fields(rec, nm, _typed(root, table, rec["name"]))
                 lay.extra["pr_grad"] = rec["eff_rank_gradient_pr"].num()
                 lay.extra["alpha_gamma_product"] = rec["alpha_gamma_product"].num()
                 lay.extra["n_total_directions"] = rec["n_total_directions"].num()
                 if rec.has("width"):
                     lay.extra["width"] = rec["width"].num()
-                _drift(
-                    net.drift,
-                    net.label,
-                    nm,
-                    "alpha_gamma_product",
-                    lay.extra["alpha_gamma_product"],
-                    lay.alpha * lay.gamma,
-                )
                 net.layers.append(lay)
             out.append(net.finish())
     elif key in ("conv_gap", "conv_gap_v2"):
         net = Network(key, f, key, "ResNet-18", "CIFAR-10", [])
         for rec in root["conv_results"].items():
             nm = rec["name"].str()
-            net.layers.append(
-                _from_arrays(
-                    rec, nm, _typed(root, "resnet18", rec["name"]), net.drift, key, "alpha_exact", "r2_exact", False
-                )
-            )
+            net.layers.append(_from_arrays(rec, nm, _typed(root, "resnet18", rec["name"]), False))
         fc = root["fc_result"]
-        net.layers.append(
-            _from_arrays(
-                fc,
-                fc["name"].str(),
-                _typed(root, "resnet18", fc["name"]),
-                net.drift,
-                key,
-                "alpha_exact",
-                "r2_exact",
-                False,
-            )
-        )
+        net.layers.append(_from_arrays(fc, fc["name"].str(), _typed(root, "resnet18", fc["name"]), False))
         out.append(net.finish())
     return out
 
@@ -307,21 +228,16 @@ def _project_network(doc: Node) -> Network:
     net.epoch = ep if isinstance(ep, int) and not isinstance(ep, bool) else None
     for rec in doc["layers"].items():
         nm = rec["name"].str()
-        lay = _from_arrays(rec, nm, rec["layer_type"].str(), net.drift, doc.file, "alpha", "r2_alpha", True)
+        lay = _from_arrays(rec, nm, rec["layer_type"].str(), True)
         if rec.has("kron") and isinstance(rec["kron"].value, dict):
             lay.extra["kron"] = rec["kron"]
-        if rec.has("fits") and isinstance(rec["fits"].value, dict):
-            fits = rec["fits"]
-            for fld, val in (("alpha", lay.alpha), ("gamma", lay.gamma), ("s", lay.s)):
-                if fits.has(fld) and fits[fld].value is not None:
-                    _drift(net.drift, doc.file, nm, f"fits.{fld}", fits[fld].num(), val)
         net.layers.append(lay)
     return net
 
 
 def networks(b: Bundle, key: str) -> list[Network]:
     """The networks of one author file key, or of all project files (``key="project"``); cached per bundle."""
-    cache = b.__dict__.setdefault("_networks", {})
+    cache = b.memo.setdefault("networks", {})
     if key not in cache:
         cache[key] = [_project_network(d) for d in b.project] if key == "project" else _networks_of(b, key)
     return cache[key]
@@ -349,12 +265,30 @@ def network(b: Bundle, key: str, label: str) -> Network:
     for net in networks(b, key):
         if net.label == label:
             return net
-    from .bundle import FILE_KEYS
-    from .errors import InputError
-
     blk = label[label.find("[") + 1 : -1] if "[" in label else label
     raise InputError(FILE_KEYS.get(key, key), f"$[{blk}]", "block not found")
 
 
 def all_networks(b: Bundle) -> list[Network]:
     return [n for k in (*ALPHA_FILES, "project") for n in networks(b, k)]
+
+
+def ref(net: Network, lay: Layer) -> str:
+    """A record reference: the network label and the record name (parsed back by claims.perturb.rec_from_ref)."""
+    return f"{net.label}/{lay.name}"
+
+
+def names(layers: list[Layer]) -> list[str]:
+    return [lay.name for lay in layers]
+
+
+def record_file(record: str) -> str | None:
+    """The file name behind a record reference (``"<network label>/<name>"``, an author file's label starting
+    with its key, a project file's label being its file name), or None when the reference names no file."""
+    if "/" not in record:
+        return None
+    label = record.rsplit("/", 1)[0]
+    key = label.split("[", 1)[0]
+    if key in FILE_KEYS:
+        return FILE_KEYS[key]
+    return label if label.endswith(".json") else None

@@ -1,30 +1,15 @@
-"""The claim registry: every catalog module's ``CLAIMS``, by id (ids are unique)."""
+"""The claim registry: every catalog module's ``CLAIMS`` (in :data:`claims.catalog.MODULES` order), by id.
+
+Claims read the law bands from the evaluation's :class:`~claims.context.Context`, never at import: the
+registry can be imported at any time, before or after the command line is parsed.
+"""
 
 from __future__ import annotations
 
 import importlib
 
+from .catalog import MODULES
 from .model import Claim
-
-MODULES = (
-    "setup",
-    "table1",
-    "resnet50",
-    "triangle",
-    "section3",
-    "section7",
-    "laws",
-    "convgap",
-    "appendix_b",
-    "appendix_c",
-    "appendix_h",
-    "appendix_l",
-    "appendix_m",
-    "optim",
-    "bic",
-    "discussion",
-    "nodata",
-)
 
 
 def _load() -> dict[str, Claim]:
@@ -32,7 +17,7 @@ def _load() -> dict[str, Claim]:
     for m in MODULES:
         mod = importlib.import_module(f"claims.catalog.{m}")
         for c in mod.CLAIMS:
-            c.module = f"claims/catalog/{m}.py"
+            c.module = f"claims/catalog/{m.replace('.', '/')}.py"
             if c.id in out:
                 raise ValueError(f"duplicate claim id {c.id!r}")
             out[c.id] = c

@@ -5,12 +5,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .model import FAILS, HOLDS, NO_DATA, Claim, Outcome, printed_display
+from .context import DEFAULT
+from .model import FAILS, HOLDS, INTEGRITY, NO_DATA, Claim, Outcome, printed_display
 from .tolerance import fmt
 
 
-def printed_text(c: Claim) -> str:
-    return printed_display(c.printed, c.decimals)
+def printed_text(c: Claim, o: Outcome | None = None) -> str:
+    """The printed value as the paper prints it, a band named in it filled in from the outcome's evaluation."""
+    return (o.context if o is not None else DEFAULT).render(printed_display(c.printed, c.decimals))
+
+
+def tolerance_text(c: Claim, o: Outcome | None = None) -> str:
+    """The tolerance rule, with the bands of the evaluation that judged the outcome."""
+    return (o.context if o is not None else DEFAULT).render(c.tolerance)
 
 
 def measured_text(c: Claim, o: Outcome) -> str:
@@ -33,15 +40,16 @@ def jsonable(x: Any) -> Any:
 
 
 def row(c: Claim, o: Outcome) -> dict:
+    printed = list(c.printed) if isinstance(c.printed, tuple) else c.printed
     return {
         "id": c.id,
         "kind": c.kind,
         "location": c.location,
         "statement": c.statement,
-        "printed": jsonable(list(c.printed) if isinstance(c.printed, tuple) else c.printed),
+        "printed": jsonable(o.context.render(printed) if isinstance(printed, str) else printed),
         "decimals": c.decimals,
         "measured": jsonable(o.measured),
-        "tolerance": c.tolerance,
+        "tolerance": tolerance_text(c, o),
         "verdict": o.verdict,
         "proxy": o.proxy,
         "data": c.data,
@@ -52,10 +60,15 @@ def row(c: Claim, o: Outcome) -> dict:
         "candidates": [{"rule": k.rule, "value": jsonable(k.value), "n": k.n, "holds": k.holds} for k in o.candidates],
         "violators": list(o.violators),
         "notes": list(o.notes),
+        "partial_inputs": list(o.partial_inputs),
+        "module": c.module,
     }
 
 
 def summary(claims: list[Claim], outs: list[Outcome]) -> str:
+    """One line of counts over the paper's claims (integrity checks are counted by :func:`integrity_summary`)."""
+    pairs = [(c, o) for c, o in zip(claims, outs, strict=True) if c.kind != INTEGRITY]
+    claims, outs = [c for c, _ in pairs], [o for _, o in pairs]
     n = len(claims)
     h = sum(o.verdict == HOLDS for o in outs)
     f = sum(o.verdict == FAILS for o in outs)
@@ -71,6 +84,43 @@ def summary(claims: list[Claim], outs: list[Outcome]) -> str:
     )
 
 
+def integrity_summary(claims: list[Claim], outs: list[Outcome]) -> str:
+    """One line: how many files were cross-checked, how many stored fields, and which files disagree."""
+    rows = [(c, o) for c, o in zip(claims, outs, strict=True) if c.kind == INTEGRITY]
+    if not rows:
+        return "integrity: no results file to cross-check"
+    fields = sum(o.measured[1] for _, o in rows if isinstance(o.measured, (list, tuple)))
+    bad = [c.id for c, o in rows if o.verdict == FAILS]
+    return (
+        f"integrity: {len(rows)} files cross-checked ({fields} stored fields recomputed, see docs/integrity.md): "
+        + (f"{len(bad)} disagree: {', '.join(bad)}" if bad else "all agree")
+    )
+
+
+def integrity_details(claims: list[Claim], outs: list[Outcome], per_file: int = 10) -> list[str]:
+    """The disagreements of every failing integrity check (at most ``per_file`` lines per file)."""
+    lines = []
+    for c, o in zip(claims, outs, strict=True):
+        if c.kind == INTEGRITY and o.verdict == FAILS:
+            lines.append(f"{c.id}: {len(o.violators)} stored field(s) disagree with their recomputation:")
+            lines += [f"  {v}" for v in o.violators[:per_file]]
+            if len(o.violators) > per_file:
+                lines.append(f"  … and {len(o.violators) - per_file} more (python -m claims show {c.id})")
+    return lines
+
+
+def partial_summary(outs: list[Outcome]) -> str:
+    """One line naming the incomplete files the verdicts used ("" when none)."""
+    files = sorted({f for o in outs for f in o.partial_inputs})
+    if not files:
+        return ""
+    n = sum(bool(o.partial_inputs) for o in outs)
+    return (
+        f"partial inputs: {', '.join(files)} (complete: false): {n} verdicts use them and are marked (partial); "
+        "they may change when the runs finish"
+    )
+
+
 def _short(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
@@ -81,9 +131,9 @@ def table(claims: list[Claim], outs: list[Outcome]) -> str:
         (
             c.id,
             c.location,
-            _short(printed_text(c), 22),
+            _short(printed_text(c, o), 22),
             _short(measured_text(c, o), 28),
-            _short(c.tolerance, 34),
+            _short(tolerance_text(c, o), 34),
             o.label,
             _short(o.source + (f" ({len(o.records)} records)" if o.records else ""), 70),
         )
@@ -101,9 +151,9 @@ def markdown(claims: list[Claim], outs: list[Outcome]) -> str:
         cells = [
             f"`{c.id}`",
             c.location,
-            printed_text(c),
+            printed_text(c, o),
             measured_text(c, o),
-            c.tolerance,
+            tolerance_text(c, o),
             f"**{o.label}**" if o.verdict == FAILS else o.label,
             o.source + (f" (n={len(o.records)})" if o.records else ""),
         ]
@@ -115,9 +165,9 @@ def show(c: Claim, o: Outcome) -> str:
     out = [
         f"{c.id}  [{c.kind}]  {c.location}  (defined in {c.module})",
         f"  statement : {c.statement}",
-        f"  printed   : {printed_text(c)}" + (f"  ({c.decimals} dp)" if c.decimals is not None else ""),
+        f"  printed   : {printed_text(c, o)}" + (f"  ({c.decimals} dp)" if c.decimals is not None else ""),
         f"  rule      : {c.selection}",
-        f"  tolerance : {c.tolerance}",
+        f"  tolerance : {tolerance_text(c, o)}",
         f"  data      : {c.data}" + (f"; backing files: {', '.join(c.files)}" if c.files else ""),
         f"  measured  : {measured_text(c, o)}",
         f"  verdict   : {o.label}",

@@ -1,4 +1,5 @@
-r"""Tolerance rules from the printed precision (CLAIMS.md §3.1) and the law bands (§3.2).
+r"""Tolerance rules from the printed precision (CLAIMS.md §3.1). (The law bands of §3.2 are settings of an
+evaluation: :class:`claims.context.Bands`.)
 
 A value printed as :math:`v` with :math:`d` decimals holds iff :math:`\mathrm{round}(x,d)=v`, i.e.
 :math:`|x-v|\le\tfrac12 10^{-d}` (plus 1e-12 for binary round-off). Counts are exact; inequalities
@@ -10,13 +11,6 @@ from __future__ import annotations
 import math
 
 EPS = 1e-12
-
-#: Law bands (CLAIMS.md §3.2); suggestions, not derived from data. Printed with every law verdict.
-BANDS = {
-    "exponent": 0.15,  # |x - v| <= 0.15 for "alpha ≈ v" and slopes ≈ 0 (half-width of Fig. 5's [1.85, 2.15])
-    "ratio": 0.05,  # |r - 1| <= 0.05 for ratios ≈ 1
-    "most": 0.5,  # "most" = strictly more than this fraction
-}
 
 
 def half(d: int) -> float:

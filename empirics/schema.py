@@ -130,6 +130,8 @@ def _check_numbers(values: Any, path: str, allow_null: bool) -> None:
             continue
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise SchemaError(f"{path}[{i}]", f"expected a number, got {type(v).__name__}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise SchemaError(f"{path}[{i}]", f"non-finite number {v!r} (JSON has none: store null)")
 
 
 def validate(doc: Any) -> None:

@@ -1,12 +1,19 @@
-"""Table 1 rows with backing data besides ResNet-50 (see resnet50.py): the CIFAR-10 conv range
-(ResNet-18, VGG-11; sel. H) and the GPT-2 output head."""
+"""Table 1 (mean α by architecture and layer type, 2 dp): the CIFAR-10 conv range (ResNet-18, VGG-11;
+sel. H), the GPT-2 output head, the two ResNet-50 α maps (conv mean / std / n, FC), and the rows with no
+backing file (NO DATA)."""
 
 from __future__ import annotations
 
-from ..checks import Measure, claim, mean, std
+from theory.fits import fit_alpha
+
+from ..bundle import Bundle
+from ..checks import Measure, MeasureFn, claim, nodata
+from ..context import Context
+from ..measures.alpha_maps import conv_stat_claim, fc_alpha_claim
 from ..model import Candidate
 from ..perturb import flip, rec_from_ref, rescale_about_mean, set_alpha, shift_alpha, tri
 from ..records import network, networks
+from ..stats import mean, std
 
 CLAIMS = []
 ARCHS = ("resnet18_triangle", "vgg11_triangle")
@@ -17,14 +24,14 @@ def _conv(b, exp):
     return n, n.of_type("conv", "downsample")
 
 
-def _cifar_conv(stat):
+def _cifar_conv(stat: str) -> MeasureFn:
     f = {
         "mean": lambda L: mean(x.alpha for x in L),
         "std": lambda L: std([x.alpha for x in L], 0),
         "std1": lambda L: std([x.alpha for x in L], 1),
     }
 
-    def measure(b):
+    def measure(b: Bundle, ctx: Context) -> Measure:
         vals, refs, cands = [], [], []
         for exp in ARCHS:
             n, L = _conv(b, exp)
@@ -70,8 +77,6 @@ def _std_perturb(printed):
     def scale(docs, out, c_of):
         for exp, v in zip(ARCHS, out.measured, strict=True):
             recs = [rec_from_ref(docs, r) for r in out.records if f"[{exp}]" in r]
-            from theory.fits import fit_alpha
-
             cur = [fit_alpha(r["sigma"], r["h_exact"]).alpha for r in recs]
             for r, t in zip(recs, rescale_about_mean(cur, c_of(v)), strict=True):
                 set_alpha(r, t)
@@ -107,7 +112,7 @@ CLAIMS += [
 ]
 
 
-def _head(b):
+def _head(b: Bundle, ctx: Context) -> Measure:
     n = network(b, "alpha_triangle", "alpha_triangle[gpt2_triangle]")
     h = n.by_name("output_head")
     cands = []
@@ -142,3 +147,77 @@ CLAIMS.append(
         ),
     )
 )
+
+# -- the ResNet-50 rows (Tiny-ImageNet, ImageNet-1K) ----------------------------------------------------------
+CLAIMS += [
+    conv_stat_claim(
+        "t1.tiny.conv.mean_alpha", "tiny", "mean", 1.94, 2, "Table 1", "ResNet-50 Tiny-ImageNet conv: mean α = 1.94"
+    ),
+    conv_stat_claim(
+        "t1.tiny.conv.std_alpha",
+        "tiny",
+        "std",
+        0.15,
+        2,
+        "Table 1",
+        "ResNet-50 Tiny-ImageNet conv: std α = 0.15 (ddof 0)",
+    ),
+    conv_stat_claim(
+        "t1.tiny.conv.n", "tiny", "n", 49, None, "Table 1", "ResNet-50 Tiny-ImageNet conv: n = 49", "count"
+    ),
+    conv_stat_claim(
+        "t1.in1k.conv.mean_alpha", "in1k", "mean", 2.10, 2, "Table 1", "ResNet-50 ImageNet-1K conv: mean α = 2.10"
+    ),
+    conv_stat_claim(
+        "t1.in1k.conv.std_alpha",
+        "in1k",
+        "std",
+        0.14,
+        2,
+        "Table 1",
+        "ResNet-50 ImageNet-1K conv: std α = 0.14 (ddof 0)",
+    ),
+    conv_stat_claim("t1.in1k.conv.n", "in1k", "n", 14, None, "Table 1", "ResNet-50 ImageNet-1K conv: n = 14", "count"),
+    fc_alpha_claim("t1.tiny.fc.alpha", "tiny", 0.90, "Table 1", "ResNet-50 Tiny-ImageNet FC (200 classes): α = 0.90"),
+    fc_alpha_claim("t1.in1k.fc.alpha", "in1k", 2.83, "Table 1", "ResNet-50 ImageNet-1K FC (1000 classes): α = 2.83"),
+]
+
+# -- NO DATA: rows no file backs ---------------------------------------------------------------------------------
+CLAIMS += [
+    nodata(
+        "t1.mlp.dense.mean_alpha",
+        "Table 1",
+        "Pure MLP dense: mean α 2.18",
+        2.18,
+        2,
+        nearest="intrinsic_dim [scaling_test] MLPs (App. I, a different experiment)",
+    ),
+    nodata("t1.mlp.dense.std_alpha", "Table 1", "Pure MLP dense: std α 0.10", 0.10, 2),
+    nodata(
+        "t1.cifar_fc.mean_alpha",
+        "Table 1",
+        "VGG-11 / ResNet-50 (CIFAR-10) FC: α 1.23–1.65",
+        (1.23, 1.65),
+        2,
+        nearest="VGG-11 classifier.* and ResNet-18 fc in alpha_triangle; conv_gap(_v2) fc_result (no ResNet-50 CIFAR run)",
+    ),
+    nodata("t1.cifar_fc.std_alpha", "Table 1", "CIFAR-10 FC: std α 0.07", 0.07, 2),
+    nodata(
+        "t1.gpt2.attn.mean_alpha",
+        "Table 1",
+        "GPT-2 (6-layer) attention: mean α 1.30",
+        1.30,
+        2,
+        nearest="hypothesis GPT2_LM attn_qkv/attn_proj (one block)",
+    ),
+    nodata("t1.gpt2.attn.std_alpha", "Table 1", "GPT-2 attention: std α 0.15", 0.15, 2),
+    nodata(
+        "t1.gpt2.mlp.mean_alpha",
+        "Table 1",
+        "GPT-2 MLP: mean α 1.00",
+        1.00,
+        2,
+        nearest="hypothesis GPT2_LM mlp_*; alpha_triangle gpt2 block{0,2,5}.mlp.* (3 of 6 blocks)",
+    ),
+    nodata("t1.gpt2.mlp.std_alpha", "Table 1", "GPT-2 MLP: std α 0.18", 0.18, 2),
+]

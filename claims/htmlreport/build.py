@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..bundle import Bundle
 from ..errors import InputError
-from ..report import summary
+from ..integrity import integrity_claims
+from ..report import integrity_summary, summary
 from .figdata import all_figures
 from .page import GENERATOR, FolderView, png_name, render
 from .tables import evaluate_all, layer_rows
@@ -99,11 +100,9 @@ def build(results: str, out: str | Path, compare: str | None = None) -> Built:
     views = []
     for tag, path, b in bundles:
         outs = evaluate_all(claims, b)
-        views.append(
-            FolderView(
-                tag, path, len(b.present), len(b.project), all_figures(b), outs, summary(claims, outs), layer_rows(b)
-            )
-        )
+        checks = integrity_claims(b)
+        line = summary(claims, outs) + ". " + integrity_summary(checks, evaluate_all(checks, b))
+        views.append(FolderView(tag, path, len(b.present), len(b.project), all_figures(b), outs, line, layer_rows(b)))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))

@@ -8,8 +8,8 @@ import math
 from dataclasses import dataclass
 
 from ..model import FAILS, HOLDS, NO_DATA, Claim, Outcome
-from ..report import measured_text, printed_text
-from .figdata import Figure
+from ..report import measured_text, printed_text, tolerance_text
+from .figure import Figure
 from .tables import LayerRow, num
 
 GENERATOR = "python -m claims report"
@@ -119,8 +119,8 @@ def _claims(claims: list[Claim], views: list[FolderView]) -> str:
             f'<td><code class="claim-id">{e(c.id)}</code></td>',
             f"<td>{e(c.location)}</td>",
             f'<td class="stmt">{e(c.statement)}</td>',
-            f"<td>{e(printed_text(c))}</td>",
-            f"<td>{e(c.tolerance)}</td>",
+            f"<td>{e(printed_text(c, views[0].outcomes[i]))}</td>",
+            f"<td>{e(tolerance_text(c, views[0].outcomes[i]))}</td>",
         ]
         for v in views:
             o = v.outcomes[i]

@@ -20,18 +20,10 @@ from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
 
 from theory.fits import RANK_MODELS  # noqa: E402
 
-from .figdata import (  # noqa: E402
-    BAND,
-    DepthPanel,
-    Figure,
-    HSigmaPanel,
-    KronPanel,
-    RankPanel,
-    Trajectory,
-    TrianglePanel,
-    WinCounts,
-    correlations,
-)
+from .figdata import BAND, DepthPanel, HSigmaPanel, TrianglePanel  # noqa: E402
+from .figkron import KronPanel, correlations  # noqa: E402
+from .figrank import RankPanel, Trajectory, WinCounts  # noqa: E402
+from .figure import Figure  # noqa: E402
 
 DPI = 110
 MODEL_COLOR = {"power_law": "#1f77b4", "exponential": "#ff7f0e", "lognormal": "#2ca02c"}

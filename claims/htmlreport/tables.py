@@ -12,7 +12,7 @@ from ..bundle import Bundle
 from ..evaluate import evaluate
 from ..model import Claim, Outcome
 from ..records import all_networks
-from .figdata import short
+from .figure import short
 
 
 def evaluate_all(claims: list[Claim], b: Bundle) -> list[Outcome]:

@@ -122,10 +122,13 @@ def test_missing_paper_file_makes_its_claims_no_data(tmp_path):
 def test_verify_json_rows_and_exit_status():
     r = run_cli("verify", "--results", str(PAPER), "--json")
     rows = json.loads(r.stdout)
-    assert len(rows) == len(REGISTRY) >= 27
+    claims = [x for x in rows if x["kind"] != "integrity"]
+    assert [x["id"] for x in claims] == list(REGISTRY) and len(claims) >= 27
+    assert [x["id"] for x in rows if x["kind"] == "integrity"] == [f"integrity.{n}" for n in FILE_KEYS.values()]
     for row in rows:
         assert {"id", "kind", "location", "printed", "measured", "tolerance", "verdict", "proxy", "source"} <= set(row)
-        assert row["kind"] in ("number", "law") and row["verdict"] in ("holds", "fails", "no data")
+        assert {"module", "partial_inputs"} <= set(row) and row["module"].startswith("claims/")
+        assert row["kind"] in ("number", "law", "integrity") and row["verdict"] in ("holds", "fails", "no data")
     fails = [x for x in rows if x["verdict"] == "fails"]
     assert r.returncode == (1 if fails else 0)
     proxied = [x for x in rows if x["proxy"]]

@@ -116,14 +116,19 @@ def test_invalid_project_file_is_an_input_error(tmp_path):
         b.check_usable()
 
 
-def test_summary_drift_reported_for_project_fits(tmp_path):
+def test_project_fit_that_disagrees_fails_the_file_integrity_check(tmp_path):
+    """A stored fit that disagrees with the refit is a failing integrity check (no longer a text note)."""
+    from claims.integrity import integrity_claims
+
     lay = layer("c0", "conv", 2.0)
     lay["fits"] = {"alpha": 1.5}
-    from claims.records import networks
-
     b = write(tmp_path, {"r.json": project_file([lay, layer("c1", "conv", 2.0, seed=1)])})
-    (net,) = networks(b, "project")
-    assert any("fits.alpha" in d for d in net.drift)
+    (check,) = integrity_claims(b)
+    out = evaluate(check, b)
+    assert check.id == "integrity.r.json" and out.verdict == FAILS and out.measured == (0, 1)
+    assert out.violators and out.violators[0].startswith("$.layers[0].fits.alpha: stored 1.5, recomputed 2.0")
+    conv = evaluate(CONV, b)  # the claims that rest on the file say so
+    assert any(n.startswith("integrity: r.json has 1 stored field") for n in conv.notes)
 
 
 @pytest.mark.parametrize("alpha,verdict", [(1.4, HOLDS), (2.5, FAILS)])

@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-from .bundle import Bundle
-from .checks import Measure, ref
-from .model import Candidate
-from .perturb import Docs, flip, rec_from_ref, set_alpha
-from .records import ALPHA_FILES, Layer, Network, final_checkpoints, networks
+from ..bundle import Bundle
+from ..checks import Measure, MeasureFn
+from ..context import Context
+from ..model import Candidate
+from ..perturb import Docs, flip, rec_from_ref, set_alpha
+from ..records import ALPHA_FILES, Layer, Network, final_checkpoints, networks, ref
 
 
 def population(b: Bundle, keys: Iterable[str] | None = None) -> list[Network]:
@@ -23,20 +24,20 @@ def population(b: Bundle, keys: Iterable[str] | None = None) -> list[Network]:
 def per_network(
     types: tuple[str, ...],
     stat: Callable[[list[Layer]], float],
-    ok: Callable[[float], bool],
+    ok: Callable[[float, Context], bool],
     what: str,
     keys: Iterable[str] | None = None,
     value: Callable[[Layer], float] = lambda x: x.alpha,
-):
-    """Holds iff ``ok(stat(layers of these types))`` for every network that has such layers."""
+) -> MeasureFn:
+    """Holds iff ``ok(stat(layers of these types), ctx)`` for every network that has such layers."""
 
-    def measure(b: Bundle) -> Measure:
+    def measure(b: Bundle, ctx: Context) -> Measure:
         per, refs = [], []
         for n in population(b, keys):
             layers = [x for x in n.of_type(*types) if math.isfinite(value(x))]
             if layers:
                 v = stat(layers)
-                per.append((n, layers, v, ok(v)))
+                per.append((n, layers, v, ok(v, ctx)))
                 refs += [ref(n, x) for x in layers]
         if not per:
             return Measure(None, f"no layer of type {'/'.join(types)} in any file")
@@ -54,18 +55,18 @@ def per_network(
     return measure
 
 
-def all_networks_ok(v: tuple[int, int]) -> bool:
-    return v[0] == v[1]
+def first_network(records: list[str]) -> list[str]:
+    """The record references of the first network among ``records`` (the network label before the last "/")."""
+    first = records[0].rsplit("/", 1)[0]
+    return [r for r in records if r.rsplit("/", 1)[0] == first]
 
 
 def alpha_perturb(bad: float, good: float):
     """Away: set every layer of the first network's selection to α = bad. Towards: set every selected layer to α = good."""
 
     def away(docs: Docs, out) -> None:
-        first = out.records[0].rsplit("/", 1)[0]
-        for r in out.records:
-            if r.rsplit("/", 1)[0] == first:
-                set_alpha(rec_from_ref(docs, r), bad)
+        for r in first_network(out.records):
+            set_alpha(rec_from_ref(docs, r), bad)
 
     def toward(docs: Docs, out) -> None:
         for r in out.records:
