@@ -281,7 +281,8 @@ def run_measure(args) -> int:
 
     from empirics import distributed as dist
     from empirics import results_io
-    from empirics.measure import KTooLarge, measure_model
+    from empirics.measurement.runner import KTooLarge, measure_layers
+    from empirics.quantities import MeasureSettings
 
     out = Path(args.out)
     previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -334,25 +335,28 @@ def run_measure(args) -> int:
             save()
 
         try:
-            measure_model(
+            settings_ = MeasureSettings(
+                k=args.k,
+                clamp_k=args.clamp_k,
+                method=args.method,
+                chunk_size=args.chunk_size,
+                gn=not args.no_gn,
+                kron=not args.no_kron,
+                fd=args.fd,
+                fd_eps=args.fd_eps,
+                fd_dtype=getattr(torch, args.fd_dtype) if args.fd_dtype else None,
+                kron_kwargs={"seed": args.seed},
+            )
+            measure_layers(
                 model,
                 loss_fn,
                 x,
                 y,
-                layer_types=table,
-                k=args.k,
-                gn=not args.no_gn,
-                kron=not args.no_kron,
-                fd=args.fd,
-                clamp_k=args.clamp_k,
-                chunk_size=args.chunk_size,
-                progress=not args.no_progress,
+                table,
+                settings_,
                 skip=frozenset(r["name"] for r in done),
                 on_layer=on_layer,
-                method=args.method,
-                fd_eps=args.fd_eps,
-                fd_dtype=getattr(torch, args.fd_dtype) if args.fd_dtype else None,
-                kron_kwargs={"seed": args.seed},
+                progress=not args.no_progress,
             )
         except KTooLarge as exc:
             raise BadInput(str(exc)) from None

@@ -76,6 +76,7 @@ LAYER_TYPES = (
     "mlp_up",
     "mlp_down",
     "patch_embed",
+    "embedding",
 )
 CONV_TYPES = frozenset({"conv", "downsample"})
 ATTENTION_TYPES = frozenset({"attn_qkv", "attn_proj"})
