@@ -263,27 +263,40 @@ _DEFAULT_TYPES = {
     "embedding": "embedding",
 }
 
-#: name fragments -> layer type (checked in order on the lower-cased module path)
-_NAME_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("downsample", "shortcut", "skip"), "downsample"),
-    (("patch_embed", "patch_embedding", "patch_embeddings"), "patch_embed"),
-    (("qkv", "c_attn", "in_proj", "query_key_value"), "attn_qkv"),
-    (("attn.c_proj", "attention.output.dense", "out_proj", "attn.proj", "o_proj", "attn_proj"), "attn_proj"),
-    (("q_proj", "k_proj", "v_proj", ".query", ".key", ".value"), "attn_qkv"),
-    (("mlp.c_fc", "fc1", "up_proj", "gate_proj", "intermediate.dense", "mlp_up"), "mlp_up"),
-    (("mlp.c_proj", "fc2", "down_proj", "output.dense", "mlp_down"), "mlp_down"),
-    (("lm_head", "classifier", "head", "logits", "score"), "head"),
+#: dotted path fragments -> layer type (most specific first; checked on the lower-cased module path)
+_PATH_HINTS: tuple[tuple[str, str], ...] = (
+    ("attention.output.dense", "attn_proj"),
+    ("attn.c_proj", "attn_proj"),
+    ("attn.proj", "attn_proj"),
+    ("mlp.c_proj", "mlp_down"),
+    ("intermediate.dense", "mlp_up"),
+    ("output.dense", "mlp_down"),
+    ("patch_embed", "patch_embed"),
 )
+#: last path component -> layer type
+_LAST_HINTS: dict[str, str] = {
+    **dict.fromkeys(
+        "q k v qkv query key value q_proj k_proj v_proj c_attn in_proj in_proj_weight query_key_value wq wk wv".split(),
+        "attn_qkv",
+    ),
+    **dict.fromkeys("out_proj o_proj attn_proj wo".split(), "attn_proj"),
+    **dict.fromkeys("up fc1 c_fc up_proj gate_proj w1 w3 mlp_up".split(), "mlp_up"),
+    **dict.fromkeys("down fc2 down_proj w2 mlp_down".split(), "mlp_down"),
+    **dict.fromkeys("lm_head head classifier logits score".split(), "head"),
+}
 
 
 def default_type(name: str, kind: LayerKind) -> str:
     """A layer type inferred from the module path and the kind (overridable by the caller)."""
-    low = name.lower()
     if kind.name in ("mha_in_proj", "mha_out_proj"):
         return _DEFAULT_TYPES[kind.name]
-    for frags, t in _NAME_HINTS:
-        if any(f in low for f in frags):
-            if t == "downsample" and not kind.name.startswith("conv"):
-                continue
+    low = name.lower()
+    parts = low.split(".")
+    if kind.name.startswith("conv") and any(p in ("downsample", "shortcut") for p in parts):
+        return "downsample"
+    for frag, t in _PATH_HINTS:
+        if frag in low:
             return t
+    if parts and parts[-1] in _LAST_HINTS:
+        return _LAST_HINTS[parts[-1]]
     return _DEFAULT_TYPES[kind.name]

@@ -27,6 +27,8 @@ __all__ = [
     "matrix_to_weight",
     "get_module",
     "layer_name",
+    "infer_types",
+    "default_layer_types",
     "MEASURABLE",
 ]
 
@@ -127,7 +129,7 @@ def discover(model: nn.Module, *, embeddings: bool = False) -> dict[str, Layer]:
     return dict(sorted(out.items(), key=lambda kv: order.get(kv[1].key, len(order))))
 
 
-def _infer_types(model: nn.Module, layers: dict[str, Layer]) -> dict[str, str]:
+def infer_types(model: nn.Module, layers: dict[str, Layer]) -> dict[str, str]:
     """Layer types from kinds and names (:func:`empirics.layerkinds.default_type`); a tied weight takes the
     type of its most specific use (``head`` wins); with no name hint, the last Linear-like layer is ``head``."""
     types: dict[str, str] = {}
@@ -141,11 +143,13 @@ def _infer_types(model: nn.Module, layers: dict[str, Layer]) -> dict[str, str]:
     return types
 
 
-def _default_table(model: nn.Module) -> dict[str, str]:
+def default_layer_types(model: nn.Module) -> dict[str, str]:
+    """The zoo's ``sad_layer_type`` tags when the model carries them, else every matrix weight of
+    :func:`discover` with :func:`infer_types`."""
     tagged = {n: m.sad_layer_type for n, m in model.named_modules() if hasattr(m, "sad_layer_type")}
     if tagged:
         return tagged
-    return _infer_types(model, discover(model))
+    return infer_types(model, discover(model))
 
 
 def resolve_layers(
@@ -157,7 +161,7 @@ def resolve_layers(
     them, else every matrix weight of :func:`discover` with types inferred from kinds and names);
     ``names`` selects a subset. Unknown names or types raise ``ValueError`` listing the valid ones.
     """
-    table = dict(layer_types) if layer_types is not None else _default_table(model)
+    table = dict(layer_types) if layer_types is not None else default_layer_types(model)
     for n, t in table.items():
         locate(model, n)  # raises for a name that is not a matrix weight
         if t not in LAYER_TYPES:

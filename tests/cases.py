@@ -308,3 +308,219 @@ def run_layers(model, loss_fn, x, y, *, layer_types, skip=frozenset(), on_layer=
     return measure_layers(
         model, loss_fn, x, y, layer_types, MeasureSettings(**settings), skip=skip, on_layer=on_layer, progress=progress
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# models people use, at toy size (the public measure API): name -> factory() -> (model, (x, y), loss, n_layers)
+# Each loss is the usual mean-reduction one; n_layers is the number of matrix weights layers="auto" finds.
+
+
+class MHABlock(nn.Module):
+    """nn.MultiheadAttention (fused in_proj_weight, out_proj) with fused nn.LayerNorm, token classifier."""
+
+    def __init__(self, vocab: int = 9, d: int = 8, n_cls: int = 3):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d)
+        self.ln = nn.LayerNorm(d)
+        self.attn = nn.MultiheadAttention(d, 2, batch_first=True)
+        self.fc = nn.Linear(d, n_cls)
+
+    def forward(self, x):
+        h = self.ln(self.emb(x))
+        a, _ = self.attn(h, h, h)
+        return self.fc((h + a).mean(1))
+
+
+class SDPABlock(nn.Module):
+    """Causal self-attention through F.scaled_dot_product_attention (separate q, k, v), GELU MLP, LM head."""
+
+    def __init__(self, vocab: int = 9, d: int = 8):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d)
+        self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.up, self.down = nn.Linear(d, 2 * d), nn.Linear(2 * d, d)
+        self.lm_head = nn.Linear(d, vocab)
+
+    def forward(self, x):
+        h = self.emb(x)
+        b, t, d = h.shape
+        q, k, v = (m(h).view(b, t, 2, d // 2).transpose(1, 2) for m in (self.q, self.k, self.v))
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(b, t, d)
+        h = h + a
+        h = h + self.down(F.gelu(self.up(h)))
+        return self.lm_head(h)
+
+
+class TiedLM(nn.Module):
+    """Embedding tied to the output head (weight tying), SiLU MLP in between."""
+
+    def __init__(self, vocab: int = 10, d: int = 6):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d)
+        self.mlp = nn.Linear(d, d)
+        self.head = nn.Linear(d, vocab, bias=False)
+        self.head.weight = self.emb.weight
+
+    def forward(self, x):
+        h = self.emb(x)
+        return self.head(h + F.silu(self.mlp(h)))
+
+
+class DictNet(nn.Module):
+    """Returns a dict (logits plus an auxiliary tensor), like a HuggingFace ModelOutput."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(5, 7)
+        self.out = nn.Linear(7, 3)
+
+    def forward(self, x):
+        h = torch.tanh(self.body(x))
+        return {"hidden": h, "logits": self.out(h)}
+
+
+def _lm_mean(out, t):
+    return F.cross_entropy(out.reshape(-1, out.shape[-1]), t.reshape(-1))
+
+
+def _seeded(seed: int):
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    return g
+
+
+def mha_case():
+    g = _seeded(0)
+    return (
+        MHABlock(),
+        (torch.randint(0, 9, (6, 5), generator=g), torch.randint(0, 3, (6,), generator=g)),
+        nn.CrossEntropyLoss(),
+        3,
+    )
+
+
+def sdpa_case():
+    g = _seeded(1)
+    return (
+        SDPABlock(),
+        (torch.randint(0, 9, (3, 5), generator=g), torch.randint(0, 9, (3, 5), generator=g)),
+        _lm_mean,
+        6,
+    )
+
+
+def conv_case():
+    """GroupNorm, depthwise and grouped conv, GELU and SiLU."""
+    g = _seeded(2)
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.GroupNorm(2, 8),
+        nn.GELU(),
+        nn.Conv2d(8, 8, 3, padding=1, groups=8),
+        nn.SiLU(),
+        nn.Conv2d(8, 4, 1, groups=2),
+        nn.Flatten(),
+        nn.Linear(4 * 5 * 5, 4),
+    )
+    x, y = torch.randn(8, 3, 5, 5, generator=g), torch.randint(0, 4, (8,), generator=g)
+    return model, (x, y), nn.CrossEntropyLoss(), 4
+
+
+def tied_case():
+    g = _seeded(3)
+    return TiedLM(), (torch.randint(0, 10, (4, 5), generator=g), torch.randint(0, 10, (4, 5), generator=g)), _lm_mean, 2
+
+
+def dict_case():
+    g = _seeded(4)
+    x, y = torch.randn(9, 5, generator=g), torch.randn(9, 3, generator=g)
+    return DictNet(), (x, y), nn.MSELoss(), 2
+
+
+def gpt2_case():
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    g = _seeded(5)
+    cfg = GPT2Config(vocab_size=16, n_positions=8, n_embd=8, n_layer=1, n_head=2, bos_token_id=0, eos_token_id=0)
+    model = GPT2LMHeadModel(cfg)
+    x, y = torch.randint(0, 16, (3, 6), generator=g), torch.randint(0, 16, (3, 6), generator=g)
+    return model, (x, y), _lm_mean, 5  # c_attn, attn.c_proj, c_fc, mlp.c_proj, wte tied with lm_head
+
+
+def vit_case():
+    from transformers import ViTConfig, ViTForImageClassification
+
+    g = _seeded(6)
+    cfg = ViTConfig(
+        image_size=8,
+        patch_size=4,
+        num_channels=3,
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=12,
+        num_labels=3,
+    )
+    model = ViTForImageClassification(cfg)
+    x, y = torch.randn(4, 3, 8, 8, generator=g), torch.randint(0, 3, (4,), generator=g)
+    return model, (x, y), nn.CrossEntropyLoss(), 8  # patch conv, q, k, v, attn out, up, down, classifier
+
+
+def bert_case():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    g = _seeded(7)
+    cfg = BertConfig(
+        vocab_size=16,
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=12,
+        max_position_embeddings=8,
+        num_labels=3,
+    )
+    model = BertForSequenceClassification(cfg)
+    x, y = torch.randint(0, 16, (4, 6), generator=g), torch.randint(0, 3, (4,), generator=g)
+    return model, (x, y), nn.CrossEntropyLoss(), 8  # q, k, v, attn out, up, down, pooler, classifier
+
+
+#: the public-API cases: hand-written models and HuggingFace ones built from tiny configs (offline)
+USER_MODELS = {
+    "mha_layernorm": mha_case,
+    "sdpa_gelu": sdpa_case,
+    "groupnorm_depthwise_grouped": conv_case,
+    "tied_embedding_head": tied_case,
+    "dict_output": dict_case,
+    "hf_gpt2": gpt2_case,
+    "hf_vit": vit_case,
+    "hf_bert": bert_case,
+}
+HF_CASES = ("hf_gpt2", "hf_vit", "hf_bert")
+
+
+def reference_curvatures(model, batch, loss, key: str, D: torch.Tensor, output=None) -> torch.Tensor:
+    r""":math:`v_k^\top Hv_k` from a dense float64 Hessian of ``loss`` (as given: mean reduction) in the
+    parameter ``key`` (every use of a tied weight), on a float64 copy of ``model``; ``D`` (k, *shape).
+    SDPA runs on torch's math backend here (the fused kernels have no double backward)."""
+    import copy
+
+    from torch.func import functional_call
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    m64 = copy.deepcopy(model).double().eval()
+    x, y = batch
+    x = x.double() if x.is_floating_point() else x
+    y = y.double() if y.is_floating_point() else y
+    state = {n: p.detach() for n, p in m64.named_parameters()}
+    w0 = state[key]
+
+    def f(w):
+        out = functional_call(m64, {**state, key: w}, (x,))
+        if not isinstance(out, torch.Tensor):
+            out = out[output or "logits"]
+        return loss(out, y)
+
+    with sdpa_kernel(SDPBackend.MATH):
+        H = torch.autograd.functional.hessian(f, w0).reshape(w0.numel(), w0.numel())
+    V = D.reshape(D.shape[0], -1).double()
+    return torch.einsum("ki,ij,kj->k", V, H, V)

@@ -34,6 +34,7 @@ from empirics.curvature.gauss_newton import gn_fn
 from empirics.curvature.memory import auto_chunk_size, chunked
 from empirics.curvature.piecewise import piecewise_linear_layers
 from empirics.curvature.result import GN_EXACT_LABEL, CurvatureResult, EngineCache, one_line
+from empirics.layers import locate
 
 __all__ = ["exact_curvatures", "METHODS", "GN_FORMS", "SharedDoubleBackward", "AllMethodsFailed"]
 
@@ -44,7 +45,11 @@ ChunkHook = Callable[[str, int, int], None]
 
 
 class AllMethodsFailed(RuntimeError):
-    """Every candidate exact method raised for a layer (the message lists each one's error)."""
+    """Every candidate exact method raised for a layer (the message lists each one's error, shortened)."""
+
+    def __init__(self, failed: dict[str, str]):
+        super().__init__("no exact method worked: " + "; ".join(f"{m}: {e[:110]}" for m, e in failed.items()))
+        self.failed = dict(failed)
 
 
 def _fwd_fwd(f: Callable, w: torch.Tensor) -> Callable:
@@ -95,7 +100,7 @@ def _auto(fns: dict[str, Callable], V: torch.Tensor, chunk: int, key: tuple, cac
                 continue
             decided = "cached" if key in cache.auto_choice else "small k"
             return h, {"method": m, "decided": decided, "failed": failed}
-        raise AllMethodsFailed("; ".join(f"{m}: {e}" for m, e in failed.items()))
+        raise AllMethodsFailed(failed)
     for m in names:
         if m not in cache.warmed:
             try:
@@ -105,7 +110,7 @@ def _auto(fns: dict[str, Callable], V: torch.Tensor, chunk: int, key: tuple, cac
                 failed[m] = one_line(exc)
     names = [m for m in names if m not in failed]
     if not names:
-        raise AllMethodsFailed("; ".join(f"{m}: {e}" for m, e in failed.items()))
+        raise AllMethodsFailed(failed)
     part = max(1, min(chunk, k // len(names)))
     vals, times = [], {}
     for i, m in enumerate(list(names)):
@@ -117,7 +122,7 @@ def _auto(fns: dict[str, Callable], V: torch.Tensor, chunk: int, key: tuple, cac
             continue
         vals.append((i, h_m))
     if not times:
-        raise AllMethodsFailed("; ".join(f"{m}: {e}" for m, e in failed.items()))
+        raise AllMethodsFailed(failed)
     best = min(times, key=lambda m: times[m])
     cache.auto_choice[key] = best
     pieces = []
@@ -136,28 +141,54 @@ class SharedDoubleBackward:
     :math:`h=\langle D, HD\rangle`. The primal work is shared by all layers and all directions."""
 
     def __init__(self, model, loss_fn, inputs, targets, names):
+        self.model, self.loss_fn, self.inputs, self.targets = model, loss_fn, inputs, targets
         self.names = list(names)
         self.ws = [layer_param(model, n) for n in self.names]
         self._flags = [w.requires_grad for w in self.ws]
         for w in self.ws:
             w.requires_grad_(True)
-        n_global = dist.global_count(len(targets), device=self.ws[0].device)
+        self.n_global = dist.global_count(len(targets), device=self.ws[0].device)
         with torch.enable_grad():
-            loss = loss_fn(model(inputs), targets).sum() / n_global
+            loss = loss_fn(model(inputs), targets).sum() / self.n_global
             self.gs = dict(zip(self.names, torch.autograd.grad(loss, self.ws, create_graph=True), strict=True))
         self.w = dict(zip(self.names, self.ws, strict=True))
+
+    def _confirm_zero(self, name: str, v: torch.Tensor) -> None:
+        r"""The graph says :math:`
+        abla_W\mathcal L` does not depend on :math:`W` (zero Hessian block). That
+                is also what a cut graph looks like (an op whose backward is not differentiable): confirm it with the
+                gradient at :math:`W+\epsilon v`, else raise ``RuntimeError`` (``auto`` then drops this method)."""
+        from torch.func import functional_call
+
+        w = self.w[name]
+        key = locate(self.model, name).key
+        eps = 1e-3 * float(w.detach().norm().clamp(min=1.0)) / float(v.norm().clamp(min=1e-300))
+        with torch.enable_grad():
+            w2 = (w.detach() + eps * v).requires_grad_(True)
+            out = functional_call(self.model, {key: w2}, (self.inputs,))
+            (g2,) = torch.autograd.grad(self.loss_fn(out, self.targets).sum() / self.n_global, w2, allow_unused=True)
+        g1 = self.gs[name].detach()
+        g2 = torch.zeros_like(g1) if g2 is None else g2
+        tol = 1e-8 if w.dtype == torch.float64 else 1e-3
+        if float((g2 - g1).norm()) > tol * max(float(g1.norm()), 1e-300):
+            raise RuntimeError(
+                f"layer {name!r}: the gradient depends on the weight but its graph has no second derivative "
+                "(an op with a once-differentiable backward?)"
+            )
 
     def fn(self, name: str) -> Callable[[torch.Tensor], torch.Tensor]:
         """The chunk function of layer ``name``: ``V (c, *shape) -> h (c,)``."""
         g, w = self.gs[name], self.w[name]
 
         def run(Vc: torch.Tensor) -> torch.Tensor:
-            if not g.requires_grad:  # gradient independent of W: zero Hessian block
+            if not g.requires_grad:  # gradient independent of W (zero Hessian block), or a cut graph
+                self._confirm_zero(name, Vc[0])
                 return Vc.new_zeros(Vc.shape[0])
             (HV,) = torch.autograd.grad(
                 g, w, grad_outputs=Vc, is_grads_batched=True, retain_graph=True, allow_unused=True
             )
             if HV is None:
+                self._confirm_zero(name, Vc[0])
                 return Vc.new_zeros(Vc.shape[0])
             return (HV.detach() * Vc).flatten(1).sum(1)
 
@@ -263,15 +294,22 @@ def exact_curvatures(
                     share = t_rev * D.shape[0] / total_rev
                     out[name] = CurvatureResult(h, GN_EXACT_LABEL, chunk_size, share, gn_form=reverse_note)
                     continue
+                gn_failed: dict[str, str] = {}
                 if name in verdicts and verdicts[name].piecewise_linear:
-                    fn, w = gn_fn(model, loss_fn, inputs, targets, name, gn_shared)
-                    V = stack_directions(D, w)
-                    chunk = chunk_size or auto_chunk_size(model, inputs, V.shape[0], "gn", cache=acts)
-                    h = dist.all_reduce_sum(chunked(fn, V, chunk, tick).detach())
-                    out[name] = CurvatureResult(
-                        h, GN_EXACT_LABEL, chunk, time.perf_counter() - t, gn_form=reverse_note or "jvp"
-                    )
-                    continue
+                    try:
+                        fn, w = gn_fn(model, loss_fn, inputs, targets, name, gn_shared)
+                        V = stack_directions(D, w)
+                        chunk = chunk_size or auto_chunk_size(model, inputs, V.shape[0], "gn", cache=acts)
+                        h = dist.all_reduce_sum(chunked(fn, V, chunk, tick).detach())
+                    except Exception as exc:
+                        if method == "gn_exact":
+                            raise
+                        gn_failed["gn_exact"] = one_line(exc)  # auto: fall back to the exact methods
+                    else:
+                        out[name] = CurvatureResult(
+                            h, GN_EXACT_LABEL, chunk, time.perf_counter() - t, gn_form=reverse_note or "jvp"
+                        )
+                        continue
                 f, w = objective(model, loss_fn, inputs, targets, name)
                 V = stack_directions(D, w)
                 k = V.shape[0]
@@ -292,7 +330,7 @@ def exact_curvatures(
                         trial_seconds=info.get("trial_seconds", {}),
                         trial_directions=info.get("trial_directions"),
                         note=note,
-                        failed=info["failed"],
+                        failed={**gn_failed, **info["failed"]},
                     )
                 else:
                     h = chunked(fns[method], V, chunk, tick)

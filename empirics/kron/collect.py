@@ -291,7 +291,7 @@ def collect_layer_io(
                     else:
                         lik = lik_c
                         sum_gn += _gn_chunk(
-                            outputs, weight, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn
+                            outputs, weight, m, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn
                         )
                 del outputs, losses
     finally:
@@ -339,9 +339,8 @@ def collect_layer_io(
     )
 
 
-def _gn_chunk(outputs, weight, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn) -> torch.Tensor:
+def _gn_chunk(outputs, weight, m, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn) -> torch.Tensor:
     r""":math:`\sum_{i,t}` of the GN second moment on one chunk: MC average over draws divided by :math:`c`, or exact."""
-    m = weight.shape[0]
     acc = torch.zeros(m, m, dtype=weight.dtype, device=weight.device)
     if gn_mode == "mc":
         for r in range(gn_samples):

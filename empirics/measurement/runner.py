@@ -70,6 +70,8 @@ def _core(plan: LayerPlan, weight_shape: tuple[int, ...], d, requested_k: int) -
         notes.append(f"too few directions for the log fits: k = {kk} < {MIN_POINTS}")
     if kk == 0:
         notes.append("zero gradient (numerical rank 0): no direction measured")
+    if plan.layer.tied:
+        notes.append(f"tied weight: one parameter used as {', '.join(plan.layer.uses)}; h_k includes every use")
     rec = {
         "name": plan.name,
         "layer_type": plan.layer_type,
@@ -142,6 +144,7 @@ def measure_layers(
     on_error: Callable[[str, BaseException], None] | None = None,
     progress: bool | NullProgress = True,
     flags: bool = True,
+    directions_out: dict | None = None,
 ) -> list[dict]:
     """Measure every layer of ``layer_types`` (name → type) not in ``skip``; return their LAYER records.
 
@@ -151,6 +154,8 @@ def measure_layers(
     interrupted run resumes layer by layer). ``on_error(name, exc)``: when given, a layer that fails is
     reported there and the next layer is measured (optional quantities then fail softly, as notes);
     otherwise the error propagates. ``flags``: error messages name CLI flags (else Python arguments).
+    ``directions_out``: a dict that receives each measured layer's top-k
+    :class:`~empirics.curvature.Directions` (σ, U, W).
     """
     settings = settings or MeasureSettings()
     if len(targets) == 0:
@@ -194,6 +199,8 @@ def measure_layers(
                 bar.layer_done()
                 continue
             records.append(rec)
+            if directions_out is not None:
+                directions_out[name] = leading(plans[name].full, plans[name].k)
             if on_layer is not None:
                 on_layer(rec)
             bar.layer_done()

@@ -20,7 +20,10 @@ GROUPED = ("auto", "gn_exact")
 
 
 class ExactCurvature(Quantity):
-    """``h_exact``, ``curvature_method``, ``chunk_size``; timing ``exact_s`` (and ``method_trial_s``)."""
+    """``h_exact``, ``curvature_method``, ``chunk_size``; timing ``exact_s`` (and ``method_trial_s``).
+
+    :meth:`prepare` measures the certified piecewise-linear layers in one call (``gn_exact``; under
+    ``auto`` a layer whose shortcut raises falls back to the exact methods, the error kept as a note)."""
 
     name = "exact"
     schema = {"h_exact": "numbers_or_null", "curvature_method": "string", "chunk_size": "integer_or_null"}
@@ -42,7 +45,7 @@ class ExactCurvature(Quantity):
             if p.k and verdicts[n].piecewise_linear
         }
         if D:
-            self.together = engine.exact(D, method="gn_exact", gn_form=settings.gn_form)
+            self.together = engine.exact(D, method=settings.method, gn_form=settings.gn_form)
 
     def measure(self, ctx: LayerContext) -> dict[str, Any]:
         if ctx.k == 0:
