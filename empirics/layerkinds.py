@@ -280,8 +280,8 @@ _LAST_HINTS: dict[str, str] = {
         "attn_qkv",
     ),
     **dict.fromkeys("out_proj o_proj attn_proj wo".split(), "attn_proj"),
-    **dict.fromkeys("up fc1 c_fc up_proj gate_proj w1 w3 mlp_up".split(), "mlp_up"),
-    **dict.fromkeys("down fc2 down_proj w2 mlp_down".split(), "mlp_down"),
+    **dict.fromkeys("up fc1 c_fc up_proj gate_proj w1 w3 mlp_up linear1".split(), "mlp_up"),
+    **dict.fromkeys("down fc2 down_proj w2 mlp_down linear2".split(), "mlp_down"),
     **dict.fromkeys("lm_head head classifier logits score".split(), "head"),
 }
 

@@ -37,7 +37,7 @@ from empirics.measurement.runner import measure_layers
 from empirics.quantities import MeasureSettings
 from empirics.schema import LAYER_TYPES
 
-__all__ = ["measure", "auto_layer_types", "hint_for"]
+__all__ = ["measure", "auto_layer_types", "hint_for", "working_copy"]
 
 
 def auto_layer_types(model: nn.Module) -> dict[str, str]:
@@ -105,7 +105,7 @@ def _batch(batch) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def _working_copy(model: nn.Module, dtype: torch.dtype, device: torch.device) -> nn.Module:
+def working_copy(model: nn.Module, dtype: torch.dtype, device: torch.device) -> nn.Module:
     work = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
     cfg = getattr(work, "config", None)
     if cfg is not None and getattr(cfg, "use_cache", None):
@@ -159,7 +159,7 @@ def measure(
         raise ValueError("model: it has no parameters")
     dev = torch.device(device) if device is not None else params[0].device
     dt = dtype or (torch.float32 if dev.type == "cuda" else torch.float64)
-    work = _working_copy(model, dt, dev)
+    work = working_copy(model, dt, dev)
     x = x.to(device=dev, dtype=dt) if x.is_floating_point() else x.to(dev)
     y = y.to(device=dev, dtype=dt) if y.is_floating_point() else y.to(dev)
     with torch.no_grad():

@@ -56,7 +56,7 @@ def _name(loss) -> str:
 
 def _by_reduction(loss: nn.Module) -> Callable:
     none = copy.copy(loss)
-    none.reduction = "none"
+    none.reduction = "none"  # type: ignore[assignment]
 
     def fn(output, target):
         l_ = none(output, target)

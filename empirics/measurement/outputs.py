@@ -74,13 +74,14 @@ class SelectedOutput(nn.Module):
         self.training = model.training
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
-        out = self.select(self.inner(*args, **kwargs))
+        inner: nn.Module = self.__dict__["inner"]
+        out = self.__dict__["select"](inner(*args, **kwargs))
         if not isinstance(out, torch.Tensor):
             raise ValueError(f"output=: the selection gives a {type(out).__name__}, not a tensor")
         return out
 
     def train(self, mode: bool = True) -> SelectedOutput:
-        self.inner.train(mode)
+        self.__dict__["inner"].train(mode)
         self.training = mode
         return self
 

@@ -117,7 +117,7 @@ class LayerResult:
             "transfer_error": f.get("transfer_error"),
             "pr_h": f.get("pr_h"),
             "n_nonpositive": rec.get("diagnostics", {}).get("n_nonpositive_h"),
-            "method": rec.get("curvature_method"),
+            "method": _short(rec.get("curvature_method")),
             "seconds": round(seconds, 3) if rec else None,
             "error": None if self.ok else f"{self.error} ({self.hint})" if self.hint else self.error,
         }
@@ -215,6 +215,11 @@ class Measurement:
         return p
 
 
+def _short(method: str | None) -> str | None:
+    """``gn_exact`` for the long label of the Gauss–Newton shortcut, else the method as recorded."""
+    return "gn_exact" if method and method.startswith("gn_exact") else method
+
+
 def _panel(ax, r: LayerResult) -> None:
     sigma, h = r.sigma, r.h_exact
     assert sigma is not None and h is not None
@@ -234,4 +239,8 @@ def _panel(ax, r: LayerResult) -> None:
     )
     ax.set_xlabel(r"$\sigma_k$", fontsize=8)
     ax.set_ylabel(r"$h_k$", fontsize=8)
-    ax.tick_params(labelsize=7)
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.tick_params(which="both", labelsize=7)
