@@ -379,6 +379,20 @@ class DictNet(nn.Module):
         return {"hidden": h, "logits": self.out(h)}
 
 
+def require_transformers():
+    """HuggingFace cases: a missing ``transformers`` fails under CI (a test dependency), skips elsewhere."""
+    import os
+
+    import pytest
+
+    try:
+        import transformers  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("transformers is a test dependency (pyproject [test] extra) and is missing")
+        pytest.skip("transformers not installed")
+
+
 def _lm_mean(out, t):
     return F.cross_entropy(out.reshape(-1, out.shape[-1]), t.reshape(-1))
 

@@ -11,9 +11,11 @@ from torch import nn
 from empirics import layerkinds as LK
 from empirics.layers import discover, locate, resolve_layers
 from empirics.zoo import tag
+from tests.cases import require_transformers
 
 
 def _conv1d_hf():
+    require_transformers()
     from transformers.pytorch_utils import Conv1D
 
     return Conv1D(5, 3)  # nf = 5 outputs, nx = 3 inputs: weight (3, 5)

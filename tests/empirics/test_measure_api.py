@@ -8,7 +8,6 @@ name Python arguments, progress lines, DataFrame, plot, save -> claims verify.""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -23,19 +22,9 @@ from empirics.measurement.losses import LossMismatch, per_sample_loss
 from empirics.measurement.result import COLUMNS
 from empirics.schema import validate
 from tests import paths
-from tests.cases import HF_CASES, USER_MODELS, reference_curvatures
+from tests.cases import HF_CASES, USER_MODELS, reference_curvatures, require_transformers
 
 RTOL = 1e-8
-
-
-def require_transformers():
-    """HuggingFace cases: a missing ``transformers`` fails under CI (it is a test dependency), skips elsewhere."""
-    try:
-        import transformers  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("transformers is a test dependency (pyproject [test] extra) and is missing")
-        pytest.skip("transformers not installed")
 
 
 def _state(model: nn.Module):
