@@ -153,7 +153,7 @@ def test_batchnorm_affine_form_is_exact_and_restored():
         assert "forward" in bn.__dict__
         assert torch.allclose(model(x), ref, rtol=0, atol=1e-13)
     assert "forward" not in bn.__dict__
-    bn.train()  # train-mode BatchNorm is left alone (its curvature differs; measure_model uses eval)
+    bn.train()  # train-mode BatchNorm is left alone (its curvature differs; the layer loop uses eval)
     with C.exact_forms(model):
         assert "forward" not in bn.__dict__
 

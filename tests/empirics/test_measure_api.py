@@ -236,3 +236,13 @@ def test_importing_empirics_does_not_import_torch():
     code = "import sys, empirics; from empirics import measure; assert 'torch' not in sys.modules; print('ok')"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=paths.ROOT)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_layers_as_names_or_types_and_type_overrides():
+    model, batch, loss, _ = USER_MODELS["mha_layernorm"]()
+    m = measure(model, batch, loss, k=2, kron=False, layers=["fc", "attn.in_proj_weight"], progress=False)
+    assert list(m) == ["attn.in_proj_weight", "fc"]  # model order
+    m = measure(model, batch, loss, k=2, kron=False, layers={"fc": "dense"}, progress=False)
+    assert list(m) == ["fc"] and m["fc"].layer_type == "dense"
+    m = measure(model, batch, loss, k=2, kron=False, layer_types={"attn.out_proj": "dense"}, progress=False)
+    assert m["attn.out_proj"].layer_type == "dense" and m["attn.in_proj_weight"].layer_type == "attn_qkv"
