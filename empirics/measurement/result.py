@@ -60,42 +60,53 @@ class LayerResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the layer was measured (no ``error``)."""
         return self.error is None
 
     @property
     def sigma(self) -> np.ndarray | None:
+        r""":math:`\sigma_k`, the gradient's top-k singular values (descending)."""
         return _array(self.record["sigma"]) if self.record else None
 
     @property
     def h_exact(self) -> np.ndarray | None:
+        r""":math:`h_k=v_k^\top Hv_k` along :math:`v_k=\mathrm{vec}(u_kw_k^\top)` (NaN where non-finite)."""
         return _array(self.record["h_exact"]) if self.record else None
 
     @property
     def h_gn(self) -> np.ndarray | None:
+        r""":math:`v_k^\top H_{\rm GN}v_k` (``None`` when not measured)."""
         return _array(self.record.get("h_gn")) if self.record else None
 
     @property
     def h_fd(self) -> np.ndarray | None:
+        """Finite-difference curvatures (``None`` unless ``fd=True``)."""
         return _array(self.record.get("h_fd")) if self.record else None
 
     @property
     def fits(self) -> dict[str, Any]:
+        """The window fits (:func:`theory.fits.summarize_layer`)."""
         return dict(self.record.get("fits") or {}) if self.record else {}
 
     @property
     def notes(self) -> list[str]:
+        """The record's diagnostics notes (clamped k, declined records, non-positive curvatures, ...)."""
         return list(self.record["diagnostics"]["notes"]) if self.record else []
 
     @property
     def alpha(self) -> float | None:
+        r""":math:`\alpha`: slope of :math:`\log h_k` on :math:`\log\sigma_k`."""
         return self.fits.get("alpha")
 
     @property
     def gamma(self) -> float | None:
+        r""":math:`\gamma`: minus the slope of :math:`\log\sigma_k` on :math:`\log k`."""
         return self.fits.get("gamma")
 
     @property
     def s(self) -> float | None:
+        r""":math:`s`: minus the slope of :math:`\log h_{(j)}` on :math:`\log j`, :math:`h_{(j)}` the positive
+        curvatures in decreasing order (the transfer identity says :math:`s=\alpha\gamma`)."""
         return self.fits.get("s")
 
     def row(self) -> dict[str, Any]:
@@ -151,10 +162,12 @@ class Measurement:
 
     @property
     def records(self) -> list[dict[str, Any]]:
+        """The ``sad-results/1`` layer records of the measured layers."""
         return [r.record for r in self.layers.values() if r.record is not None]
 
     @property
     def errors(self) -> dict[str, str]:
+        """``{layer: error}`` of the layers that could not be measured."""
         return {n: r.error for n, r in self.layers.items() if r.error is not None}
 
     def to_dataframe(self):

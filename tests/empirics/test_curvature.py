@@ -275,3 +275,48 @@ def test_functional_layer_norm_is_guarded_too(method):
     ref = _dense_h(model, ce, x, y, "fc1", dirs["fc1"])
     assert _rel(h, ref) < TOL
     assert F.layer_norm is torch.nn.functional.layer_norm and F.layer_norm.__module__ == "torch.nn.functional"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the other exact forms: explicit scaled-dot-product attention and group norm equal torch's fused ones
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"is_causal": True}, {"scale": 0.3}, {"mask": "bool"}, {"mask": "float"}, {"gqa": True}],
+    ids=["plain", "causal", "scale", "bool_mask", "float_mask", "gqa"],
+)
+def test_explicit_sdpa_equals_torch(kwargs):
+    from empirics.curvature.forms import explicit_sdpa
+
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(2, 4, 5, 3, generator=g, dtype=torch.float64)
+    kv_heads = 2 if kwargs.get("gqa") else 4
+    k = torch.randn(2, kv_heads, 6, 3, generator=g, dtype=torch.float64)
+    v = torch.randn(2, kv_heads, 6, 3, generator=g, dtype=torch.float64)
+    kw = {key: val for key, val in kwargs.items() if key in ("is_causal", "scale")}
+    if kwargs.get("mask") == "bool":
+        kw["attn_mask"] = torch.rand(5, 6, generator=g) > 0.3
+        kw["attn_mask"][:, 0] = True
+    elif kwargs.get("mask") == "float":
+        kw["attn_mask"] = torch.randn(5, 6, generator=g, dtype=torch.float64)
+    if kwargs.get("gqa"):
+        kw["enable_gqa"] = True
+    ref = F.scaled_dot_product_attention(q, k, v, **kw)
+    assert torch.allclose(explicit_sdpa(q, k, v, **kw), ref, rtol=0, atol=1e-13)
+
+
+def test_explicit_group_norm_equals_torch_and_forms_are_restored():
+    from empirics.curvature.forms import explicit_group_norm
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 6, 4, 5, generator=g, dtype=torch.float64)
+    w, b = torch.randn(6, generator=g, dtype=torch.float64), torch.randn(6, generator=g, dtype=torch.float64)
+    assert torch.allclose(explicit_group_norm(x, 3, w, b, 1e-5), F.group_norm(x, 3, w, b, 1e-5), atol=1e-13)
+    model = nn.Sequential(nn.GroupNorm(2, 6), nn.MultiheadAttention(6, 2))
+    fused = (F.layer_norm, F.group_norm, F.scaled_dot_product_attention)
+    with C.exact_forms(model):
+        assert "forward" in model[0].__dict__ and not torch.backends.mha.get_fastpath_enabled()
+        assert F.scaled_dot_product_attention is not fused[2]
+    assert (F.layer_norm, F.group_norm, F.scaled_dot_product_attention) == fused
+    assert "forward" not in model[0].__dict__ and torch.backends.mha.get_fastpath_enabled()
