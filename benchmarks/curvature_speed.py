@@ -112,8 +112,11 @@ def _workload(a: argparse.Namespace):
 
 
 def _stage_fns(a, work, dirs, layer_types):
+    from empirics.curvature import EngineCache
+
     names = list(dirs)
-    ekw = {"chunk_size": a.chunk_size, "method": a.engine_method}
+    # one engine cache for the workload, as one measurement keeps it: detection is paid once, not per repeat
+    ekw = {"chunk_size": a.chunk_size, "method": a.engine_method, "cache": EngineCache()}
     fns = {
         "gradient": lambda: methods.plain_gradient(work),
         "paper": lambda: methods.paper_curvatures(work, dirs),

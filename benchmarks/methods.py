@@ -57,22 +57,36 @@ def paper_curvatures(work: Workload, directions: dict[str, torch.Tensor]) -> dic
 
 
 def engine_results(
-    work: Workload, directions: dict[str, torch.Tensor], *, chunk_size: int | None = None, method: str | None = None
+    work: Workload,
+    directions: dict[str, torch.Tensor],
+    *,
+    chunk_size: int | None = None,
+    method: str | None = None,
+    cache=None,
 ):
-    """The engine's :func:`empirics.curvature.exact_curvatures`: ``name -> CurvatureResult`` (values, method, …)."""
+    """The engine's :func:`empirics.curvature.exact_curvatures`: ``name -> CurvatureResult`` (values, method, …).
+
+    ``cache``: an :class:`empirics.curvature.EngineCache` kept across repeated calls on the same workload (what
+    one measurement's engine keeps: piecewise-linearity verdicts, adjoint checks, ``auto`` decisions); ``None``
+    pays that detection in every call."""
     from empirics.curvature import exact_curvatures
 
     kw = {} if method is None else {"method": method}
     return exact_curvatures(
-        work.model, work.loss_fn, work.inputs, work.targets, directions, chunk_size=chunk_size, **kw
+        work.model, work.loss_fn, work.inputs, work.targets, directions, chunk_size=chunk_size, cache=cache, **kw
     )
 
 
 def engine_curvatures(
-    work: Workload, directions: dict[str, torch.Tensor], *, chunk_size: int | None = None, method: str | None = None
+    work: Workload,
+    directions: dict[str, torch.Tensor],
+    *,
+    chunk_size: int | None = None,
+    method: str | None = None,
+    cache=None,
 ) -> dict[str, torch.Tensor]:
     """The engine's exact curvatures: ``name -> h``."""
-    return values_of(engine_results(work, directions, chunk_size=chunk_size, method=method))
+    return values_of(engine_results(work, directions, chunk_size=chunk_size, method=method, cache=cache))
 
 
 def whole_measurement(work: Workload, names, k: int, stage: str, **engine_kw):

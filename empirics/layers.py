@@ -57,7 +57,9 @@ class Layer:
 
 def layer_name(module: str, param: str) -> str:
     """The record name of a module's parameter: the module path for ``weight``, else the parameter path."""
-    return module if param == "weight" else f"{module}.{param}" if module else param
+    if not module:  # the model itself is the layer (e.g. a bare nn.Linear)
+        return param
+    return module if param == "weight" else f"{module}.{param}"
 
 
 def get_module(model: nn.Module, name: str) -> nn.Module:

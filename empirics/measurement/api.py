@@ -162,8 +162,13 @@ def measure(
     work = working_copy(model, dt, dev)
     x = x.to(device=dev, dtype=dt) if x.is_floating_point() else x.to(dev)
     y = y.to(device=dev, dtype=dt) if y.is_floating_point() else y.to(dev)
-    with torch.no_grad():
-        sample = work(x)
+    try:
+        with torch.no_grad():
+            sample = work(x)
+    except Exception as exc:  # noqa: BLE001 - the model does not run on these inputs: say so in one line
+        raise ValueError(
+            f"batch: the model fails on these inputs ({one_line(exc)}); inputs must be one tensor"
+        ) from exc
     net = select_output(work, sample, output)
     with torch.no_grad():
         out = net(x)

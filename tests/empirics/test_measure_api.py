@@ -207,6 +207,16 @@ def test_errors_name_python_arguments(kwargs, message):
     assert message in str(exc.value) and "--" not in str(exc.value)
 
 
+def test_a_bare_module_and_inputs_it_cannot_take():
+    torch.manual_seed(0)
+    m = measure(
+        nn.Linear(4, 3), (torch.randn(10, 4), torch.randint(0, 3, (10,))), nn.CrossEntropyLoss(), k=2, progress=False
+    )
+    assert list(m) == ["weight"] and m["weight"].ok
+    with pytest.raises(ValueError, match="batch: the model fails on these inputs"):
+        measure(nn.Linear(4, 3), (torch.randn(10, 5), torch.randn(10, 3)), nn.MSELoss(), k=1, progress=False)
+
+
 def test_ambiguous_output_asks_for_output():
     class Two(nn.Module):
         def __init__(self):
