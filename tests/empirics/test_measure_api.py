@@ -256,3 +256,21 @@ def test_layers_as_names_or_types_and_type_overrides():
     assert list(m) == ["fc"] and m["fc"].layer_type == "dense"
     m = measure(model, batch, loss, k=2, kron=False, layer_types={"attn.out_proj": "dense"}, progress=False)
     assert m["attn.out_proj"].layer_type == "dense" and m["attn.in_proj_weight"].layer_type == "attn_qkv"
+
+
+@pytest.mark.parametrize("method", ["fwd_fwd", "fwd_rev", "rev_rev"])
+@pytest.mark.parametrize("case", ["mha_layernorm", "sdpa_gelu", "groupnorm_depthwise_grouped", "tied_embedding_head"])
+def test_each_exact_method_runs_through_mha_sdpa_groupnorm_and_ties(case, method):
+    """Forward-mode methods too: MHA's fused fast path, SDPA's fused kernels and fused group_norm are
+    replaced inside the exact methods, so every method runs and agrees with the dense Hessian."""
+    model, batch, loss, n_layers = USER_MODELS[case]()
+    m = measure(model, batch, loss, k=2, method=method, gn=False, kron=False, progress=False)
+    assert len(m) == n_layers and m.errors == {}
+    model.eval()
+    for name, r in m.layers.items():
+        assert r.record["curvature_method"] == method
+        layer = locate(model, name)
+        D = torch.einsum("mk,nk->kmn", torch.from_numpy(r.U), torch.from_numpy(r.V))
+        D = layer.kind.from_matrix(D, tuple(model.get_parameter(layer.key).shape))
+        ref = reference_curvatures(model, batch, loss, layer.key, D)
+        assert float((torch.from_numpy(r.h_exact) - ref).abs().max()) <= RTOL * float(ref.abs().max()), (name, method)
