@@ -11,7 +11,7 @@ each repeat so that load changes hit all of them alike):
 * ``engine``        ``empirics.curvature.exact_curvatures`` on the same directions — SVDs excluded;
 * ``paper_whole`` / ``engine_whole``  the whole measurement: G of all layers (one backward) + top-k SVDs +
                     directions + that curvature stage — SVDs included in both, by the same code;
-* ``measure_model`` (if ``empirics.measure`` imports) ``measure_model(gn=False, kron=False)``: the engine's
+* ``measure_layers`` — ``empirics.measurement.runner.measure_layers`` with gn/kron off: the engine's
                     record pipeline with fits, for reference.
 
 It prints the engine's speed-up over the paper's protocol, each method's cost per direction in
@@ -44,7 +44,7 @@ from benchmarks import methods, timing  # noqa: E402
 from benchmarks.workloads import LAYER_SETS, build_workload, make_directions, select_layers  # noqa: E402
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
-STAGES = ("gradient", "paper", "engine", "paper_whole", "engine_whole", "measure_model")
+STAGES = ("gradient", "paper", "engine", "paper_whole", "engine_whole", "measure_layers")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -112,12 +112,15 @@ def _workload(a: argparse.Namespace):
 
 
 def _stage_fns(a, work, dirs, layer_types):
+    from empirics.curvature import EngineCache
+
     names = list(dirs)
-    ekw = {"chunk_size": a.chunk_size, "method": a.engine_method}
+    # one engine cache for the workload, as one measurement keeps it: detection is paid once, not per repeat
+    ekw = {"chunk_size": a.chunk_size, "method": a.engine_method, "cache": EngineCache()}
     fns = {
         "gradient": lambda: methods.plain_gradient(work),
         "paper": lambda: methods.paper_curvatures(work, dirs),
-        "engine": lambda: methods.engine_curvatures(work, dirs, **ekw),
+        "engine": lambda: methods.engine_results(work, dirs, **ekw),
     }
     if a.skip_paper:
         del fns["paper"]
@@ -125,8 +128,7 @@ def _stage_fns(a, work, dirs, layer_types):
         if not (a.skip_paper_whole or a.skip_paper):
             fns["paper_whole"] = lambda: methods.whole_measurement(work, names, a.k, "paper")
         fns["engine_whole"] = lambda: methods.whole_measurement(work, names, a.k, "engine", **ekw)
-        if methods.has_measure_model():
-            fns["measure_model"] = lambda: methods.measure_model_stage(work, layer_types, a.k, a.chunk_size)
+        fns["measure_layers"] = lambda: methods.measure_layers_stage(work, layer_types, a.k, a.chunk_size)
     return fns
 
 
@@ -174,6 +176,18 @@ def _mib(b) -> str:
     return f"{b / 2**20:,.1f} MiB"
 
 
+def _choice(r) -> dict:
+    """The engine's choice for a layer, from its :class:`empirics.curvature.CurvatureResult`."""
+    out = {"method": r.method, "chunk_size": r.chunk_size}
+    if r.decided:
+        out["decided"] = r.decided
+    if r.trial_seconds:
+        out["trial_seconds"] = dict(r.trial_seconds)
+    if r.gn_form:
+        out["gn_form"] = r.gn_form
+    return out
+
+
 def run(a: argparse.Namespace, argv: list[str]) -> dict:
     device = _configure(a)
     work = _workload(a)
@@ -200,15 +214,13 @@ def run(a: argparse.Namespace, argv: list[str]) -> dict:
                 dt, dc = dt / n_inner, dc / n_inner
             times[s].append(dt)
             cpu[s].append(dc)
-    from empirics.curvature import LAST_CHOICES
-
-    choices = {n: dict(LAST_CHOICES.get(n, {})) for n in dirs}
+    choices = {n: _choice(r) for n, r in last["engine"].items()}
     stats = {s: timing.summary(t) for s, t in times.items()}
     cpu_stats = {s: timing.summary(t) for s, t in cpu.items()}
     agree = None
     if "paper" in last:
         tol = methods.TOLERANCE[DTYPES[a.dtype]]
-        agree = methods.max_relative_difference(last["paper"], last["engine"])
+        agree = methods.max_relative_difference(last["paper"], methods.values_of(last["engine"]))
         agree["tolerance"] = tol
         agree["pass"] = bool(agree["max_rel"] <= tol)
 

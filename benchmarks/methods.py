@@ -26,8 +26,9 @@ __all__ = [
     "paper_curvatures",
     "engine_curvatures",
     "whole_measurement",
-    "measure_model_stage",
-    "has_measure_model",
+    "measure_layers_stage",
+    "engine_results",
+    "values_of",
     "max_relative_difference",
     "TOLERANCE",
 ]
@@ -43,63 +44,70 @@ def plain_gradient(work: Workload) -> list[torch.Tensor]:
         return list(torch.autograd.grad(loss, params))
 
 
+def values_of(results) -> dict[str, torch.Tensor]:
+    """``name -> h`` from the engine's per-layer result records (tensors pass through)."""
+    return {n: getattr(r, "values", r) for n, r in results.items()}
+
+
 def paper_curvatures(work: Workload, directions: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The paper's loop (:func:`empirics.curvature.paper_protocol_curvatures`): ``name -> h``."""
     from empirics.curvature import paper_protocol_curvatures
 
-    return paper_protocol_curvatures(work.model, work.loss_fn, work.inputs, work.targets, directions)
+    return values_of(paper_protocol_curvatures(work.model, work.loss_fn, work.inputs, work.targets, directions))
 
 
-def engine_curvatures(
-    work: Workload, directions: dict[str, torch.Tensor], *, chunk_size: int | None = None, method: str | None = None
-) -> dict[str, torch.Tensor]:
+def engine_results(
+    work: Workload,
+    directions: dict[str, torch.Tensor],
+    *,
+    chunk_size: int | None = None,
+    method: str | None = None,
+    cache=None,
+):
+    """The engine's :func:`empirics.curvature.exact_curvatures`: ``name -> CurvatureResult`` (values, method, …).
+
+    ``cache``: an :class:`empirics.curvature.EngineCache` kept across repeated calls on the same workload (what
+    one measurement's engine keeps: piecewise-linearity verdicts, adjoint checks, ``auto`` decisions); ``None``
+    pays that detection in every call."""
     from empirics.curvature import exact_curvatures
 
     kw = {} if method is None else {"method": method}
     return exact_curvatures(
-        work.model, work.loss_fn, work.inputs, work.targets, directions, chunk_size=chunk_size, **kw
+        work.model, work.loss_fn, work.inputs, work.targets, directions, chunk_size=chunk_size, cache=cache, **kw
     )
 
 
-def whole_measurement(work: Workload, names, k: int, stage: str, **engine_kw) -> dict[str, torch.Tensor]:
+def engine_curvatures(
+    work: Workload,
+    directions: dict[str, torch.Tensor],
+    *,
+    chunk_size: int | None = None,
+    method: str | None = None,
+    cache=None,
+) -> dict[str, torch.Tensor]:
+    """The engine's exact curvatures: ``name -> h``."""
+    return values_of(engine_results(work, directions, chunk_size=chunk_size, method=method, cache=cache))
+
+
+def whole_measurement(work: Workload, names, k: int, stage: str, **engine_kw):
     """G (one backward, all layers) → top-k SVD per layer → D_k → curvature stage ``paper``/``engine``."""
-    from empirics.curvature import direction_tensors, gradient_matrices, top_k_directions
-    from empirics.layers import get_module
+    from empirics.curvature import gradient_matrices, layer_directions, top_k_directions
 
     G = gradient_matrices(work.model, work.loss_fn, work.inputs, work.targets, list(names))
-    dirs = {n: direction_tensors(top_k_directions(g, k), get_module(work.model, n)) for n, g in G.items()}
+    dirs = {n: layer_directions(work.model, n, top_k_directions(g, k)) for n, g in G.items()}
     if stage == "paper":
         return paper_curvatures(work, dirs)
-    return engine_curvatures(work, dirs, **engine_kw)
+    return engine_results(work, dirs, **engine_kw)
 
 
-def has_measure_model() -> bool:
-    import importlib.util
+def measure_layers_stage(work: Workload, layer_types: dict[str, str], k: int, chunk_size: int | None = None):
+    """The engine's full record pipeline, curvature only (:func:`empirics.measurement.runner.measure_layers`
+    with ``gn``, ``kron``, ``fd`` off)."""
+    from empirics.measurement.runner import measure_layers
+    from empirics.quantities import MeasureSettings
 
-    return importlib.util.find_spec("empirics.measure") is not None
-
-
-def measure_model_stage(work: Workload, layer_types: dict[str, str], k: int, chunk_size: int | None = None):
-    """The engine's full record pipeline, curvature only: ``measure_model(gn=False, kron=False, fd=False)``.
-
-    Returns ``None`` when :mod:`empirics.measure` is not importable.
-    """
-    try:
-        from empirics.measure import measure_model
-    except ImportError:
-        return None
-    return measure_model(
-        work.model,
-        work.loss_fn,
-        work.inputs,
-        work.targets,
-        layer_types=layer_types,
-        k=k,
-        gn=False,
-        kron=False,
-        fd=False,
-        chunk_size=chunk_size,
-        progress=False,
-    )
+    settings = MeasureSettings(k=k, gn=False, kron=False, fd=False, chunk_size=chunk_size)
+    return measure_layers(work.model, work.loss_fn, work.inputs, work.targets, layer_types, settings, progress=False)
 
 
 def max_relative_difference(reference: dict[str, torch.Tensor], other: dict[str, torch.Tensor]) -> dict:

@@ -144,7 +144,13 @@ def code_version() -> dict:
             return ""
         return r.stdout.strip() if r.returncode == 0 else ""
 
-    engine = ["empirics/curvature.py", "empirics/measure.py", "empirics/layers.py"]
+    engine = [
+        "empirics/curvature",
+        "empirics/measurement",
+        "empirics/quantities",
+        "empirics/layers.py",
+        "empirics/layerkinds.py",
+    ]
     return {
         "commit": git("rev-parse", "--short", "HEAD") or "unknown",
         "engine_commit": git("log", "-1", "--format=%h", "--", *engine) or "unknown",

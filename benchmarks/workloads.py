@@ -7,7 +7,7 @@ tests and the CPU figures:
   · BN · ReLU · Flatten · Linear(→ classes), 12×12 inputs; three measured layers (conv, conv, head);
 * ``tiny`` — a smaller variant (Conv(3→4) · BN · ReLU · Flatten · Linear), 6×6 inputs, for the agreement test.
 
-Every model is put in eval mode (BatchNorm running statistics, as ``measure_model`` does) and cast to
+Every model is put in eval mode (BatchNorm running statistics, as ``empirics.measurement.runner.measure_layers`` does) and cast to
 the benchmark dtype. Directions are the engine's own: :math:`G=\nabla_W\mathcal L` of every layer from one
 backward (:func:`empirics.curvature.gradient_matrices`), its top-k SVD (:func:`top_k_directions`), and
 :math:`D_k=u_kw_k^\top` in the weight's shape (:func:`direction_tensors`), so both methods see the same

@@ -49,15 +49,18 @@ def _api() -> SimpleNamespace:
 
 def add_measure_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("measure", help="measure exact/GN/Kronecker curvature along gradient singular directions")
-    p.add_argument("--model", required=True)
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--model", required=True, help="a zoo model, or MODULE:FACTORY / path/file.py:FACTORY (your own)")
+    p.add_argument("--dataset", default=None, help="zoo data set (zoo models)")
+    p.add_argument("--data", default=None, help="your batch: .pt (weights_only) or .npz with inputs/targets")
+    p.add_argument("--loss", default=None, help="with --data: cross_entropy | mse | MODULE:NAME (mean reduction)")
+    p.add_argument("--output", default=None, help="with --data: key of the measured tensor of a dict output")
     p.add_argument("--data-root", default=None)
     p.add_argument("--n-classes", type=int, default=None)
     p.add_argument("--image-size", type=int, default=None)
     p.add_argument("--width", type=int, default=None, help="size knob (conv/ViT width; d_model for gpt2*)")
     p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE", help="other build kwargs")
     p.add_argument("--checkpoint", default=None, help="a checkpoint written by `python -m empirics train`")
-    p.add_argument("--batch", type=int, required=True, help="B: the first B samples of the train split")
+    p.add_argument("--batch", type=int, default=None, help="B: the first B samples (zoo: required)")
     p.add_argument("--k", type=int, required=True, help="top-k singular directions per layer")
     p.add_argument("--layers", nargs="+", default=None, help="module names to measure (default: all)")
     p.add_argument("--dtype", default=None, help="float64 (default on CPU) or float32 (default on CUDA)")
@@ -116,7 +119,7 @@ def _check_args(args) -> tuple[Any, Any]:
         raise BadInput(f"--dtype: unknown dtype {dtype_name!r}; choose from {', '.join(DTYPES)}")
     if args.fd_dtype is not None and args.fd_dtype not in DTYPES:
         raise BadInput(f"--fd-dtype: unknown dtype {args.fd_dtype!r}; choose from {', '.join(DTYPES)}")
-    if args.batch < 1:
+    if args.batch is not None and args.batch < 1:
         raise BadInput(f"--batch must be >= 1 (empty batch), got {args.batch}")
     if args.k < 1:
         raise BadInput(f"--k must be >= 1, got {args.k}")
@@ -180,8 +183,21 @@ def _build_kwargs(ds, args) -> dict:
 def _prepare(args, api, dtype, device):
     """Load data, model (and checkpoint), and the layer table; every user error becomes BadInput."""
     from empirics import distributed as dist
+    from empirics import usermodel
     from empirics.layers import resolve_layers
 
+    if usermodel.is_user_model(args.model):  # your own model: empirics/usermodel.py
+        ckpt = _load_checkpoint(args.checkpoint) if args.checkpoint else None
+        kw = _model_args(args)
+        try:
+            ds, model, table, x, y = usermodel.prepare(args, kw, ckpt, dtype, device)
+        except usermodel.UserModelError as exc:
+            raise BadInput(str(exc)) from None
+        args.dataset = args.dataset or ds.name
+        args.batch = args.batch or dist.global_count(len(y), device=y.device)
+        return ds, model, table, x, y, ckpt, kw
+    if not args.dataset or args.batch is None:
+        raise BadInput("--dataset and --batch are required for a zoo model (your own: --model MODULE:NAME --data FILE)")
     if args.model not in api.MODEL_NAMES:
         raise BadInput(f"--model: unknown model {args.model!r}; choose from {', '.join(api.MODEL_NAMES)}")
     ckpt = _load_checkpoint(args.checkpoint) if args.checkpoint else None
@@ -281,7 +297,8 @@ def run_measure(args) -> int:
 
     from empirics import distributed as dist
     from empirics import results_io
-    from empirics.measure import KTooLarge, measure_model
+    from empirics.measurement.runner import KTooLarge, measure_layers
+    from empirics.quantities import MeasureSettings
 
     out = Path(args.out)
     previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -296,7 +313,7 @@ def run_measure(args) -> int:
         torch.manual_seed(args.seed)
         api = _api()
         ds, model, table, x, y, ckpt, kw = _prepare(args, api, dtype, device)
-        loss_fn = api.loss_for(ds)
+        loss_fn = getattr(ds, "loss_fn", None) or api.loss_for(ds)
         run = _run_record(args, api, ds, ckpt, kw, dtype_name, device, loss_fn)
         try:
             previous = results_io.load_for_resume(out, run)
@@ -334,25 +351,28 @@ def run_measure(args) -> int:
             save()
 
         try:
-            measure_model(
+            settings_ = MeasureSettings(
+                k=args.k,
+                clamp_k=args.clamp_k,
+                method=args.method,
+                chunk_size=args.chunk_size,
+                gn=not args.no_gn,
+                kron=not args.no_kron,
+                fd=args.fd,
+                fd_eps=args.fd_eps,
+                fd_dtype=getattr(torch, args.fd_dtype) if args.fd_dtype else None,
+                kron_kwargs={"seed": args.seed},
+            )
+            measure_layers(
                 model,
                 loss_fn,
                 x,
                 y,
-                layer_types=table,
-                k=args.k,
-                gn=not args.no_gn,
-                kron=not args.no_kron,
-                fd=args.fd,
-                clamp_k=args.clamp_k,
-                chunk_size=args.chunk_size,
-                progress=not args.no_progress,
+                table,
+                settings_,
                 skip=frozenset(r["name"] for r in done),
                 on_layer=on_layer,
-                method=args.method,
-                fd_eps=args.fd_eps,
-                fd_dtype=getattr(torch, args.fd_dtype) if args.fd_dtype else None,
-                kron_kwargs={"seed": args.seed},
+                progress=not args.no_progress,
             )
         except KTooLarge as exc:
             raise BadInput(str(exc)) from None

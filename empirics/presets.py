@@ -427,7 +427,8 @@ def run_spec(
 ) -> list[Path]:
     """Train (cached), then measure every checkpoint of ``spec`` not yet complete in ``out_dir``; returns the files."""
     from empirics import results_io
-    from empirics.measure import measure_model
+    from empirics.measurement.runner import measure_layers
+    from empirics.quantities import MeasureSettings
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -482,17 +483,13 @@ def run_spec(
             results_io.write_atomic(path, doc)
 
         skip = frozenset(layer["name"] for layer in done)
-        measure_model(
+        measure_layers(
             model,
             loss_fn,
             x,
             y,
-            layer_types=types,
-            k=spec.k,
-            gn=spec.gn,
-            kron=spec.kron,
-            clamp_k=spec.clamp_k,
-            method=spec.method,
+            types,
+            MeasureSettings(k=spec.k, gn=spec.gn, kron=spec.kron, clamp_k=spec.clamp_k, method=spec.method),
             progress=progress,
             skip=skip,
             on_layer=on_layer,

@@ -54,7 +54,10 @@ File layout (every key below is required unless marked optional)::
       "diagnostics": {"n_nonpositive_h": int, "n_nonfinite": int, "notes": [str, ...]}
     }
 
-JSON has no NaN: non-finite numbers are written as ``null`` and counted in ``diagnostics``.
+JSON has no NaN: non-finite numbers are written as ``null`` and counted in ``diagnostics``. A layer record
+may hold further keys written by registered quantities (``empirics.quantities``, e.g. ``sigma_energy``;
+docs/extending.md); readers ignore keys they do not know. ``layer_type`` ``embedding`` marks an embedding
+measured as a layer (e.g. a tied embedding/output head).
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ LAYER_TYPES = (
     "mlp_up",
     "mlp_down",
     "patch_embed",
+    "embedding",
 )
 CONV_TYPES = frozenset({"conv", "downsample"})
 ATTENTION_TYPES = frozenset({"attn_qkv", "attn_proj"})

@@ -112,12 +112,13 @@ def build(spec: CompareSpec, ds: Dataset, seed: int, device: torch.device) -> to
 def measure_s(spec: CompareSpec, train: Dataset, device: torch.device, progress: bool = False) -> tuple[dict, dict]:
     """Measure α, γ and s = αγ of every layer of the model initialised with the search seed.
 
-    The engine (:func:`empirics.measure.measure_model`, exact curvature along the top-``s_k`` gradient
+    The engine (:func:`empirics.measurement.runner.measure_layers`, exact curvature along the top-``s_k`` gradient
     singular directions, ``k`` clamped to the gradient rank) runs in float64 on the first ``s_batch``
     training samples, after ``s_warmup_steps`` AdamW steps (0: the initial model). A layer whose fits are
     degenerate (too few positive curvatures) gets the mean s of the others, and is listed in ``notes``.
     """
-    from empirics.measure import measure_model
+    from empirics.measurement.runner import measure_layers
+    from empirics.quantities import MeasureSettings
     from empirics.zoo import layer_table
 
     model = build(spec, train, spec.search_seed, device)
@@ -137,18 +138,8 @@ def measure_s(spec: CompareSpec, train: Dataset, device: torch.device, progress:
     x = train.inputs[:n].to(device=device, dtype=torch.float64)
     y = train.targets[:n].to(device)
     types = layer_table(model)
-    recs = measure_model(
-        model,
-        loss_for(train),
-        x,
-        y,
-        layer_types=types,
-        k=spec.s_k,
-        gn=False,
-        kron=False,
-        clamp_k=True,
-        progress=progress,
-    )
+    settings = MeasureSettings(k=spec.s_k, gn=False, kron=False, clamp_k=True)
+    recs = measure_layers(model, loss_for(train), x, y, types, settings, progress=progress)
     out: dict[str, dict] = {}
     notes: list[str] = []
     for r in recs:
@@ -176,7 +167,7 @@ def measure_s(spec: CompareSpec, train: Dataset, device: torch.device, progress:
         if not spec.s_warmup_steps
         else f"after {spec.s_warmup_steps} AdamW steps",
         "model_seed": spec.search_seed,
-        "engine": "empirics.measure.measure_model (exact curvature; gn, kron off; k clamped to rank)",
+        "engine": "empirics.measurement.runner.measure_layers (exact curvature; gn, kron off; k clamped to rank)",
         "k": spec.s_k,
         "batch": n,
         "dtype": "float64",

@@ -26,33 +26,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from empirics import layerkinds as LK
+from empirics.distributed import all_reduce_sum, global_count
 from empirics.kron.likelihood import Likelihood, hessian_sqrt_cotangents, identify_likelihood, sample_targets
+
+ConvGeometry = LK.ConvGeometry
 
 __all__ = ["LayerIO", "ConvGeometry", "collect_layer_io", "layer_io_from_arrays", "GN_MODES"]
 
 GN_MODES = ("mc", "exact")
-
-
-def _all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
-    try:
-        from empirics.distributed import all_reduce_sum
-    except ImportError:  # pragma: no cover - the engine's module is absent
-        return t
-    return all_reduce_sum(t)
-
-
-@dataclass(frozen=True)
-class ConvGeometry:
-    """What ``F.unfold`` needs to rebuild a Conv2d's im2col patches."""
-
-    kernel_size: tuple[int, int]
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
-    pad: tuple[int, ...]  # F.pad order (left, right, top, bottom)
-    padding_mode: str
 
 
 @dataclass
@@ -144,43 +128,39 @@ def _patch_rows(L: int, n: int) -> int:
 
 
 def _unfold(x: torch.Tensor, g: ConvGeometry) -> torch.Tensor:
-    mode = "constant" if g.padding_mode == "zeros" else g.padding_mode
-    if any(g.pad):
-        x = F.pad(x, g.pad, mode=mode)
-    cols = F.unfold(x, g.kernel_size, dilation=g.dilation, padding=0, stride=g.stride)
-    return cols.transpose(1, 2)
+    return LK.im2col(x, g)
 
 
-def _geometry(module: nn.Conv2d) -> ConvGeometry:
-    return ConvGeometry(
-        kernel_size=tuple(module.kernel_size),
-        stride=tuple(module.stride),
-        dilation=tuple(module.dilation),
-        pad=tuple(int(p) for p in module._reversed_padding_repeated_twice),
-        padding_mode=module.padding_mode,
-    )
+def _kron_layers(model: nn.Module) -> list[str]:
+    outs = {id(m.out_proj) for m in model.modules() if isinstance(m, nn.MultiheadAttention)}
+    return [
+        n
+        for n, mod in model.named_modules()
+        if LK.kind_of(mod) is not None and LK.kron_decline(mod, inside_mha=id(mod) in outs) is None
+    ]
 
 
-def _check_module(model: nn.Module, name: str) -> nn.Module:
+def _check_module(model: nn.Module, name: str) -> tuple[nn.Module, LK.LayerKind]:
     modules = dict(model.named_modules())
     if name not in modules:
-        valid = [n for n, mod in modules.items() if isinstance(mod, (nn.Linear, nn.Conv2d))]
-        raise ValueError(f"unknown layer {name!r}; Linear/Conv2d layers: {', '.join(valid) or '(none)'}")
+        raise ValueError(
+            f"unknown layer {name!r}; layers with Kronecker factors: {', '.join(_kron_layers(model)) or '(none)'}"
+        )
     module = modules[name]
-    if isinstance(module, nn.Conv2d):
-        if module.groups != 1:
-            raise ValueError(
-                f"layer {name!r}: grouped conv (groups={module.groups}) has no single Kronecker factor pair"
-            )
-    elif not isinstance(module, nn.Linear):
-        raise ValueError(f"layer {name!r}: Kronecker factors support Linear and Conv2d, got {type(module).__name__}")
+    outs = {id(m.out_proj) for m in model.modules() if isinstance(m, nn.MultiheadAttention)}
+    kind = LK.kind_of(module, inside_mha=id(module) in outs)
+    if kind is None:
+        raise ValueError(f"layer {name!r}: no Kronecker factor pair: {type(module).__name__} is not a matrix weight")
+    reason = LK.kron_decline(module, inside_mha=id(module) in outs)
+    if reason is not None:
+        raise ValueError(f"layer {name!r}: {reason}")
     for mod_name, mod in modules.items():
         if mod.training and isinstance(mod, (nn.modules.batchnorm._BatchNorm, nn.Dropout)):
             raise ValueError(
                 f"module {mod_name!r} is in training mode; measure in eval mode (settings.bn_mode='eval'): "
                 "per-sample errors need samples that do not interact"
             )
-    return module
+    return module, kind
 
 
 def collect_layer_io(
@@ -215,17 +195,16 @@ def collect_layer_io(
         raise ValueError(f"gn_samples must be >= 0, got {gn_samples}")
     if chunk_size is not None and chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    module = _check_module(model, name)
+    module, kind = _check_module(model, name)
     b_local = int(inputs.shape[0])
     if b_local == 0:
         raise ValueError("empty batch: inputs have 0 samples")
     if int(targets.shape[0]) != b_local:
         raise ValueError(f"inputs have {b_local} samples but targets have {int(targets.shape[0])}")
     weight = module.weight
-    m = int(weight.shape[0])
-    n = int(weight[0].numel())
-    is_conv = isinstance(module, nn.Conv2d)
-    geometry = _geometry(module) if is_conv else None
+    m, n = (int(s) for s in kind.to_matrix(weight).shape)
+    geometry = LK.conv_geometry(module)
+    is_conv = geometry is not None
     dtype, device = weight.dtype, weight.device
     want_gn = gn_samples > 0
 
@@ -281,7 +260,7 @@ def collect_layer_io(
                 input_ndim = x.dim()
                 sink["grad"] = None
                 (gw,) = torch.autograd.grad(losses.sum(), weight, retain_graph=want_gn)
-                G_auto += gw.reshape(m, n)
+                G_auto += kind.to_matrix(gw)
                 if sink["grad"] is None:
                     raise ValueError(f"layer {name!r}: its output received no gradient from the loss")
                 d = errors_of(sink["grad"])
@@ -312,24 +291,24 @@ def collect_layer_io(
                     else:
                         lik = lik_c
                         sum_gn += _gn_chunk(
-                            outputs, weight, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn
+                            outputs, weight, m, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn
                         )
                 del outputs, losses
     finally:
         handle.remove()
         weight.requires_grad_(was_requires_grad)
 
-    B = _global_count(b_local, device)
-    sum_aa, sum_dd = _all_reduce_sum(sum_aa), _all_reduce_sum(sum_dd)
+    B = global_count(b_local, device)
+    sum_aa, sum_dd = all_reduce_sum(sum_aa), all_reduce_sum(sum_dd)
     if want_gn:  # every process must agree on skipping the GN factor before its sum is all-reduced
-        skipped = _all_reduce_sum(torch.tensor([0.0 if gn_skip is None else 1.0], dtype=dtype, device=device))
+        skipped = all_reduce_sum(torch.tensor([0.0 if gn_skip is None else 1.0], dtype=dtype, device=device))
         if float(skipped.item()) > 0:
             gn_skip = gn_skip or "GN factor skipped on another process"
             sum_gn = None
         else:
-            sum_gn = _all_reduce_sum(sum_gn)
-    G = _all_reduce_sum(G_sum) / B
-    G_ref = _all_reduce_sum(G_auto) / B
+            sum_gn = all_reduce_sum(sum_gn)
+    G = all_reduce_sum(G_sum) / B
+    G_ref = all_reduce_sum(G_auto) / B
     ref = float(torch.linalg.norm(G_ref))
     g_res = float(torch.linalg.norm(G - G_ref)) / ref if ref > 0 else float(torch.linalg.norm(G - G_ref))
     gn_info: dict[str, Any] = {"samples": int(gn_samples), "mode": gn_mode if want_gn else None, "seed": int(seed)}
@@ -360,17 +339,8 @@ def collect_layer_io(
     )
 
 
-def _global_count(b_local: int, device) -> int:
-    try:
-        from empirics.distributed import global_count
-    except ImportError:  # pragma: no cover
-        return b_local
-    return global_count(b_local, device)
-
-
-def _gn_chunk(outputs, weight, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn) -> torch.Tensor:
+def _gn_chunk(outputs, weight, m, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn) -> torch.Tensor:
     r""":math:`\sum_{i,t}` of the GN second moment on one chunk: MC average over draws divided by :math:`c`, or exact."""
-    m = weight.shape[0]
     acc = torch.zeros(m, m, dtype=weight.dtype, device=weight.device)
     if gn_mode == "mc":
         for r in range(gn_samples):

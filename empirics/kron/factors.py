@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
-from empirics.kron.collect import LayerIO, _all_reduce_sum
+from empirics.distributed import all_reduce_sum
+from empirics.kron.collect import LayerIO
 
 __all__ = ["ProjectionSums", "projection_sums", "eig_desc", "quad_form", "zero_tolerance"]
 
@@ -50,7 +51,7 @@ def projection_sums(io: LayerIO, U: torch.Tensor, W: torch.Tensor) -> Projection
         acc["spq"] += PQ.sum(dim=(0, 1))
         acc["sp2q2"] += PQ.pow(2).sum(dim=(0, 1))
         acc["ss2"] += PQ.sum(dim=1).pow(2).sum(dim=0)
-    return ProjectionSums(**{key: _all_reduce_sum(v) for key, v in acc.items()})
+    return ProjectionSums(**{key: all_reduce_sum(v) for key, v in acc.items()})
 
 
 def eig_desc(C: torch.Tensor) -> torch.Tensor:

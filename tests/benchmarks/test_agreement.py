@@ -41,12 +41,13 @@ def test_engine_agrees_with_paper_protocol_float64(tiny, method):
 
 def test_smallconv_default_path_takes_the_output_adjoint_form_and_agrees():
     """The benchmark's small conv net with 24 directions and 10 classes: the default engine measures all three
-    layers from shared output adjoints (empirics.gn_reverse), and agrees with the paper's loop."""
+    layers from shared output adjoints (empirics.curvature.adjoint), and agrees with the paper's loop."""
     work = build_workload("smallconv", batch=8, dtype=torch.float64)
     dirs, _ = make_directions(work, select_layers(work.model, "all"), 8)
     paper = methods.paper_curvatures(work, dirs)
-    engine = methods.engine_curvatures(work, dirs)
-    assert all(curvature.LAST_CHOICES[n]["gn_form"].startswith("reverse") for n in dirs), curvature.LAST_CHOICES
+    results = methods.engine_results(work, dirs)
+    assert all(results[n].gn_form.startswith("reverse") for n in dirs), results
+    engine = methods.values_of(results)
     agree = methods.max_relative_difference(paper, engine)
     assert agree["max_rel"] <= methods.TOLERANCE[torch.float64], agree
 

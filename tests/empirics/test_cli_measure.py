@@ -11,57 +11,18 @@ import os
 import signal
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import pytest
 import torch
-from torch import nn
 
 from empirics import cli
 from empirics import curvature as C
+from empirics.curvature import engine as E
 from empirics.schema import validate
 from tests import paths
-from tests.empirics.test_curvature import ce
+from tests.cases import TINY_API, tiny_build
 
-
-class _NotFound(FileNotFoundError):
-    pass
-
-
-def _build(name, *, num_classes, seed=0, **_):
-    if name != "tiny_mlp":
-        raise ValueError(f"unknown model {name!r}; choose from tiny_mlp")
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 5), nn.Tanh(), nn.Linear(5, num_classes))
-
-
-def _load(name, *, split="train", root=None, n_classes=None, image_size=None, n_samples=None, seed=0):
-    if name == "missing":
-        raise _NotFound("dataset 'missing' not found; put it under /nowhere")
-    if name not in ("tiny", "empty"):
-        raise ValueError(f"unknown dataset {name!r}; choose from tiny, empty")
-    n = 0 if name == "empty" else 12
-    g = torch.Generator().manual_seed(seed)
-    return SimpleNamespace(
-        inputs=torch.randn(n, 6, generator=g),
-        targets=torch.randint(0, 3, (n,), generator=g),
-        name=name,
-        kind="synthetic",
-        n_classes=3,
-        task="classification",
-        meta={},
-    )
-
-
-API = SimpleNamespace(
-    MODEL_NAMES=("tiny_mlp",),
-    ARCHITECTURES={"tiny_mlp": "mlp"},
-    build_model=_build,
-    layer_table=lambda model: {"0": "dense", "2": "dense", "4": "head"},
-    load_dataset=_load,
-    loss_for=lambda ds: ce,
-    DatasetNotFound=_NotFound,
-)
+API = TINY_API
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +121,7 @@ def test_unreadable_checkpoint(capsys, tmp_path):
 
 
 def test_checkpoint_is_loaded(capsys, tmp_path):
-    model = _build("tiny_mlp", num_classes=3, seed=7)
+    model = tiny_build("tiny_mlp", num_classes=3, seed=7)
     ck = tmp_path / "ck.pt"
     torch.save(
         {
@@ -180,7 +141,7 @@ def test_checkpoint_is_loaded(capsys, tmp_path):
 
 def _counting(monkeypatch, fail_on=None, action=None):
     calls = []
-    real = C.exact_curvatures
+    real = E.exact_curvatures
 
     def wrapped(model, loss_fn, inputs, targets, directions, **kw):
         calls.append(list(directions))
@@ -188,7 +149,7 @@ def _counting(monkeypatch, fail_on=None, action=None):
             action()
         return real(model, loss_fn, inputs, targets, directions, **kw)
 
-    monkeypatch.setattr(C, "exact_curvatures", wrapped)
+    monkeypatch.setattr(E, "exact_curvatures", wrapped)
     return calls
 
 
@@ -203,7 +164,7 @@ def _sigterm():
 @pytest.mark.parametrize("stop", [_interrupt, _sigterm], ids=["ctrl-c", "sigterm"])
 def test_interrupt_then_resume_skips_finished_layers(capsys, tmp_path, monkeypatch, stop):
     out = tmp_path / "r.json"
-    real = C.exact_curvatures
+    real = E.exact_curvatures
     _counting(monkeypatch, fail_on=2, action=stop)
     code, err = _run(capsys, "--method", "fwd_rev", out=out)  # one exact_curvatures call per layer
     assert code == 3 and "interrupted" in _one_line_error(err) and "resume" in err
@@ -211,7 +172,7 @@ def test_interrupt_then_resume_skips_finished_layers(capsys, tmp_path, monkeypat
     assert partial["complete"] is False and [r["name"] for r in partial["layers"]] == ["0"]
     first = partial["layers"][0]
 
-    monkeypatch.setattr(C, "exact_curvatures", real)
+    monkeypatch.setattr(E, "exact_curvatures", real)
     calls2 = _counting(monkeypatch)
     code, err = _run(capsys, "--method", "fwd_rev", out=out)
     assert code == 0, err

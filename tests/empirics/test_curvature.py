@@ -1,149 +1,51 @@
 """Engine correctness (float64): exact h = v^T H v vs a dense Hessian, GN vs explicit J^T H_f J and curvlinops,
-paper protocol vs engine, vec convention, SVD directions and rank; shared small cases for the other engine tests."""
+paper protocol vs engine, vec convention, SVD directions and rank, the exact module forms, result records."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from empirics import curvature as C
+from empirics.curvature import functional as CF
+from empirics.layers import get_module, matrix_to_weight, resolve_layers, weight_matrix
+from tests.cases import CASES, TOL, ce, make_case, mse, setup_case, values
+from tests.cases import dense_h as _dense_h
+from tests.cases import rel as _rel
 
-def ce(outputs, targets):
-    return F.cross_entropy(outputs, targets, reduction="none")
-
-
-def mse(outputs, targets):
-    return 0.5 * ((outputs - targets) ** 2).sum(1)
-
-
-def lm_ce(outputs, targets):
-    b, t, v = outputs.shape
-    return F.cross_entropy(outputs.reshape(b * t, v), targets.reshape(b * t), reduction="none").view(b, t).mean(1)
-
-
-class TinyAttention(nn.Module):
-    """Embedding, one pre-LN attention block with explicit softmax(QK^T/sqrt d)V (no fused SDPA), head."""
-
-    def __init__(self, vocab: int = 11, d: int = 8):
-        super().__init__()
-        self.emb = nn.Embedding(vocab, d)
-        self.ln = nn.LayerNorm(d)
-        self.qkv = nn.Linear(d, 3 * d)
-        self.proj = nn.Linear(d, d)
-        self.head = nn.Linear(d, vocab)
-
-    def forward(self, x):
-        h = self.emb(x)
-        q, k, v = self.qkv(self.ln(h)).chunk(3, -1)
-        att = torch.softmax(q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5, -1)
-        h = h + self.proj(att @ v)
-        return self.head(h)
-
-
-def small_conv() -> nn.Module:
-    m = nn.Sequential(
-        nn.Conv2d(2, 4, 3, padding=1),
-        nn.BatchNorm2d(4),
-        nn.ReLU(),
-        nn.Conv2d(4, 3, 3, stride=2),
-        nn.Flatten(),
-        nn.Linear(27, 5),
-    )
-    with torch.no_grad():  # non-trivial running statistics
-        m[1].running_mean.normal_()
-        m[1].running_var.uniform_(0.5, 2.0)
-        m[1].weight.uniform_(0.5, 1.5)
-        m[1].bias.normal_()
-    return m.eval()
-
-
-def make_case(name: str, seed: int = 0):
-    """(model, loss_fn, inputs, targets) in float64; the model in eval mode."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        if name == "mlp_ce":
-            model = nn.Sequential(nn.Linear(6, 7), nn.Tanh(), nn.Linear(7, 4))
-            x, y, lf = torch.randn(10, 6, generator=g), torch.randint(0, 4, (10,), generator=g), ce
-        elif name == "mlp_mse":
-            model = nn.Sequential(nn.Linear(6, 7), nn.Tanh(), nn.Linear(7, 4))
-            x, y, lf = torch.randn(10, 6, generator=g), torch.randn(10, 4, generator=g), mse
-        elif name == "conv_bn":
-            model = small_conv()
-            x, y, lf = torch.randn(6, 2, 7, 7, generator=g), torch.randint(0, 5, (6,), generator=g), ce
-        elif name == "attention":
-            model = TinyAttention()
-            x, y, lf = torch.randint(0, 11, (4, 5), generator=g), torch.randint(0, 11, (4, 5), generator=g), lm_ce
-        else:
-            raise ValueError(name)
-    model = model.double().eval()
-    if x.is_floating_point():
-        x = x.double()
-    if y.is_floating_point():
-        y = y.double()
-    return model, lf, x, y
-
-
-CASES = ("mlp_ce", "mlp_mse", "conv_bn", "attention")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# tests
-
-import pytest  # noqa: E402
-
-from empirics import curvature as C  # noqa: E402
-from empirics.layers import get_module, matrix_to_weight, resolve_layers, weight_matrix  # noqa: E402
-
-TOL = 1e-10
-
-
-def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Max relative error, relative to the largest |b| of the layer (directions with h ~ 0 are not amplified)."""
-    return float(((a - b).abs() / b.abs().max()).max())
-
-
-def _setup(name: str, k: int = 3):
-    model, lf, x, y = make_case(name)
-    layers = resolve_layers(model)
-    G = C.gradient_matrices(model, lf, x, y, layers)
-    dirs = {n: C.direction_tensors(C.top_k_directions(G[n], k), get_module(model, n)) for n in layers}
-    return model, lf, x, y, layers, dirs
-
-
-def _dense_h(model, lf, x, y, name, D):
-    f, w = C._objective(model, lf, x, y, name)
-    H = torch.autograd.functional.hessian(f, w).reshape(w.numel(), w.numel())
-    V = D.reshape(D.shape[0], -1)
-    return torch.einsum("ki,ij,kj->k", V, H, V)
+_setup = setup_case
 
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("method", ["fwd_fwd", "fwd_rev", "rev_rev", "auto"])
 def test_exact_matches_dense_hessian(case, method):
     model, lf, x, y, layers, dirs = _setup(case)
-    h = C.exact_curvatures(model, lf, x, y, dirs, method=method, chunk_size=2)  # chunk < k: exercises chunking
+    res = C.exact_curvatures(model, lf, x, y, dirs, method=method, chunk_size=2)  # chunk < k: exercises chunking
+    h = values(res)
     for n in layers:
         ref = _dense_h(model, lf, x, y, n, dirs[n])
         assert ref.abs().max() > 0
         assert _rel(h[n], ref) < TOL, (case, n, h[n], ref)
-        assert C.LAST_CHOICES[n]["method"] in ("fwd_fwd", "fwd_rev", "rev_rev", C.GN_EXACT_LABEL)
+        assert res[n].method in ("fwd_fwd", "fwd_rev", "rev_rev", C.GN_EXACT_LABEL)
+        assert res[n].chunk_size == 2 and res[n].seconds >= 0
 
 
 def test_exact_is_not_the_gauss_newton_value():
     """Guard against a test that cannot fail: for tanh/CE the exact and GN curvatures differ."""
     model, lf, x, y, layers, dirs = _setup("mlp_ce")
-    h = C.exact_curvatures(model, lf, x, y, {"0": dirs["0"]})["0"]
-    g = C.gn_curvatures(model, lf, x, y, {"0": dirs["0"]})["0"]
+    h = C.exact_curvatures(model, lf, x, y, {"0": dirs["0"]})["0"].values
+    g = C.gn_curvatures(model, lf, x, y, {"0": dirs["0"]})["0"].values
     assert _rel(h, g) > 1e-6
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_gn_matches_explicit_jacobian_form(case):
     model, lf, x, y, layers, dirs = _setup(case)
-    hg = C.gn_curvatures(model, lf, x, y, dirs, chunk_size=2)
+    hg = values(C.gn_curvatures(model, lf, x, y, dirs, chunk_size=2))
     for n in layers:
-        fo, w = C._outputs_fn(model, x, n)
+        fo, w = CF.outputs_fn(model, x, n)
         out = fo(w)
         J = torch.autograd.functional.jacobian(fo, w).reshape(out.numel(), w.numel())
         Hf = torch.autograd.functional.hessian(
@@ -158,7 +60,7 @@ def test_gn_matches_explicit_jacobian_form(case):
 def test_gn_matches_curvlinops(case):
     curvlinops = pytest.importorskip("curvlinops")
     model, lf, x, y, layers, dirs = _setup(case)
-    hg = C.gn_curvatures(model, lf, x, y, dirs)
+    hg = values(C.gn_curvatures(model, lf, x, y, dirs))
     loss = torch.nn.CrossEntropyLoss() if lf is ce else torch.nn.MSELoss(reduction="mean")
     for n in layers:
         w = get_module(model, n).weight
@@ -174,9 +76,9 @@ def test_gn_matches_curvlinops(case):
 @pytest.mark.parametrize("case", CASES)
 def test_paper_protocol_matches_engine(case):
     model, lf, x, y, layers, dirs = _setup(case, k=4)
-    pp = C.paper_protocol_curvatures(model, lf, x, y, dirs)
+    pp = values(C.paper_protocol_curvatures(model, lf, x, y, dirs))
     for method in ("fwd_fwd", "fwd_rev", "rev_rev"):
-        h = C.exact_curvatures(model, lf, x, y, dirs, method=method)
+        h = values(C.exact_curvatures(model, lf, x, y, dirs, method=method))
         for n in layers:
             assert _rel(h[n], pp[n]) < TOL, (case, n, method)
 
@@ -184,10 +86,10 @@ def test_paper_protocol_matches_engine(case):
 def test_fd_float64_close_and_float32_noisy():
     model, lf, x, y, layers, dirs = _setup("mlp_ce")
     n = "0"
-    h = C.exact_curvatures(model, lf, x, y, {n: dirs[n]})[n]
-    fd64 = C.fd_curvatures(model, lf, x, y, {n: dirs[n]}, eps=1e-3)[n]
+    h = C.exact_curvatures(model, lf, x, y, {n: dirs[n]})[n].values
+    fd64 = C.fd_curvatures(model, lf, x, y, {n: dirs[n]}, eps=1e-3)[n].values
     assert _rel(fd64, h) < 1e-4  # O(eps^2) truncation
-    fd32 = C.fd_curvatures(model, lf, x, y, {n: dirs[n]}, eps=1e-3, dtype=torch.float32)[n]
+    fd32 = C.fd_curvatures(model, lf, x, y, {n: dirs[n]}, eps=1e-3, dtype=torch.float32)[n].values
     assert fd32.dtype == torch.float32
     assert _rel(fd32.double(), h) > _rel(fd64, h)  # round-off ~ eps32 L / eps^2 dominates in float32
 
@@ -247,12 +149,12 @@ def test_batchnorm_affine_form_is_exact_and_restored():
     model, lf, x, y = make_case("conv_bn")
     bn = model[1]
     ref = model(x)
-    with C._bn_eval_as_affine(model):
+    with C.exact_forms(model):
         assert "forward" in bn.__dict__
         assert torch.allclose(model(x), ref, rtol=0, atol=1e-13)
     assert "forward" not in bn.__dict__
-    bn.train()  # train-mode BatchNorm is left alone (its curvature differs; measure_model uses eval)
-    with C._bn_eval_as_affine(model):
+    bn.train()  # train-mode BatchNorm is left alone (its curvature differs; the layer loop uses eval)
+    with C.exact_forms(model):
         assert "forward" not in bn.__dict__
 
 
@@ -302,7 +204,7 @@ def _ln_setup(affine: bool, k: int = 3):
 
 def test_fused_layer_norm_nested_jvp_is_wrong():
     """Documents the torch bug the engine works around: nested jvp of F.layer_norm != dense Hessian,
-    while the explicit formula (what ``_exact_forms`` substitutes) matches it."""
+    while the explicit formula (what ``exact_forms`` substitutes) matches it."""
     from torch.func import jvp
 
     g = torch.Generator().manual_seed(0)
@@ -328,7 +230,7 @@ def test_fused_layer_norm_nested_jvp_is_wrong():
 @pytest.mark.parametrize("method", ["fwd_fwd", "fwd_rev", "rev_rev", "auto"])
 def test_layer_norm_models_match_dense_hessian(affine, method):
     model, lf, x, y, layers, dirs = _ln_setup(affine)
-    h = C.exact_curvatures(model, lf, x, y, dirs, method=method, chunk_size=2)
+    h = values(C.exact_curvatures(model, lf, x, y, dirs, method=method, chunk_size=2))
     for n in layers:
         ref = _dense_h(model, lf, x, y, n, dirs[n])
         assert ref.abs().max() > 0
@@ -338,13 +240,13 @@ def test_layer_norm_models_match_dense_hessian(affine, method):
 
 @pytest.mark.parametrize("affine", [True, False])
 def test_layer_norm_fwd_fwd_wrong_without_exact_forms(affine, monkeypatch):
-    """The guard is what makes fwd_fwd right: with ``_exact_forms`` disabled the first layer's h is wrong."""
+    """The guard is what makes fwd_fwd right: with ``exact_forms`` disabled the first layer's h is wrong."""
     import contextlib
 
     model, lf, x, y, layers, dirs = _ln_setup(affine)
     ref = _dense_h(model, lf, x, y, "0", dirs["0"])
-    monkeypatch.setattr(C, "_exact_forms", lambda _m: contextlib.nullcontext())
-    h = C.exact_curvatures(model, lf, x, y, {"0": dirs["0"]}, method="fwd_fwd")["0"]
+    monkeypatch.setattr("empirics.curvature.exact.exact_forms", lambda _m: contextlib.nullcontext())
+    h = C.exact_curvatures(model, lf, x, y, {"0": dirs["0"]}, method="fwd_fwd")["0"].values
     assert _rel(h, ref) > 1e-6
 
 
@@ -369,7 +271,52 @@ def test_functional_layer_norm_is_guarded_too(method):
     x, y = torch.randn(10, 6, generator=g, dtype=torch.float64), torch.randint(0, 4, (10,), generator=g)
     G = C.gradient_matrices(model, ce, x, y, ["fc1"])
     dirs = {"fc1": C.direction_tensors(C.top_k_directions(G["fc1"], 3), model.fc1)}
-    h = C.exact_curvatures(model, ce, x, y, dirs, method=method)["fc1"]
+    h = C.exact_curvatures(model, ce, x, y, dirs, method=method)["fc1"].values
     ref = _dense_h(model, ce, x, y, "fc1", dirs["fc1"])
     assert _rel(h, ref) < TOL
     assert F.layer_norm is torch.nn.functional.layer_norm and F.layer_norm.__module__ == "torch.nn.functional"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the other exact forms: explicit scaled-dot-product attention and group norm equal torch's fused ones
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"is_causal": True}, {"scale": 0.3}, {"mask": "bool"}, {"mask": "float"}, {"gqa": True}],
+    ids=["plain", "causal", "scale", "bool_mask", "float_mask", "gqa"],
+)
+def test_explicit_sdpa_equals_torch(kwargs):
+    from empirics.curvature.forms import explicit_sdpa
+
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(2, 4, 5, 3, generator=g, dtype=torch.float64)
+    kv_heads = 2 if kwargs.get("gqa") else 4
+    k = torch.randn(2, kv_heads, 6, 3, generator=g, dtype=torch.float64)
+    v = torch.randn(2, kv_heads, 6, 3, generator=g, dtype=torch.float64)
+    kw = {key: val for key, val in kwargs.items() if key in ("is_causal", "scale")}
+    if kwargs.get("mask") == "bool":
+        kw["attn_mask"] = torch.rand(5, 6, generator=g) > 0.3
+        kw["attn_mask"][:, 0] = True
+    elif kwargs.get("mask") == "float":
+        kw["attn_mask"] = torch.randn(5, 6, generator=g, dtype=torch.float64)
+    if kwargs.get("gqa"):
+        kw["enable_gqa"] = True
+    ref = F.scaled_dot_product_attention(q, k, v, **kw)
+    assert torch.allclose(explicit_sdpa(q, k, v, **kw), ref, rtol=0, atol=1e-13)
+
+
+def test_explicit_group_norm_equals_torch_and_forms_are_restored():
+    from empirics.curvature.forms import explicit_group_norm
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 6, 4, 5, generator=g, dtype=torch.float64)
+    w, b = torch.randn(6, generator=g, dtype=torch.float64), torch.randn(6, generator=g, dtype=torch.float64)
+    assert torch.allclose(explicit_group_norm(x, 3, w, b, 1e-5), F.group_norm(x, 3, w, b, 1e-5), atol=1e-13)
+    model = nn.Sequential(nn.GroupNorm(2, 6), nn.MultiheadAttention(6, 2))
+    fused = (F.layer_norm, F.group_norm, F.scaled_dot_product_attention)
+    with C.exact_forms(model):
+        assert "forward" in model[0].__dict__ and not torch.backends.mha.get_fastpath_enabled()
+        assert F.scaled_dot_product_attention is not fused[2]
+    assert (F.layer_norm, F.group_norm, F.scaled_dot_product_attention) == fused
+    assert "forward" not in model[0].__dict__ and torch.backends.mha.get_fastpath_enabled()

@@ -16,8 +16,7 @@ import torch
 import torch.multiprocessing as mp
 
 from empirics import distributed as dist
-from empirics.measure import measure_model
-from tests.empirics.test_curvature import make_case
+from tests.cases import make_case, run_layers
 
 TYPES = {"0": "conv", "3": "conv", "5": "head"}
 KW = dict(layer_types=TYPES, k=3, gn=True, kron=True, fd=True, progress=False)
@@ -38,11 +37,11 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
     assert dist.init_from_env("cpu") and dist.world_size() == world and dist.rank() == rank
     model, lf, x, y = make_case("conv_bn")
     sl = dist.shard(len(y))
-    recs = measure_model(model, lf, x[sl], y[sl], **KW)
+    recs = run_layers(model, lf, x[sl], y[sl], **KW)
     torch.save(recs, os.path.join(out_dir, f"records_{rank}.pt"))
 
     from empirics import cli
-    from tests.empirics.test_cli_measure import API
+    from tests.cases import TINY_API as API
 
     cli._api = lambda: API
     code = cli.main(
@@ -67,7 +66,7 @@ def two_process_run(tmp_path_factory):
 
 def test_two_processes_equal_single_process(two_process_run):
     model, lf, x, y = make_case("conv_bn")
-    single = measure_model(model, lf, x, y, **KW)
+    single = run_layers(model, lf, x, y, **KW)
     for rank in (0, 1):
         recs = torch.load(two_process_run / f"records_{rank}.pt", weights_only=False)
         assert [r["name"] for r in recs] == list(TYPES)
@@ -87,7 +86,7 @@ def test_cli_under_two_processes_rank0_writes(two_process_run, capsys):
     assert [p.name for p in two_process_run.iterdir() if p.name.startswith(".cli")] == []  # no stray temp files
 
     from empirics import cli
-    from tests.empirics.test_cli_measure import API
+    from tests.cases import TINY_API as API
 
     single = two_process_run / "single.json"
     old = cli._api

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from empirics.kron import collect_layer_io, kron_record
-from tests.kron_helpers import ce
+from tests.cases import ce
 
 pytestmark = pytest.mark.usefixtures("float64_one_thread")
 
@@ -127,9 +127,9 @@ def test_bad_inputs_give_one_line_errors():
     torch.manual_seed(5)
     model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2)).eval()
     x, y = torch.randn(6, 4), torch.randint(0, 2, (6,))
-    with pytest.raises(ValueError, match="unknown layer 'nope'; Linear/Conv2d layers: 0, 2"):
+    with pytest.raises(ValueError, match="unknown layer 'nope'; layers with Kronecker factors: 0, 2"):
         collect_layer_io(model, ce, x, y, "nope")
-    with pytest.raises(ValueError, match="support Linear and Conv2d"):
+    with pytest.raises(ValueError, match="no Kronecker factor pair: BatchNorm1d is not a matrix weight"):
         collect_layer_io(model, ce, x, y, "1")
     with pytest.raises(ValueError, match="per-sample losses"):
         collect_layer_io(model, lambda o, t: ce(o, t).mean(), x, y, "0")

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from empirics.kron import collect_layer_io, kron_record
-from tests.kron_helpers import ce
+from tests.cases import ce
 
 pytestmark = pytest.mark.usefixtures("float64_one_thread")
 

@@ -12,7 +12,7 @@ import torch.multiprocessing as mp
 from torch import nn
 
 from empirics.kron import collect_layer_io, kron_record
-from tests.kron_helpers import ce
+from tests.cases import ce
 
 pytest.importorskip("empirics.distributed")
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from empirics.kron import collect_layer_io
-from tests.kron_helpers import ce
+from tests.cases import ce
 
 pytestmark = pytest.mark.usefixtures("float64_one_thread")
 

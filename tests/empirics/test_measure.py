@@ -1,4 +1,4 @@
-"""measure_model: planted closed forms (THEORY.md recipe E), diagnostics, k checks, Kronecker sub-record."""
+"""The layer loop (empirics.measurement.runner): planted closed forms (THEORY.md recipe E), diagnostics, k checks, Kronecker sub-record."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from empirics import curvature as C
-from empirics.measure import KTooLarge, measure_model
+from empirics.measurement.runner import KTooLarge
 from empirics.schema import validate
-from tests.empirics.test_curvature import make_case, mse
+from tests.cases import make_case, mse, run_layers
 
 
 def _orthonormal(rows: int, cols: int, g: torch.Generator) -> torch.Tensor:
@@ -38,7 +38,7 @@ def recipe_e(e_of_lambda, m=7, n=8, r=6, B=20, seed=0):
 
 def _measure(model, x, y, k, **kw):
     kw.setdefault("kron", False)
-    return measure_model(model, mse, x, y, layer_types={"0": "dense"}, k=k, progress=False, **kw)[0]
+    return run_layers(model, mse, x, y, layer_types={"0": "dense"}, k=k, progress=False, **kw)[0]
 
 
 def test_recipe_e_aligned_alpha_one_half():
@@ -80,7 +80,7 @@ def test_negative_curvature_counted_and_kept():
     def concave(outputs, targets):
         return -0.5 * ((outputs - targets) ** 2).sum(1)
 
-    rec = measure_model(model, concave, x, y, layer_types={"0": "dense"}, k=4, kron=False, progress=False)[0]
+    rec = run_layers(model, concave, x, y, layer_types={"0": "dense"}, k=4, kron=False, progress=False)[0]
     assert len(rec["h_exact"]) == 4 and all(h < 0 for h in rec["h_exact"])
     assert rec["diagnostics"]["n_nonpositive_h"] == 4
     assert rec["fits"]["alpha"] is None or math.isnan(rec["fits"]["alpha"])
@@ -91,7 +91,7 @@ def test_too_few_directions_and_records_validate():
     model, lf, x, y = make_case("conv_bn")
     types = {"0": "conv", "3": "conv", "5": "head"}
     seen = []
-    recs = measure_model(
+    recs = run_layers(
         model, lf, x, y, layer_types=types, k=2, kron=False, fd=True, progress=False, on_layer=seen.append
     )
     assert [r["name"] for r in recs] == ["0", "3", "5"] and seen == recs
@@ -122,7 +122,7 @@ def test_too_few_directions_and_records_validate():
     from empirics.schema import to_jsonable
 
     validate(to_jsonable(doc))
-    skipped = measure_model(
+    skipped = run_layers(
         model, lf, x, y, layer_types=types, k=2, kron=False, progress=False, skip=frozenset({"0", "3"})
     )
     assert [r["name"] for r in skipped] == ["5"]
@@ -130,7 +130,7 @@ def test_too_few_directions_and_records_validate():
 
 def test_kron_sub_record_attached():
     model, lf, x, y = make_case("mlp_ce")
-    rec = measure_model(model, lf, x, y, layer_types={"0": "dense"}, k=3, kron=True, gn=False, progress=False)[0]
+    rec = run_layers(model, lf, x, y, layer_types={"0": "dense"}, k=3, kron=True, gn=False, progress=False)[0]
     assert "h_gn" not in rec
     kr = rec["kron"]
     assert kr["convention"].startswith("row-major")
@@ -140,7 +140,7 @@ def test_kron_sub_record_attached():
 def test_empty_batch_rejected():
     model, lf, x, y = make_case("mlp_ce")
     with pytest.raises(ValueError, match="empty batch"):
-        measure_model(model, lf, x[:0], y[:0], layer_types={"0": "dense"}, k=2, kron=False, progress=False)
+        run_layers(model, lf, x[:0], y[:0], layer_types={"0": "dense"}, k=2, kron=False, progress=False)
 
 
 def test_zero_gradient_layer_clamped_to_nothing():

@@ -13,7 +13,7 @@ from torch import nn
 
 from empirics.optim import ALPHA_BY_LAYER_TYPE, SpectralNewton, build_optimizer
 from empirics.zoo import MODEL_NAMES, build_model, layer_table
-from tests.empirics.test_zoo import TINY
+from tests.cases import TINY_ZOO as TINY
 from theory.spectral_newton import sn_update
 
 pytestmark = pytest.mark.usefixtures("float64_one_thread")

@@ -65,7 +65,7 @@ def test_tiny_spec_writes_valid_results_and_resumes(tmp_path, monkeypatch):
         raise AssertionError("should not run")
 
     monkeypatch.setattr(presets, "train", boom)
-    monkeypatch.setattr("empirics.measure.measure_model", boom)
+    monkeypatch.setattr("empirics.measurement.runner.measure_layers", boom)
     assert run_spec(TINY, out, cache_dir=cache, progress=False) == files
 
     # a partial file resumes: the finished layer is skipped and kept
@@ -73,15 +73,15 @@ def test_tiny_spec_writes_valid_results_and_resumes(tmp_path, monkeypatch):
     files[1].write_text(json.dumps(partial))
     monkeypatch.undo()
     seen = {}
-    import empirics.measure as measure
+    import empirics.measurement.runner as runner
 
-    real = measure.measure_model
+    real = runner.measure_layers
 
     def spy(*a, skip=frozenset(), **k):
         seen["skip"] = skip
         return real(*a, skip=skip, **k)
 
-    monkeypatch.setattr(measure, "measure_model", spy)
+    monkeypatch.setattr(runner, "measure_layers", spy)
     run_spec(TINY, out, cache_dir=cache, progress=False)
     assert seen["skip"] == frozenset({"layers.0"})
     resumed = json.loads(files[1].read_text())

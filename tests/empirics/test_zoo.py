@@ -8,19 +8,9 @@ from torch import nn
 
 from empirics.schema import LAYER_TYPES
 from empirics.zoo import ARCHITECTURES, MODEL_NAMES, build_model, layer_table, tag
+from tests.cases import TINY_ZOO
 
-TINY = {
-    "mlp": {"width": 8},
-    "resnet18_cifar": {"width": 4},
-    "resnet18_imagenet": {"width": 4},
-    "vgg11": {"width": 4},
-    "resnet50_cifar": {"width": 2},
-    "resnet50_tiny": {"width": 2},
-    "resnet50_imagenet": {"width": 2},
-    "vit_tiny": {"width": 8, "depth": 2, "n_head": 2},
-    "gpt2": {"d_model": 8, "n_head": 2, "n_layer": 2, "context": 8},
-    "gpt2_6l": {"d_model": 12, "n_head": 6, "n_layer": 6, "context": 8},
-}
+TINY = TINY_ZOO
 
 
 def _batch(name: str, size: int = 16):

@@ -10,26 +10,26 @@ import torch.nn.functional as F
 from torch import nn
 
 from empirics import curvature as C
-from empirics import gn_reverse as R
-from tests.empirics.test_curvature import TOL, _dense_h, _rel, ce, mse
-from tests.empirics.test_piecewise import PL_CASES, _build, _dirs
+from empirics.curvature import adjoint as R
+from tests.cases import PL_CASES, TOL, build_pl, ce, dense_h, dirs_of, mse, rel, values
 
 
 @pytest.mark.parametrize("case", list(PL_CASES))
 def test_reverse_matches_dense_hessian_jvp_form_and_paper(case):
     factory, kind, loss, pl, _ = PL_CASES[case]
-    model, lf, x, y = _build(factory, kind, loss)
-    dirs = _dirs(model, lf, x, y, pl)
-    h = C.exact_curvatures(model, lf, x, y, dirs, method="gn_exact", gn_form="reverse", chunk_size=2)
+    model, lf, x, y = build_pl(factory, kind, loss)
+    dirs = dirs_of(model, lf, x, y, pl)
+    res = C.exact_curvatures(model, lf, x, y, dirs, method="gn_exact", gn_form="reverse", chunk_size=2)
     for n in pl:
-        assert C.LAST_CHOICES[n]["gn_form"].startswith("reverse"), C.LAST_CHOICES[n]
-    hj = C.exact_curvatures(model, lf, x, y, dirs, method="gn_exact", gn_form="jvp")
-    pp = C.paper_protocol_curvatures(model, lf, x, y, dirs)
+        assert res[n].gn_form.startswith("reverse"), res[n]
+    h = values(res)
+    hj = values(C.exact_curvatures(model, lf, x, y, dirs, method="gn_exact", gn_form="jvp"))
+    pp = values(C.paper_protocol_curvatures(model, lf, x, y, dirs))
     for n in pl:
-        ref = _dense_h(model, lf, x, y, n, dirs[n])
+        ref = dense_h(model, lf, x, y, n, dirs[n])
         assert ref.abs().max() > 0
-        assert _rel(h[n], ref) < TOL, (case, n, h[n], ref)
-        assert _rel(h[n], hj[n]) < TOL and _rel(h[n], pp[n]) < TOL
+        assert rel(h[n], ref) < TOL, (case, n, h[n], ref)
+        assert rel(h[n], hj[n]) < TOL and rel(h[n], pp[n]) < TOL
 
 
 def test_reverse_on_sequences_and_mixed_layer_sets():
@@ -43,12 +43,13 @@ def test_reverse_on_sequences_and_mixed_layer_sets():
     def seq_mse(o, t):
         return 0.5 * ((o - t) ** 2).sum((1, 2))
 
-    dirs = _dirs(model, seq_mse, x, y, ["0", "2", "4"], k=3)
-    h = C.exact_curvatures(model, seq_mse, x, y, dirs, gn_form="reverse")
-    assert C.LAST_CHOICES["0"]["method"] in ("fwd_fwd", "fwd_rev", "rev_rev")  # tanh downstream: not PL
-    assert C.LAST_CHOICES["2"]["gn_form"].startswith("reverse: 12 output adjoints shared by 2 layer(s)")
+    dirs = dirs_of(model, seq_mse, x, y, ["0", "2", "4"], k=3)
+    res = C.exact_curvatures(model, seq_mse, x, y, dirs, gn_form="reverse")
+    h = values(res)
+    assert res["0"].method in ("fwd_fwd", "fwd_rev", "rev_rev")  # tanh downstream: not PL
+    assert res["2"].gn_form.startswith("reverse: 12 output adjoints shared by 2 layer(s)")
     for n in ("0", "2", "4"):
-        assert _rel(h[n], _dense_h(model, seq_mse, x, y, n, dirs[n])) < TOL
+        assert rel(h[n], dense_h(model, seq_mse, x, y, n, dirs[n])) < TOL
 
 
 class BatchCentred(nn.Module):
@@ -98,15 +99,14 @@ def test_reverse_refuses_and_the_jvp_form_stays_exact(factory, why):
     g = torch.Generator().manual_seed(2)
     x = torch.randn(9, 6, generator=g, dtype=torch.float64)
     y = torch.randint(0, 4, (9,), generator=g)
-    dirs = _dirs(model, ce, x, y, ["a"], k=3)
+    dirs = dirs_of(model, ce, x, y, ["a"], k=3)
     with pytest.raises(R.ReverseUnavailable, match=why):
         R.reverse_gn_curvatures(model, ce, x, y, dirs, force=True)
-    h = C.exact_curvatures(model, ce, x, y, dirs, gn_form="reverse")
-    choice = C.LAST_CHOICES["a"]
-    assert "reverse form not used" in choice.get("gn_form", "reverse form not used") or choice["method"] != (
+    res = C.exact_curvatures(model, ce, x, y, dirs, gn_form="reverse")
+    assert "reverse form not used" in (res["a"].gn_form or "reverse form not used") or res["a"].method != (
         C.GN_EXACT_LABEL
     )
-    assert _rel(h["a"], _dense_h(model, ce, x, y, "a", dirs["a"])) < TOL
+    assert rel(res["a"].values, dense_h(model, ce, x, y, "a", dirs["a"])) < TOL
 
 
 def test_auto_rule_uses_jvp_when_outputs_outnumber_directions():
@@ -114,13 +114,15 @@ def test_auto_rule_uses_jvp_when_outputs_outnumber_directions():
     model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 40)).double().eval()
     x = torch.randn(5, 6, dtype=torch.float64)
     y = torch.randn(5, 40, dtype=torch.float64)
-    dirs = _dirs(model, mse, x, y, ["0", "2"], k=3)  # 6 directions, 40 outputs per sample
-    h = C.exact_curvatures(model, mse, x, y, dirs)
-    assert "jvp (reverse form not used: 40 outputs per sample" in C.LAST_CHOICES["0"]["gn_form"]
-    hr = C.exact_curvatures(model, mse, x, y, dirs, gn_form="reverse")  # forced: same numbers
-    assert C.LAST_CHOICES["0"]["gn_form"].startswith("reverse")
+    dirs = dirs_of(model, mse, x, y, ["0", "2"], k=3)  # 6 directions, 40 outputs per sample
+    res = C.exact_curvatures(model, mse, x, y, dirs)
+    assert "jvp (reverse form not used: 40 outputs per sample" in res["0"].gn_form
+    h = values(res)
+    res_r = C.exact_curvatures(model, mse, x, y, dirs, gn_form="reverse")  # forced: same numbers
+    assert res_r["0"].gn_form.startswith("reverse")
+    hr = values(res_r)
     for n in dirs:
-        assert _rel(h[n], hr[n]) < TOL
+        assert rel(h[n], hr[n]) < TOL
     with pytest.raises(ValueError, match="gn_form must be one of"):
         C.exact_curvatures(model, mse, x, y, dirs, gn_form="backwards")
 
@@ -128,9 +130,8 @@ def test_auto_rule_uses_jvp_when_outputs_outnumber_directions():
 def test_check_is_sensitive_to_a_wrong_adjoint(monkeypatch):
     """The certificate is not vacuous: corrupting one adjoint entry makes it refuse."""
     factory, kind, loss, pl, _ = PL_CASES["mlp_relu_ce"]
-    model, lf, x, y = _build(factory, kind, loss)
-    dirs = _dirs(model, lf, x, y, pl)
-    R._CHECKED.clear()
+    model, lf, x, y = build_pl(factory, kind, loss)
+    dirs = dirs_of(model, lf, x, y, pl)
     real = torch.einsum
 
     def corrupt(eq, *ops):
@@ -142,5 +143,4 @@ def test_check_is_sensitive_to_a_wrong_adjoint(monkeypatch):
 
     monkeypatch.setattr(R.torch, "einsum", corrupt)
     with pytest.raises(R.ReverseUnavailable, match="disagree"):
-        R.reverse_gn_curvatures(model, lf, x, y, dirs, force=True)
-    R._CHECKED.clear()
+        R.reverse_gn_curvatures(model, lf, x, y, dirs, force=True)  # a fresh check: no cache passed

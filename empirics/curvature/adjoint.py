@@ -1,4 +1,4 @@
-r"""Gauss–Newton curvatures of many layers at once from the output adjoints (reverse mode).
+r"""The output-adjoint form of the Gauss–Newton curvature: many layers at once (reverse mode).
 
 For a layer :math:`\ell` with input :math:`a_i` and pre-activation output :math:`z_i=W\star a_i` (Linear:
 :math:`Wa_{i,p}` at every position :math:`p`; Conv: the convolution), a direction :math:`D` changes the
@@ -13,19 +13,20 @@ samples do not interact (eval mode: no batch statistics), :math:`\delta_{c,i}` f
 (one per output component, batched with ``is_grads_batched``) are shared by all layers and all directions,
 and each direction then costs one application of the layer itself (:math:`D\star a`) and a contraction —
 instead of a tangent forward through everything downstream of the layer (the jvp form of
-:func:`empirics.curvature._gn_fn`). It pays when :math:`n_{\rm out}` (classes per sample) is small next to
+:mod:`empirics.curvature.gauss_newton`). It pays when :math:`n_{\rm out}` (classes per sample) is small next to
 the number of directions measured; :data:`OUTPUTS_PER_DIRECTION` sets the rule.
 
-Used by :func:`empirics.curvature.exact_curvatures` for the ``gn_exact`` layers (output piecewise linear in
+Used by :func:`empirics.curvature.exact.exact_curvatures` for the ``gn_exact`` layers (output piecewise linear in
 the weight, so :math:`h^{\rm exact}=h^{\rm GN}`). Certified per call, never assumed:
 
-* each measured module is a ``Linear``/``Conv`` module called exactly once per forward;
+* each measured weight has a tangent map in :mod:`empirics.layerkinds` (its module's own map) and its
+  module is called exactly once per forward;
 * one jvp of the outputs along a random combination :math:`\sum_\ell r_\ell D_{\ell,1}` of every layer's first
   direction (weights as they are, every use of them included) must equal :math:`\sum_\ell r_\ell J v_{\ell,1}`
   from the adjoints to round-off — which fails if samples interact (batch statistics, batch-mixing
   reshapes) or a weight is also used outside its module (tied weights). On failure
   :class:`ReverseUnavailable` names the reason and the caller falls back to the jvp form. Like the
-  piecewise-linearity verdicts (:mod:`empirics.piecewise`), a passed check is cached per model object,
+  piecewise-linearity verdicts (:mod:`empirics.curvature.piecewise`), a passed check is cached (in the engine's cache) per
   module structure and modes, layer set and per-sample input shape/dtype/device: which ops run decides
   it, not the values (a forward whose control flow depends on the data is outside what it certifies).
 """
@@ -39,7 +40,10 @@ from torch import nn
 from torch.func import functional_call, jvp, vmap
 
 from empirics import distributed as dist
-from empirics.piecewise import _structure
+from empirics import layerkinds as LK
+from empirics.curvature.forms import structure
+from empirics.curvature.memory import CPU_BUDGET, available_bytes
+from empirics.layers import locate
 
 __all__ = ["ReverseUnavailable", "reverse_gn_curvatures", "OUTPUTS_PER_DIRECTION", "CHECK_RTOL"]
 
@@ -51,27 +55,16 @@ CHECK_RTOL = {torch.float64: 1e-9, torch.float32: 1e-3, torch.bfloat16: 5e-2, to
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-#: passed jvp checks: key -> relative error observed
-_CHECKED: dict[tuple, float] = {}
-
-
 class ReverseUnavailable(Exception):
     """The reverse form cannot be used (or would not pay) for this call; the message says why."""
 
 
-def _layer_tangent(module: nn.Module) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """``(a, D) -> D ⋆ a``: the module's own map with weight ``D`` and no bias."""
-    if isinstance(module, nn.Linear):
-        return lambda a, D: torch.nn.functional.linear(a, D)
-    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-        return lambda a, D: module._conv_forward(a, D, None)
-    raise ReverseUnavailable(f"{type(module).__name__} is not a Linear or Conv module")
-
-
-def _available_bytes(device: torch.device) -> int:
-    from empirics.curvature import _available_bytes as avail
-
-    return avail(device)
+def _layer_tangent(module: nn.Module, param: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``(a, D) -> D ⋆ a`` from the layer-kind table, or :class:`ReverseUnavailable` with its reason."""
+    t = LK.tangent_map(module, param)
+    if isinstance(t, str):
+        raise ReverseUnavailable(t)
+    return t
 
 
 def reverse_gn_curvatures(
@@ -84,21 +77,27 @@ def reverse_gn_curvatures(
     force: bool = False,
     dir_chunk: int | None = None,
     seed: int = 0,
+    cache: dict | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict]:
     r""":math:`h^{\rm GN}_k` (local sum over samples / global count) for every layer of ``directions``
     (``name -> (k, *weight_shape)``), and an info dict (``n_out``, ``class_chunk``, ``check_rel_err``).
 
     Raises :class:`ReverseUnavailable` when a precondition fails, when the jvp check disagrees, or (unless
-    ``force``) when :math:`n_{\rm out}>` ``OUTPUTS_PER_DIRECTION`` × total directions."""
+    ``force``) when :math:`n_{\rm out}>` ``OUTPUTS_PER_DIRECTION`` × total directions. ``cache`` (an engine's
+    dict) keeps passed jvp checks."""
     names = [n for n, D in directions.items() if D.shape[0] > 0]
     if not names:
         raise ReverseUnavailable("no directions")
-    modules = {n: model.get_submodule(n) for n in names}
-    tangents = {n: _layer_tangent(m) for n, m in modules.items()}
+    layers = {n: locate(model, n) for n in names}
+    for n, ly in layers.items():
+        if ly.tied:
+            raise ReverseUnavailable(f"layer {n!r} is a tied weight ({', '.join(ly.uses)})")
+    modules = {n: model.get_submodule(layers[n].module) for n in names}
+    tangents = {n: _layer_tangent(modules[n], layers[n].param) for n in names}
     params = dict(model.named_parameters())
     state = {n: p.detach() for n, p in params.items()}
     state.update(dict(model.named_buffers()))
-    keys = {n: f"{n}.weight" for n in names}
+    keys = {n: layers[n].key for n in names}
     ws = {keys[n]: state[keys[n]].clone().requires_grad_(True) for n in names}
 
     seen: dict[str, list] = {n: [] for n in names}
@@ -136,9 +135,9 @@ def reverse_gn_curvatures(
 
     # memory: δ of every layer for `cc` output components within a quarter of free memory (2 GiB on CPU, where
     # bigger blocks buy nothing); then per layer, `step` directions of D ⋆ a (and the contraction) within it
-    budget = _available_bytes(o.device) // 4
+    budget = available_bytes(o.device) // 4
     if o.device.type == "cpu":
-        budget = min(budget, 2 * 1024**3)
+        budget = min(budget, CPU_BUDGET)
     zs_bytes = {n: z.numel() * z.element_size() for n, z in zip(names, zs, strict=True)}
     per_class = 3 * sum(zs_bytes.values())
     cc = int(max(1, min(n_out, budget // max(per_class, 1))))
@@ -158,9 +157,10 @@ def reverse_gn_curvatures(
         del deltas
     del zs
 
-    key = (id(model), _structure(model), tuple(names), tuple(inputs.shape[1:]), inputs.dtype, str(inputs.device))
-    err = _CHECKED[key] if key in _CHECKED else _check(model, state, keys, names, inputs, o, JV, Dd, seed)
-    _CHECKED[key] = err
+    key = (structure(model), tuple(names), tuple(inputs.shape[1:]), inputs.dtype, str(inputs.device))
+    checks = {} if cache is None else cache
+    err = checks[key] if key in checks else _check(model, state, keys, names, inputs, o, JV, Dd, seed)
+    checks[key] = err
 
     # loss Hessian in the outputs, shared by all layers
     od = o.detach().requires_grad_(True)
@@ -200,7 +200,7 @@ def _check(model, state, keys, names, inputs, o, JV, Dd, seed) -> float:
         return functional_call(model, {**state, **dict(zip((keys[n] for n in names), w, strict=True))}, (inputs,))
 
     with torch.no_grad():
-        _, jv = jvp(f, prim, tang)
+        _, jv = jvp(f, prim, tang)  # type: ignore[misc]
     pred = sum(ri * JV[n][0] for ri, n in zip(r, names, strict=True)).reshape(o.shape)
     scale = float(jv.abs().max())
     err = float((pred - jv).abs().max()) / scale if scale > 0 else float((pred - jv).abs().max())

@@ -27,6 +27,9 @@ from torch.func import functional_call
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from empirics.curvature.forms import exact_forms, structure
+from empirics.layers import locate
+
 __all__ = ["PLVerdict", "piecewise_linear_layers"]
 
 #: linear (or affine) in every tensor argument: sums, reshapes/views, copies, selections, pads, average pools
@@ -125,9 +128,12 @@ class _DependenceTracer(TorchDispatchMode):
         self.dep[key] = self.dep.get(key, frozenset()) | names
         self.keep.append(t)
 
+    def _any_dep(self, value, name: str) -> bool:
+        return any(name in self._deps(t) for t in tree_flatten(value)[0])
+
     def _check(self, op: str, args, kwargs, name: str) -> str | None:
-        dependent = [i for i, a in enumerate(args) if _any_dep(self, a, name)]
-        kw_dependent = [k for k, v in kwargs.items() if _any_dep(self, v, name)]
+        dependent = [i for i, a in enumerate(args) if self._any_dep(a, name)]
+        kw_dependent = [k for k, v in kwargs.items() if self._any_dep(v, name)]
         if op in _LINEAR or op in _PIECEWISE or op in _CONSTANT:
             return None
         if op in _PRODUCTS:
@@ -169,38 +175,29 @@ class _DependenceTracer(TorchDispatchMode):
         return out
 
 
-def _any_dep(tracer: _DependenceTracer, value, name: str) -> bool:
-    return any(name in tracer._deps(t) for t in tree_flatten(value)[0])
-
-
-#: verdicts by (model id, module structure and modes, layer names, per-sample input shape, dtype, device)
-_CACHE: dict[tuple, dict[str, PLVerdict]] = {}
-
-
-def _structure(model: nn.Module) -> tuple:
-    return tuple((n, type(m), m.training, m.__dict__.get("forward") is not None) for n, m in model.named_modules())
-
-
-def piecewise_linear_layers(model: nn.Module, inputs, names, *, n_samples: int = 2) -> dict[str, PLVerdict]:
-    r"""Per layer name: is the model output piecewise linear in ``{name}.weight``? One traced forward of
+def piecewise_linear_layers(
+    model: nn.Module, inputs, names, *, n_samples: int = 2, cache: dict | None = None
+) -> dict[str, PLVerdict]:
+    r"""Per layer name: is the model output piecewise linear in the layer's weight? One traced forward of
     ``inputs[:n_samples]`` (the model in its current mode, with the engine's exact module forms) decides for
-    all layers at once; the loss is not traced. The verdicts are cached per model object, module structure
-    and modes, layer names and per-sample input shape/dtype (ops, not values, decide them; a forward whose
-    Python control flow depends on the data values is outside what one trace can certify)."""
-    from empirics.curvature import _exact_forms  # local: curvature imports this module
-
+    all layers at once; the loss is not traced. With a ``cache`` dict (an engine's), the verdicts are reused
+    per module structure and modes, layer names and per-sample input shape/dtype (ops, not values, decide
+    them; a forward whose Python control flow depends on the data values is outside what one trace can
+    certify)."""
     names = list(names)
-    key = (id(model), _structure(model), tuple(names), tuple(inputs.shape[1:]), inputs.dtype, str(inputs.device))
-    if key in _CACHE:
-        return dict(_CACHE[key])
+    key = (structure(model), tuple(names), tuple(inputs.shape[1:]), inputs.dtype, str(inputs.device))
+    if cache is not None and key in cache:
+        return dict(cache[key])
+    keys = {n: locate(model, n).key for n in names}
     params = dict(model.named_parameters())
-    state = {f"{n}.weight": params[f"{n}.weight"].detach().clone() for n in names}
+    state = {keys[n]: params[keys[n]].detach().clone() for n in names}
     x = inputs[:n_samples]
-    tracer = _DependenceTracer({n: state[f"{n}.weight"] for n in names})
-    with torch.no_grad(), _exact_forms(model), tracer:
+    tracer = _DependenceTracer({n: state[keys[n]] for n in names})
+    with torch.no_grad(), exact_forms(model), tracer:
         out = functional_call(model, state, (x,))
     verdicts = {n: PLVerdict(n not in tracer.offence, tracer.offence.get(n, "")) for n in names}
     if not isinstance(out, torch.Tensor):
         verdicts = {n: PLVerdict(False, "the model output is not a single tensor") for n in names}
-    _CACHE[key] = verdicts
+    if cache is not None:
+        cache[key] = verdicts
     return dict(verdicts)

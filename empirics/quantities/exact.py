@@ -1,0 +1,74 @@
+r"""``h_exact``: the exact directional curvatures :math:`h_k=v_k^\top Hv_k` (always measured).
+
+Under ``method="auto"``/``"gn_exact"`` the layers whose output is piecewise linear in their weight are
+measured together before the per-layer loop (:meth:`ExactCurvature.prepare`), so that they share the output
+adjoints (:mod:`empirics.curvature.adjoint`); the others one by one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from empirics.curvature import CurvatureEngine, CurvatureResult, leading
+from empirics.quantities.base import LayerContext, LayerPlan, Quantity, count_bad, floats
+from empirics.quantities.settings import MeasureSettings
+
+__all__ = ["ExactCurvature", "GROUPED"]
+
+#: methods under which the piecewise-linear layers are measured together before the per-layer loop
+GROUPED = ("auto", "gn_exact")
+
+
+class ExactCurvature(Quantity):
+    """``h_exact``, ``curvature_method``, ``chunk_size``; timing ``exact_s`` (and ``method_trial_s``).
+
+    :meth:`prepare` measures the certified piecewise-linear layers in one call (``gn_exact``; under
+    ``auto`` a layer whose shortcut raises falls back to the exact methods, the error kept as a note)."""
+
+    name = "exact"
+    schema = {"h_exact": "numbers_or_null", "curvature_method": "string", "chunk_size": "integer_or_null"}
+    on_empty = True
+
+    def __init__(self) -> None:
+        self.together: dict[str, CurvatureResult] = {}
+
+    def enabled(self, settings: MeasureSettings) -> bool:
+        return True
+
+    def prepare(self, engine: CurvatureEngine, plans: dict[str, LayerPlan], settings: MeasureSettings) -> None:
+        if settings.method not in GROUPED:
+            return
+        verdicts = engine.piecewise(list(plans))
+        D = {
+            n: engine.direction_tensors(n, leading(p.full, p.k))
+            for n, p in plans.items()
+            if p.k and verdicts[n].piecewise_linear
+        }
+        if D:
+            self.together = engine.exact(D, method=settings.method, gn_form=settings.gn_form)
+
+    def measure(self, ctx: LayerContext) -> dict[str, Any]:
+        if ctx.k == 0:
+            r = CurvatureResult(ctx.directions.sigma.new_zeros(0), ctx.settings.method, None, 0.0)
+        elif ctx.name in self.together:
+            r = self.together[ctx.name]
+        else:
+            r = ctx.engine.exact({ctx.name: ctx.D}, method=ctx.settings.method, gn_form=ctx.settings.gn_form)[ctx.name]
+        ctx.results["exact"] = r
+        ctx.timing["exact_s"] = r.seconds
+        if r.gn_form:
+            ctx.notes.append(f"gn_exact form: {r.gn_form}")
+        if r.failed:
+            ctx.notes.append("exact method(s) that failed here: " + "; ".join(f"{m}: {e}" for m, e in r.failed.items()))
+        n_nonpos, n_nonfin = count_bad(r.values)
+        n_nonfin += int((~ctx.directions.sigma.isfinite()).sum())
+        if n_nonpos:
+            ctx.notes.append(f"{n_nonpos} non-positive exact curvature(s) (kept in h_exact, excluded from log fits)")
+        if n_nonfin:
+            ctx.notes.append(f"{n_nonfin} non-finite value(s) in sigma/h_exact (written as null)")
+        return {"h_exact": floats(r.values), "curvature_method": r.method, "chunk_size": r.chunk_size}
+
+    def finish(self, ctx: LayerContext) -> None:
+        r = ctx.results.get("exact")
+        if r is not None and r.trial_seconds:
+            ctx.timing["method_trial_s"] = dict(r.trial_seconds)
