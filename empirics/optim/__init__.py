@@ -11,9 +11,10 @@ r"""Optimizers built on the paper's transfer function :math:`T(\sigma;\alpha)=\s
 """
 
 from empirics.optim.build import OPTIMIZER_NAMES, build_optimizer
-from empirics.optim.hybrid import ADAMW_LR, split_parameters
+from empirics.optim.hybrid import ADAMW_LR
 from empirics.optim.matrix_view import MatrixView, matrix_view
 from empirics.optim.muon import Muon, make_muon, newton_schulz
+from empirics.optim.routing import split_parameters
 from empirics.optim.scalar_control import make_scalar_adamw, scalar_multipliers
 from empirics.optim.spectral_newton import ALPHA_BY_LAYER_TYPE, SpectralNewton
 from empirics.optim.transfer import compute_dtype, sn_cholesky, sn_direction, sn_eigh, sn_svd, transfer_function

@@ -1,6 +1,8 @@
 r"""Is a module's parameter a matrix, and what is its :math:`(m, n)` view: :func:`matrix_view`.
 
-The one place in :mod:`empirics.optim` that knows layer kinds. A matrix optimizer (Spectral Newton, Muon)
+The one place in :mod:`empirics.optim` that knows layer kinds; which (module, parameter) pairs are matrix
+weights, and of which kind, is decided by the engine's table :mod:`empirics.layerkinds` (one table for the
+measurement and the optimizers); this module adds the update view of each kind. A matrix optimizer (Spectral Newton, Muon)
 works on :math:`G\in\mathbb R^{m\times n}` with :math:`m` = outputs and :math:`n` = inputs of the layer's
 linear map :math:`y = Wx`; :func:`matrix_view` returns the pair ``(to_matrix, from_matrix)`` that maps a
 weight-shaped tensor (the weight, its gradient, an update) to that matrix and back, or ``None`` for a
@@ -49,20 +51,22 @@ is the plain row-major matrix of THEORY.md §1.5 / :func:`empirics.layers.weight
 
 from __future__ import annotations
 
-import sys
 from functools import partial
 from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
+from empirics import layerkinds as LK
+
 __all__ = ["EMBEDDING_MODULES", "MatrixView", "matrix_view", "row_major_view"]
 
-#: Modules whose ``weight`` is a lookup table (never a matrix; see the routing rule in :mod:`~empirics.optim.hybrid`).
+#: Modules whose ``weight`` is a lookup table (never a matrix; see the routing rule in :mod:`~empirics.optim.routing`).
 EMBEDDING_MODULES = (nn.Embedding, nn.EmbeddingBag)
 
-_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
-_MHA_MATRICES = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
+#: MHA projections stored separately when ``kdim``/``vdim`` differ from ``embed_dim`` (not in the engine's
+#: measured table, which has the fused ``in_proj_weight``): optimised as stored
+_MHA_MATRICES = ("q_proj_weight", "k_proj_weight", "v_proj_weight")
 
 
 class MatrixView(NamedTuple):
@@ -97,12 +101,6 @@ def row_major_view(shape: tuple[int, ...] | torch.Size, groups: int = 1) -> Matr
     return MatrixView(partial(_rows, groups=groups), partial(_reshape, shape=shape))
 
 
-def _is_hf_conv1d(module: nn.Module) -> bool:
-    # HF's Conv1D without importing transformers (slow): a model holding one has imported the module already
-    hf = sys.modules.get("transformers.pytorch_utils")
-    return hf is not None and isinstance(module, getattr(hf, "Conv1D", ()))
-
-
 def matrix_view(module: nn.Module, param_name: str) -> MatrixView | None:
     """The matrix view of ``module``'s direct parameter ``param_name``, ``None`` if it is not a matrix.
 
@@ -120,13 +118,13 @@ def matrix_view(module: nn.Module, param_name: str) -> MatrixView | None:
         return None
     if p.dim() < 2:
         return None
-    if param_name == "weight":
-        if isinstance(module, nn.Linear):
-            return MatrixView(partial(_same), partial(_same))
-        if isinstance(module, _CONVS):
-            return row_major_view(p.shape, module.groups)
-        if _is_hf_conv1d(module) and p.dim() == 2:
+    lk = LK.kind_of(module, param_name)  # the engine's layer-kind table decides what a matrix weight is
+    if lk is not None and lk is not LK.EMBEDDING:
+        if lk.transposed:  # HF Conv1D: stored (in, out)
             return MatrixView(partial(_transpose), partial(_transpose))
+        if lk.name.startswith("conv"):
+            return row_major_view(p.shape, module.groups)  # type: ignore[arg-type]
+        return MatrixView(partial(_same), partial(_same))
     if isinstance(module, nn.MultiheadAttention) and param_name in _MHA_MATRICES and p.dim() == 2:
         return MatrixView(partial(_same), partial(_same))
     if "weight" in param_name:

@@ -34,7 +34,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from empirics.optim.hybrid import ADAMW_LR, HybridOptimizer, NamedParams, split_parameters
+from empirics.optim.hybrid import ADAMW_LR, HybridOptimizer
+from empirics.optim.routing import NamedParams, split_parameters
 
 __all__ = ["NS_COEFFICIENTS", "newton_schulz", "adjusted_lr", "Muon", "make_muon"]
 

@@ -62,7 +62,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from empirics.optim.hybrid import ADAMW_LR, HybridOptimizer, MatrixParam, NamedParams, split_parameters
+from empirics.optim.hybrid import ADAMW_LR, HybridOptimizer
+from empirics.optim.routing import MatrixParam, NamedParams, split_parameters
 from empirics.optim.transfer import METHODS, sn_direction
 
 __all__ = ["ALPHA_BY_LAYER_TYPE", "DEFAULT_ALPHA", "SCALES", "SpectralNewton", "resolve_alpha"]
