@@ -12,6 +12,8 @@ import numpy as np
 import sympy as sp
 
 from theory.statement import Evidence, Hypothesis, Statement, Verdict
+from theory.statement import HypothesisKind as HK
+from theory.symbolic import sym
 
 __all__ = ["esd_tail_exponent", "corollary8", "STATEMENTS"]
 
@@ -40,14 +42,15 @@ def check_corollary8() -> Evidence:
 corollary8 = Statement(
     key="corollary8",
     name="Corollary 8",
-    printed=sp.Symbol("alpha_weight constrained by s ≈ alpha gamma"),
+    printed=sp.StrictLessThan(sym["alpha_w"], sym["s"]),
     printed_text="Martin–Mahoney's alpha_weight is constrained by s ≈ alpha gamma (empirically alpha_weight < s)",
-    hypotheses=(Hypothesis("alpha_weight", "undefined in the tex", False),),
+    hypotheses=(Hypothesis("alpha_W", "Martin–Mahoney's weight tail exponent, undefined in the tex", HK.READING),),
     rests_on=(),
     verdict=Verdict.NOT_FORMALIZABLE,
     check=check_corollary8,
     aliases=("HT-SR", "Cor. 8"),
-    why="no inequality, formula or proof; alpha_weight is never defined",
+    why="no inequality, formula or proof; alpha_W is never defined; the only content, alpha_W < s, is an empirical "
+    "observation (printed form), not a consequence of s = alpha gamma",
 )
 
 STATEMENTS = (corollary8,)

@@ -12,6 +12,7 @@ import sympy as sp
 
 from theory.fits import RANK_MODELS, fit_rank_models
 from theory.statement import Evidence, Hypothesis, Statement, Verdict
+from theory.statement import HypothesisKind as HK
 
 __all__ = ["generate_rank_profile", "recovery_rate", "bic_models", "STATEMENTS"]
 
@@ -65,7 +66,9 @@ bic_models = Statement(
     printed_text="power law / exponential / log-normal-in-rank fits to the top-K sigma_k compared by BIC; log-normal dominates",
     hypotheses=(
         Hypothesis(
-            "convention", "OLS on ln sigma, BIC = K ln(RSS/K) + p ln K, p = 2, 2, 3 (the [REPO] convention)", False
+            "convention",
+            "OLS on ln sigma, BIC = K ln(RSS/K) + p ln K, p = 2, 2, 3 (the [REPO] convention)",
+            HK.READING,
         ),
     ),
     rests_on=("theory.fits.fit_rank_models", "PL nested in LN"),

@@ -13,6 +13,7 @@ import sympy as sp
 from theory import numeric as N
 from theory import recipes as R
 from theory.statement import Evidence, Hypothesis, Statement, Verdict
+from theory.symbolic import Approx, LogSlope, MuchLess, sym
 
 __all__ = ["gram_identity_error", "orthogonal_inputs_case", "proposition5", "STATEMENTS"]
 
@@ -54,11 +55,17 @@ def check_proposition5() -> Evidence:
     )
 
 
+_d = sp.Symbol("d", positive=True, integer=True)
+
 proposition5 = Statement(
     key="proposition5",
     name="Proposition 5",
     printed=sp.Implies(
-        sp.Symbol("||J_f^T delta_out|| << ||delta_out||"), sp.Symbol("d ln rho^(delta)_k / d ln sigma_k ≈ 0")
+        MuchLess(
+            sp.Function("norm")(sp.MatrixSymbol("J_f", _d, _d).T * sp.MatrixSymbol("delta_out", _d, 1)),
+            sp.Function("norm")(sp.MatrixSymbol("delta_out", _d, 1)),
+        ),
+        Approx(LogSlope(sym["rho_d"], sym["sigma"]), 0),
     ),
     printed_text="skip-dominated y = x + f(x): C_delta ≈ C_delta_out with eigenvectors unrelated to u_k ⇒ slope of ln rho^(delta) ≈ 0",
     hypotheses=(Hypothesis("skip-dominated", "||J_f^T delta_out|| << ||delta_out||"),),
