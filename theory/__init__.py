@@ -74,7 +74,8 @@ _OBJECTS = {
     "corollary8": "htsr",
     "proposition9": "zeta",
     "pr_monotonicity": "zeta",
-    "spectral_newton": "spectral_newton",
+    # the T(sigma;alpha) / Spectral Newton statement is theory.spectral_newton.spectral_newton (or get("SN")):
+    # the name theory.spectral_newton is the submodule
     "scalar_preconditioner": "spectral_newton",
     "bic_models": "rank_models",
     "separable_variance_statement": "appendix_l",

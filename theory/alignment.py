@@ -7,6 +7,15 @@ Exact identities [DERIVED], with :math:`p_k=\delta u_k`, :math:`q_k=Aw_k`:
 * (I3) :math:`h^{\rm SoP}_k=\sigma_k^2+\mathrm{Var}_i(p_{ik}q_{ik})`;  (I4) :math:`R_k=1+\mathrm{Cov}_i(p^2,q^2)/(\overline{p^2}\,\overline{q^2})`;
 * :math:`\alpha_{\rm Kron}=\beta+\phi=2-\psi_\omega` and :math:`\alpha_{\rm exact}=\beta+\phi+\psi_\chi=2-\psi_\omega+\psi_\chi`
   (OLS slopes on one window are linear in the response).
+
+>>> from theory import theorem1_part3
+>>> print(theorem1_part3.printed_text)
+perfect alignment ⇒ Lambda_k = sigma_k^2/chi_k and alpha = 2 + phi - psi_chi   (Eq. 3)
+>>> ev = theorem1_part3.evidence()
+>>> ev.hypothesis("perfect alignment").holds, round(ev.values["eq3_prediction"], 6), round(ev.values["alpha_exact"], 6)
+(True, 3.5, 0.5)
+>>> print(theorem1_part3.corrected)
+Eq(alpha_exact, psi_chi - psi_omega + 2)
 """
 
 from __future__ import annotations

@@ -4,6 +4,12 @@ r"""Corollary 8 (HT-SR): not formalizable (THEORY.md §2, G22).
 :math:`s\approx\alpha\gamma`" has no mathematical content: no inequality, formula or proof. For context [STD]: if the
 singular values of :math:`W` decay like :math:`k^{-\gamma_W}`, the ESD of :math:`W^\top W` has density tail exponent
 :math:`1+1/(2\gamma_W)` — checked here on a synthetic spectrum, as the only computable fact nearby.
+
+>>> from theory import corollary8
+>>> corollary8.latex()
+'\\alpha_{W} < s'
+>>> corollary8.verdict_label
+'not formalizable'
 """
 
 from __future__ import annotations

@@ -225,6 +225,7 @@ def check_corollary4_part2() -> Evidence:
         hypotheses_met=(
             met("u^T C_delta u ∝ sigma", abs(uCu_slope - 1) < 1e-8, f"slope {uCu_slope:.10f}"),
             chi_constant(dec),
+            met("LayerNorm setting", flat_A_side(dec).holds, "C_A ∝ I (isotropic, the ideal of Prop. 3)"),
             flat_A_side(dec),
         ),
     )

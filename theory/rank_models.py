@@ -3,6 +3,10 @@ r"""BIC comparison of rank profiles (App. G, K; THEORY.md §3.14), on top of :fu
 Models on :math:`\ln\sigma_k` (OLS): power law :math:`c+b\ln k` (2 parameters), exponential :math:`c-b_{\rm exp}k` (2),
 log-normal in rank :math:`c_0+b\ln k+a\ln^2k` (3); :math:`\mathrm{BIC}=K\ln(\mathrm{RSS}/K)+p\ln K`. The power law is
 nested in the log-normal model, so :math:`\mathrm{RSS}_{\rm LN}\le\mathrm{RSS}_{\rm PL}` always.
+
+>>> from theory import bic_models
+>>> bic_models.evidence().values["nested"]
+True
 """
 
 from __future__ import annotations

@@ -6,6 +6,13 @@ spectra used, and — where the recipe has one — the exact Hessian as a Kronec
 
 Common pieces: :math:`U_0,V_0,S` have orthonormal columns (QR of Gaussians); spectra are power laws
 :math:`\lambda_k=k^{-a}`, so products are strictly decreasing.
+
+>>> inst = recipe_e(seed=0)           # aligned linear least squares, lambda^A_k = e_k = k^-1
+>>> inst
+Instance(recipe E: B=64, m=8, n=8, noise=0.0, aligned=True, residual_scale=1.0, seed=0; with exact Hessian; .params also holds lam_A, e, U0, V0, W, W_star, targets)
+>>> dec = inst.decompose()
+>>> round(dec.alpha_kron, 6), round(dec.alpha_exact, 6)
+(2.0, 0.5)
 """
 
 from __future__ import annotations

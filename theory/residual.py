@@ -3,6 +3,12 @@ r"""Proposition 5 (residual decorrelation, THEORY.md §3.7): no exact content; t
 :math:`GG^\top=B^{-2}\delta^\top(AA^\top)\delta`, so the :math:`u_k` are eigenvectors of :math:`\delta^\top K_A\delta`,
 :math:`K_A=AA^\top`. If :math:`K_A=cI_B` (possible only for :math:`B\le n`), :math:`U` diagonalises :math:`C_\delta`
 and :math:`\sigma_k^2=(c/B)\lambda^\delta_k` — "unrelated eigenvectors" cannot hold in general.
+
+>>> from theory import proposition5
+>>> proposition5.verdict_label
+'not formalizable'
+>>> proposition5.evidence().values["gram_identity_max_rel_err"] < 1e-12
+True
 """
 
 from __future__ import annotations

@@ -10,6 +10,12 @@ Closed forms [DERIVED]:
 * (v) non-monotone for :math:`\alpha>1`: :math:`\arg\max_\sigma T=(d/(\alpha-1))^{1/\alpha}`;
 * (vi) SN(:math:`\alpha=2`) equals the damped Kronecker Newton step :math:`(C_\delta\otimes C_A+dI)^{-1}\mathrm{vec}_r(G)`
   when the curvature is diagonal in :math:`\{u_kw_k^\top\}` (recipe A), and not in general.
+
+>>> from theory import get                      # `theory.spectral_newton` is this module; the statement:
+>>> get("SN").latex()
+'T{\\left(\\sigma_{k},\\alpha \\right)} = \\frac{\\sigma_{k}}{d + \\sigma_{k}^{\\alpha}}'
+>>> prove_one_dimensional_step()
+True
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ import sympy as sp
 from theory.fits import fit_s, participation_ratio
 from theory.statement import Evidence, Hypothesis, HypothesisCheck, Statement, Verdict, met
 from theory.statement import HypothesisKind as HK
-from theory.symbolic import PR, sym
+from theory.symbolic import PR, Propto, sym
 
 __all__ = [
     "zeta_bound",
@@ -184,7 +184,7 @@ proposition9 = Statement(
     key="proposition9",
     name="Proposition 9",
     printed=sp.Implies(
-        sp.And(sp.Eq(sym["h"], sym["C"] * sym["k"] ** -_ag), sp.StrictGreaterThan(_ag, 1)),
+        sp.And(Propto(sym["h"], sym["k"] ** -_ag), sp.StrictGreaterThan(_ag, 1)),
         sp.LessThan(sym["PR"], sp.zeta(_ag) ** 2 / sp.zeta(2 * _ag)),
     ),
     printed_text="h_k ~ k^-(alpha gamma) on the measured window, alpha gamma > 1 ⇒ PR_h ≤ zeta(alpha gamma)^2/zeta(2 alpha gamma); 2.5 at alpha gamma = 2",
