@@ -291,15 +291,17 @@ class Statement:
     def _repr_latex_(self) -> str:
         import sympy
 
-        return rf"$\displaystyle {sympy.latex(self.printed)}\qquad\text{{[{self.name}: {self.verdict_label}]}}$"
+        label = _tex_escape(f"[{self.name}: {self.verdict_label}]")
+        return rf"$\displaystyle {sympy.latex(self.printed)}\qquad\text{{{label}}}$"
 
     def _repr_markdown_(self) -> str:
         import sympy
 
-        lines = [f"**{self.name}** — *{self.verdict_label}*", "", f"$$ {sympy.latex(self.printed)} $$", ""]
-        lines += [f"- *{h.kind}* **{h.name}**: {h.text}" for h in self.hypotheses]
+        md = _md_escape
+        lines = [f"**{md(self.name)}** — *{md(self.verdict_label)}*", "", f"$$ {sympy.latex(self.printed)} $$", ""]
+        lines += [f"- *{h.kind}* **{md(h.name)}**: {md(h.text)}" for h in self.hypotheses]
         if self.why:
-            lines += ["", f"Why: {self.why}"]
+            lines += ["", f"Why: {md(self.why)}"]
         if self.corrected is not None:
             lines += ["", "Corrected:", "", f"$$ {sympy.latex(self.corrected)} $$"]
         lines += ["", f"Evidence: `{self.key}.evidence()`"]
@@ -405,6 +407,18 @@ class Group:
 
     def _repr_markdown_(self) -> str:
         return "\n\n---\n\n".join(p._repr_markdown_() for p in self.parts)
+
+
+def _tex_escape(text: str) -> str:
+    """Escape the LaTeX specials that can occur in names and labels (for ``\\text{...}``)."""
+    for ch in "\\{}_#%&$^~":
+        text = text.replace(ch, "\\" + ch if ch not in "^~\\" else "")
+    return text
+
+
+def _md_escape(text: str) -> str:
+    """Escape markdown emphasis characters in prose (underscores and asterisks in names like ``lambda^delta_k``)."""
+    return text.replace("\\", "\\\\").replace("_", "\\_").replace("*", "\\*")
 
 
 def _pretty(obj: Any) -> str:
