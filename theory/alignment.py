@@ -7,6 +7,15 @@ Exact identities [DERIVED], with :math:`p_k=\delta u_k`, :math:`q_k=Aw_k`:
 * (I3) :math:`h^{\rm SoP}_k=\sigma_k^2+\mathrm{Var}_i(p_{ik}q_{ik})`;  (I4) :math:`R_k=1+\mathrm{Cov}_i(p^2,q^2)/(\overline{p^2}\,\overline{q^2})`;
 * :math:`\alpha_{\rm Kron}=\beta+\phi=2-\psi_\omega` and :math:`\alpha_{\rm exact}=\beta+\phi+\psi_\chi=2-\psi_\omega+\psi_\chi`
   (OLS slopes on one window are linear in the response).
+
+>>> from theory import theorem1_part3
+>>> print(theorem1_part3.printed_text)
+perfect alignment ⇒ Lambda_k = sigma_k^2/chi_k and alpha = 2 + phi - psi_chi   (Eq. 3)
+>>> ev = theorem1_part3.evidence()
+>>> ev.hypothesis("perfect alignment").holds, round(ev.values["eq3_prediction"], 6), round(ev.values["alpha_exact"], 6)
+(True, 3.5, 0.5)
+>>> print(theorem1_part3.corrected)
+Eq(alpha_exact, psi_chi - psi_omega + 2)
 """
 
 from __future__ import annotations
@@ -18,10 +27,31 @@ import sympy as sp
 
 from theory import numeric as N
 from theory import recipes as R
-from theory.statement import Evidence, Group, Hypothesis, Statement, Verdict
-from theory.symbolic import is_zero, mean, points, slope, sym
+from theory.statement import Evidence, Group, Hypothesis, HypothesisCheck, Statement, Verdict, met
+from theory.statement import HypothesisKind as HK
+from theory.symbolic import (
+    C_A,
+    C_delta,
+    Cov,
+    LogSlope,
+    Var,
+    eq,
+    is_zero,
+    mean,
+    points,
+    quad,
+    slope,
+    sym,
+    vec_p,
+    vec_q,
+    vec_u,
+    vec_v,
+    vec_w,
+)
 
 __all__ = [
+    "perfect_alignment",
+    "kronecker_model_holds",
     "prove_vec_convention",
     "prove_slope_additivity",
     "prove_identities",
@@ -48,6 +78,29 @@ SEEDS = range(4)
 def _rel(a, b) -> float:
     a, b = np.asarray(a, float), np.asarray(b, float)
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+
+
+# ---------------------------------------------------------------- hypothesis checks (shared with property_tests)
+
+ALIGN_TOL = 1e-8
+
+
+def perfect_alignment(dec: N.Decomposition, name: str = "perfect alignment", tol: float = ALIGN_TOL) -> HypothesisCheck:
+    r""":math:`Q_\delta=U`, :math:`Q_A=V` on the window: :math:`|\langle u_k,q^\delta_k\rangle|`,
+    :math:`|\langle w_k,q^A_k\rangle|` and :math:`\rho_k` all 1 to ``tol``."""
+    cos = float(min(dec.align_delta.min(), dec.align_A.min()))
+    rho = float(np.max(np.abs(np.r_[dec.rho_delta, dec.rho_A] - 1)))
+    return met(
+        name, cos > 1 - tol and rho < tol, f"min |<u_k, q_k>|, |<w_k, q_k>| = {cos:.10f}; max |rho - 1| = {rho:.0e}"
+    )
+
+
+def kronecker_model_holds(dec: N.Decomposition, tol: float = 1e-10) -> HypothesisCheck:
+    r"""Theorem 1's hypothesis on the instance: the curvature *is* the Kronecker model, :math:`\chi_k\equiv1`."""
+    if dec.chi is None:
+        return met("Kronecker model", False, "no curvature supplied")
+    dev = float(np.max(np.abs(dec.chi - 1)))
+    return met("Kronecker model", dev < tol, f"h = h^Kron, max |chi - 1| = {dev:.0e}")
 
 
 # ---------------------------------------------------------------- symbolic proofs
@@ -215,18 +268,24 @@ def check_alpha_exact() -> Evidence:
 def check_part2_beta() -> Evidence:
     dec = R.recipe_b(m=6, n=6, B=64, w=0.7, seed=0).decompose()
     rho_dev = float(np.max(np.abs(np.r_[dec.rho_delta, dec.rho_A] - 1)))
-    ok = rho_dev < 1e-8 and abs(dec.beta - 2) > 0.1
+    ok = abs(dec.beta - 2) > 0.1 and abs(dec.beta - (2 - dec.psi_omega)) < 1e-10
     return Evidence(
-        f"recipe B (perfect alignment, rho ≡ 1 to {rho_dev:.0e}, omega_k = k^-0.7): beta = {dec.beta:.4f}, not 2; "
-        f"beta = 2 - psi_omega = {2 - dec.psi_omega:.4f}",
+        f"recipe B (perfect alignment: Q_delta = U, Q_A = V, rho ≡ 1 to {rho_dev:.0e}; omega_k = k^-0.7): "
+        f"beta = {dec.beta:.4f}, not 2; beta = 2 - psi_omega = {2 - dec.psi_omega:.4f}",
         {"beta": dec.beta, "psi_omega": dec.psi_omega, "max_abs_rho_minus_1": rho_dev},
         ok,
+        hypotheses_met=(perfect_alignment(dec, "alignment"),),
     )
+
+
+def eq3_instance() -> N.Decomposition:
+    """Recipe E aligned, :math:`\\lambda^A_k=e_k=k^{-1}`, m = n = 8 (the Eq. (3) counterexample)."""
+    return R.recipe_e(m=8, n=8, B=64, a_A=1.0, e_exponent=1.0, aligned=True, seed=0).decompose()
 
 
 def eq3_counterexample() -> dict[str, float]:
     """Recipe E aligned, :math:`\\lambda^A_k=e_k=k^{-1}`, m = n = 8: Eq. (3) vs the truth."""
-    dec = R.recipe_e(m=8, n=8, B=64, a_A=1.0, e_exponent=1.0, aligned=True, seed=0).decompose()
+    dec = eq3_instance()
     return {
         "eq3_prediction": 2 + dec.phi - dec.psi_chi,
         "alpha_exact": dec.alpha_exact,
@@ -249,8 +308,7 @@ def eq3_synthetic_chi() -> dict[str, float]:
 def check_part3() -> Evidence:
     v, w = eq3_counterexample(), eq3_synthetic_chi()
     ok = (
-        v["max_abs_rho_minus_1"] < 1e-8
-        and abs(v["eq3_prediction"] - v["alpha_exact"]) > 1
+        abs(v["eq3_prediction"] - v["alpha_exact"]) > 1
         and abs(v["corrected"] - v["alpha_exact"]) < 1e-8
         and abs(w["eq3_prediction"] - w["alpha_exact"]) > 0.5
     )
@@ -262,49 +320,77 @@ def check_part3() -> Evidence:
         (
             f"recipe A with chi_k = 1e3 sigma_k^0.5: Eq. (3) predicts {w['eq3_prediction']:.4f}, alpha_exact = {w['alpha_exact']:.4f}",
         ),
+        hypotheses_met=(perfect_alignment(eq3_instance()),),
     )
 
 
+def remark1_instance() -> N.Decomposition:
+    """Recipe B (omega_k = k^-0.7) with Theorem 1's hypothesis made exact: the curvature is the Kronecker model."""
+    inst = R.recipe_b(m=6, n=6, B=64, w=0.7, seed=0)
+    d0 = inst.decompose()
+    return N.decompose(inst.delta, inst.A, h_exact=d0.h_kron)
+
+
 def check_remark1() -> Evidence:
-    dec = R.recipe_b(m=6, n=6, B=64, w=0.7, seed=0).decompose()
-    # Theorem 1's hypothesis: the Kronecker model is the curvature, so chi ≡ 1 by construction
+    dec = remark1_instance()
     phi_dev = float(np.max(np.abs(dec.Phi - 1)))
-    ok = phi_dev < 1e-8 and abs(dec.alpha_kron - 2) > 0.1
+    ok = abs(dec.alpha_exact - 2) > 0.1 and abs(dec.alpha_exact - (2 - dec.psi_omega)) < 1e-10
     return Evidence(
-        f"recipe B: Phi ≡ 1 (to {phi_dev:.0e}) and chi ≡ 1 are k-independent, yet alpha = {dec.alpha_kron:.4f} "
+        f"recipe B with h = h^Kron: Phi ≡ 1 (to {phi_dev:.0e}) and chi ≡ 1 are k-independent, yet alpha = {dec.alpha_exact:.4f} "
         f"= 2 - psi_omega ({dec.psi_omega:.4f}); the omega_k trend is what moves alpha",
-        {"alpha_kron": dec.alpha_kron, "psi_omega": dec.psi_omega, "max_abs_Phi_minus_1": phi_dev},
+        {"alpha": dec.alpha_exact, "psi_omega": dec.psi_omega, "max_abs_Phi_minus_1": phi_dev},
         ok,
+        hypotheses_met=(
+            kronecker_model_holds(dec),
+            met(
+                "Phi, chi k-independent",
+                phi_dev < 1e-8 and abs(dec.psi_chi) < 1e-10,
+                f"max |Phi - 1| = {phi_dev:.0e}, psi_chi = {dec.psi_chi:.0e}",
+            ),
+        ),
     )
 
 
 # ---------------------------------------------------------------- statements
 
 s = sym
+_m = sp.Symbol("m", positive=True, integer=True)
+_Q_delta, _Q_A = sp.MatrixSymbol("Q_delta", _m, _m), sp.MatrixSymbol("Q_A", sp.Symbol("n"), sp.Symbol("n"))
+_U, _V = sp.MatrixSymbol("U", _m, _m), sp.MatrixSymbol("V", sp.Symbol("n"), sp.Symbol("n"))
+_ALIGNED = sp.And(eq(_Q_delta, _U), eq(_Q_A, _V))
+_i = sp.Symbol("i", integer=True)
+_pik, _qik = sp.IndexedBase("p")[_i, s["k"]], sp.IndexedBase("q")[_i, s["k"]]
+_E = sp.Function("E")
+
 _KRON = Hypothesis("Kronecker model", "H ≈ C_delta ⊗ C_A (row-major vec), so h_k means h^Kron_k")
+_KRON_READ = Hypothesis("Kronecker model", "H ≈ C_delta ⊗ C_A (row-major vec), so h_k means h^Kron_k", HK.READING)
 _WINDOW = Hypothesis(
-    "common window", "all slopes are OLS slopes against ln sigma_k on one window, no dropped points", False
+    "common window",
+    "d/d ln sigma_k read as the OLS slope against ln sigma_k on one window, no dropped points",
+    HK.READING,
 )
-_LAMPOS = Hypothesis("positive eigenvalues", "lambda^delta_k > 0 and lambda^A_k > 0 on the window", False)
+_LAMPOS = Hypothesis(
+    "positive eigenvalues", "lambda^delta_k > 0 and lambda^A_k > 0 where rho_k divides by them (domain)", HK.READING
+)
 
 definition1 = Statement(
     key="definition1",
     name="Definition 1",
-    printed=sp.Eq(s["rho_d"], sp.Symbol("u_k^T C_delta u_k") / s["lam_d"]),
+    printed=sp.And(eq(s["rho_d"], quad(vec_u, C_delta) / s["lam_d"]), eq(s["rho_a"], quad(vec_w, C_A) / s["lam_a"])),
     printed_text="rho^(delta)_k = u_k^T C_delta u_k / lambda^delta_k, rho^(A)_k = w_k^T C_A w_k / lambda^A_k",
-    hypotheses=(_LAMPOS, Hypothesis("pairing", "k-th singular vector paired with k-th eigenvalue", True)),
+    hypotheses=(_LAMPOS, Hypothesis("pairing", "k-th singular vector paired with k-th eigenvalue")),
     rests_on=("rho_k in [lambda_min/lambda_k, lambda_1/lambda_k]",),
     verdict=Verdict.HOLDS,
     check=check_definition1,
-    why="well defined only when lambda_k > 0 (unstated); rho is not bounded by 1 and Phi = 1 does not imply alignment",
+    why="well defined only where lambda_k > 0; rho is not bounded by 1 and Phi = 1 does not imply alignment",
 )
 
 vec_convention = Statement(
     key="vec_convention",
     name="Vec convention (§1.2)",
-    printed=sp.Eq(sp.Symbol("v_k^T (C_delta ⊗ C_A) v_k"), sp.Symbol("u_k^T C_delta u_k") * sp.Symbol("w_k^T C_A w_k")),
+    printed=eq(quad(vec_v, sp.kronecker_product(C_delta, C_A)), quad(vec_u, C_delta) * quad(vec_w, C_A)),
     printed_text="vec_r(uw^T) = u⊗w pairs with C_delta⊗C_A; vec_c(uw^T) = w⊗u pairs with C_A⊗C_delta",
-    hypotheses=(Hypothesis("consistent pairing", "the vec convention matches the Kronecker factor order", False),),
+    hypotheses=(Hypothesis("consistent pairing", "v_k = vec(u_k w_k^T) in the vec convention of the factor order"),),
     rests_on=("mixed-product property",),
     verdict=Verdict.IDENTITY,
     check=check_vec,
@@ -314,7 +400,7 @@ vec_convention = Statement(
 identity_I1 = Statement(
     "I1",
     "Identity I1",
-    sp.Eq(s["sigma"], sp.Symbol("p_k^T q_k") / sp.Symbol("B")),
+    eq(s["sigma"], vec_p.T * vec_q / s["B"]),
     "sigma_k = p_k^T q_k / B",
     (),
     (),
@@ -334,7 +420,7 @@ identity_I2 = Statement(
 identity_I3 = Statement(
     "I3",
     "Identity I3",
-    sp.Eq(s["h_sop"], s["sigma"] ** 2 + sp.Symbol("Var_i(p_ik q_ik)")),
+    sp.Eq(s["h_sop"], s["sigma"] ** 2 + Var(_pik * _qik)),
     "h^SoP_k = sigma_k^2 + Var_i(p_ik q_ik)",
     (),
     ("I1",),
@@ -344,7 +430,7 @@ identity_I3 = Statement(
 identity_I4 = Statement(
     "I4",
     "Identity I4",
-    sp.Eq(s["R"], 1 + sp.Symbol("Cov_i(p^2, q^2)") / sp.Symbol("mean(p^2) mean(q^2)")),
+    sp.Eq(s["R"], 1 + Cov(_pik**2, _qik**2) / (_E(_pik**2) * _E(_qik**2))),
     "R_k = 1 + Cov_i(p_ik^2, q_ik^2) / (mean p^2 mean q^2)",
     (),
     (),
@@ -355,7 +441,7 @@ identity_I4 = Statement(
 alpha_kron_identity = Statement(
     key="alpha_kron_identity",
     name="alpha_Kron = 2 - psi_omega",
-    printed=sp.Eq(s["alpha_kron"], 2 - s["psi_omega"]),
+    printed=sp.And(sp.Eq(s["alpha_kron"], s["beta"] + s["phi"]), sp.Eq(s["alpha_kron"], 2 - s["psi_omega"])),
     printed_text="alpha_Kron = beta + phi = 2 - psi_omega, with or without alignment",
     hypotheses=(_WINDOW,),
     rests_on=("I2", "OLS slope linearity"),
@@ -367,9 +453,15 @@ alpha_kron_identity = Statement(
 alpha_exact_identity = Statement(
     key="alpha_exact_identity",
     name="alpha_exact = beta + phi + psi_chi",
-    printed=sp.Eq(s["alpha_exact"], s["beta"] + s["phi"] + s["psi_chi"]),
+    printed=sp.And(
+        sp.Eq(s["alpha_exact"], s["beta"] + s["phi"] + s["psi_chi"]),
+        sp.Eq(s["alpha_exact"], 2 - s["psi_omega"] + s["psi_chi"]),
+    ),
     printed_text="alpha_exact = beta + phi + psi_chi = 2 - psi_omega + psi_chi (Eq. (2) omits psi_chi)",
-    hypotheses=(_WINDOW, Hypothesis("positive curvature", "h^exact_k > 0 on the window", False)),
+    hypotheses=(
+        _WINDOW,
+        Hypothesis("positive curvature", "h^exact_k > 0 on the window (domain of the logs)", HK.READING),
+    ),
     rests_on=("h^exact = chi Phi Lambda", "OLS slope linearity"),
     verdict=Verdict.IDENTITY,
     check=check_alpha_exact,
@@ -381,7 +473,7 @@ theorem1_part1 = Statement(
     name="Theorem 1 part 1",
     printed=sp.Eq(s["h"], s["rho_d"] * s["rho_a"] * s["lam_d"] * s["lam_a"]),
     printed_text="h_k = rho^(delta)_k rho^(A)_k lambda^delta_k lambda^A_k (accounting identity)",
-    hypotheses=(_KRON, _LAMPOS),
+    hypotheses=(_KRON_READ, _LAMPOS),
     rests_on=("vec_convention", "Definition 1"),
     verdict=Verdict.IDENTITY,
     check=lambda: _identity_evidence(
@@ -394,9 +486,9 @@ theorem1_part1 = Statement(
 theorem1_part2 = Statement(
     key="theorem1_part2",
     name="Theorem 1 part 2",
-    printed=sp.Eq(s["alpha"], s["beta"] + s["phi"]),
+    printed=sp.Eq(s["alpha"], LogSlope(s["Lambda"], s["sigma"]) + LogSlope(s["Phi"], s["sigma"])),
     printed_text="alpha = d ln Lambda/d ln sigma + d ln Phi/d ln sigma = beta + phi   (Eq. 2)",
-    hypotheses=(_KRON, _WINDOW),
+    hypotheses=(_KRON_READ, _WINDOW),
     rests_on=("Theorem 1 part 1", "OLS slope linearity"),
     verdict=Verdict.IDENTITY,
     check=check_part2,
@@ -407,7 +499,7 @@ theorem1_part2 = Statement(
 theorem1_part2_beta = Statement(
     key="theorem1_part2_beta",
     name="Theorem 1 part 2 (beta = 2 under alignment)",
-    printed=sp.Eq(s["beta"], 2),
+    printed=sp.Implies(_ALIGNED, sp.Eq(s["beta"], 2)),
     printed_text="beta = 2 when the factor eigenbases align with the gradient singular directions",
     hypotheses=(Hypothesis("alignment", "Q_delta = U, Q_A = V"),),
     rests_on=("I2",),
@@ -415,13 +507,19 @@ theorem1_part2_beta = Statement(
     check=check_part2_beta,
     aliases=("beta = 2",),
     corrected=sp.Eq(s["beta"], 2 - s["psi_omega"]),
-    why="under alignment Lambda_k = sigma_k^2 / omega_k, so beta = 2 - psi_omega",
+    why="under alignment Lambda_k = sigma_k^2 / omega_k, so beta = 2 - psi_omega; recipe B is aligned with beta ≠ 2",
 )
 
 theorem1_part3 = Statement(
     key="theorem1_part3",
     name="Theorem 1 part 3",
-    printed=sp.Eq(s["alpha"], 2 + s["phi"] - s["psi_chi"]),
+    printed=sp.Implies(
+        _ALIGNED,
+        sp.And(
+            sp.Eq(s["Lambda"], s["sigma"] ** 2 / s["chi"]),
+            sp.Eq(s["alpha"], 2 + LogSlope(s["Phi"], s["sigma"]) - LogSlope(s["chi"], s["sigma"])),
+        ),
+    ),
     printed_text="perfect alignment ⇒ Lambda_k = sigma_k^2/chi_k and alpha = 2 + phi - psi_chi   (Eq. 3)",
     hypotheses=(Hypothesis("perfect alignment", "Q_delta = U, Q_A = V (rho ≡ 1)"),),
     rests_on=("I2", "alpha_exact = beta + phi + psi_chi"),
@@ -437,9 +535,11 @@ theorem1 = Group("Theorem 1", (theorem1_part1, theorem1_part2, theorem1_part2_be
 remark1 = Statement(
     key="remark1",
     name="Remark 1",
-    printed=sp.Implies(sp.Symbol("Phi_k, chi_k k-independent"), sp.Eq(s["alpha"], 2)),
+    printed=sp.Implies(
+        sp.And(sp.Eq(LogSlope(s["Phi"], s["sigma"]), 0), sp.Eq(LogSlope(s["chi"], s["sigma"]), 0)), sp.Eq(s["alpha"], 2)
+    ),
     printed_text="alpha departs from 2 exactly when Phi_k or chi_k correlates with sigma_k",
-    hypotheses=(_KRON,),
+    hypotheses=(_KRON, Hypothesis("Phi, chi k-independent", "the premise: Phi_k and chi_k do not trend with sigma_k")),
     rests_on=("alpha_Kron = 2 - psi_omega",),
     verdict=Verdict.REFUTED,
     check=check_remark1,
