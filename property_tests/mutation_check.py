@@ -117,7 +117,7 @@ MUTANTS = (
     ),
     Mutant(
         "eq3_sign_flipped",
-        "theory/alignment.py",
+        "theory/alignment_evidence.py",
         'dec = eq3_instance()\n    return {\n        "eq3_prediction": 2 + dec.phi - dec.psi_chi,',
         'dec = eq3_instance()\n    return {\n        "eq3_prediction": 2 + dec.phi + dec.psi_chi,',
         "Eq. (3) encoded with the corrected sign: the printed prediction 3.5 is lost",

@@ -17,7 +17,7 @@ from property_tests import strategies as S
 from theory import baseline
 from theory import numeric as N
 from theory import recipes as R
-from theory.alignment import (
+from theory.alignment_evidence import (
     eq3_counterexample,
     eq3_instance,
     eq3_synthetic_chi,

@@ -19,7 +19,7 @@ import numpy as np
 import sympy as sp
 
 from theory import recipes as R
-from theory.alignment import prove_identities, prove_slope_additivity
+from theory.alignment_evidence import prove_identities, prove_slope_additivity
 from theory.statement import Evidence, Hypothesis, HypothesisCheck, Statement, Verdict, met
 from theory.statement import HypothesisKind as HK
 from theory.symbolic import C_A, Approx, C_delta, Cov, LogSlope, Propto, dims, eq, sym
