@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from .context import DEFAULT
-from .model import FAILS, HOLDS, INTEGRITY, NO_DATA, Claim, Outcome, printed_display
+from .model import FAILS, HOLDS, INTEGRITY, LAW, NO_DATA, Claim, Outcome, printed_display
 from .tolerance import fmt
 
 
@@ -62,7 +62,20 @@ def row(c: Claim, o: Outcome) -> dict:
         "notes": list(o.notes),
         "partial_inputs": list(o.partial_inputs),
         "module": c.module,
+        **interval_fields(c, o),
     }
+
+
+def interval_fields(c: Claim, o: Outcome) -> dict:
+    """A law's interval on data with project measurements (``ci``, ``ci_of``, n's, units, the point verdict),
+    and the bands it was judged with when ``--band`` overrode the registry's."""
+    out: dict = {}
+    if c.kind == LAW and o.uncertainty is not None:
+        out.update(jsonable(o.uncertainty.row()))
+        out["point_verdict"] = o.point_verdict
+    if c.kind == LAW and o.context.bands.overrides():
+        out["band_override"] = o.context.bands.override_text()
+    return out
 
 
 def summary(claims: list[Claim], outs: list[Outcome]) -> str:

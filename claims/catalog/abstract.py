@@ -15,6 +15,8 @@ from ..model import LAW, Candidate
 from ..perturb import flip, rec_from_ref, set_alpha, set_relerr
 from ..selections import SEL_J, sel_j
 from ..stats import median
+from ..uncertainty.judge import Region, band, below
+from ..uncertainty.resample import rows_median
 
 CLAIMS = []
 
@@ -31,6 +33,8 @@ CLAIMS.append(
             lambda L: median(x.alpha for x in L),
             lambda v, ctx: abs(v - 2) <= ctx.bands.exponent,
             "median conv α",
+            region=lambda ctx: band(2.0, ctx.bands.exponent),
+            rows=rows_median,
         ),
         test=all_ok,
         tolerance="|median α − 2| ≤ {exponent} in every network (band §3.2, configurable)",
@@ -50,6 +54,8 @@ CLAIMS.append(
             lambda L: median(x.alpha for x in L),
             lambda v, ctx: abs(v - 1) <= ctx.bands.exponent,
             "median attention α",
+            region=lambda ctx: band(1.0, ctx.bands.exponent),
+            rows=rows_median,
         ),
         test=all_ok,
         tolerance="|median α − 1| ≤ {exponent} in every network",
@@ -177,6 +183,8 @@ CLAIMS.append(
             "median rel err (%)",
             keys=("alpha_triangle", "tiny", "in1k", "project"),
             value=lambda x: x.relerr,
+            region=lambda ctx: below(2.5, strict=False),  # round(x) ≤ 2 (half to even) ⇔ x ≤ 2.5
+            rows=lambda m: 100 * rows_median(m),
         ),
         test=all_ok,
         tolerance="round(100·median) ≤ 2 in every network",
@@ -224,6 +232,8 @@ CLAIMS.append(
             "fraction of layers with round(PR_h, 1) in [1.0, 1.8]",
             keys=("intrinsic_dim", "project"),
             value=lambda x: x.pr_h,
+            region=lambda ctx: Region(1.0, 1.0),
+            each=lambda ctx: Region(0.95, 1.85, hi_open=True),  # round(PR_h, 1) ∈ [1.0, 1.8]
         ),
         test=all_ok,
         tolerance="every layer of every network",
