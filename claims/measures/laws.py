@@ -111,3 +111,28 @@ def alpha_perturb(bad: float, good: float):
             set_alpha(rec_from_ref(docs, r), good)
 
     return flip(away, toward)
+
+
+def row_units(
+    b: Bundle,
+    ctx: Context,
+    rows: list[tuple[Network, Layer]],
+    value: Callable[[Layer], float],
+    ok: Callable[[Layer], bool],
+    region: Region,
+) -> tuple[list[Unit], list[Replicated]]:
+    """One judged unit per (network, layer) row: an authors' row is frozen (its verdict is ``ok``), the rows
+    of a project network get the interval of their value over its seeds × batches (:func:`layer_units`); a
+    project row without a finite value (an unfitted α) is not judged. Returns the units and the project
+    networks they came from."""
+    units: list[Unit] = []
+    names: dict[str, tuple[Replicated, list[str]]] = {}
+    for n, x in rows:
+        g = group_of(b, n)
+        if g is None:
+            units.append(Unit.frozen(ref(n, x), value(x), ok(x), region, n.label))
+        elif math.isfinite(value(x)):
+            names.setdefault(g.label, (g, []))[1].append(x.name)
+    for g, nms in names.values():
+        units += layer_units(b, ctx, g, nms, value, region, lambda nm, g=g: f"{g.label}/{nm}")
+    return units, [g for g, _ in names.values()]

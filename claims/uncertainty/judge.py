@@ -164,6 +164,8 @@ class Uncertainty:
 
     root: Unit | Group
     notes: list[str] = field(default_factory=list)
+    ci_value: tuple[float, float] | None = None  # a law's own interval of its measured value (e.g. a maximum)
+    ci_text: str = ""  # what ci_value is the interval of
 
     @property
     def verdict(self) -> str:
@@ -177,6 +179,8 @@ class Uncertainty:
 
     @property
     def ci(self) -> tuple[float, float]:
+        if self.ci_value is not None:
+            return self.ci_value
         r = self.root
         if isinstance(r, Unit):
             return r.ci if r.ci is not None else (r.point, r.point)
@@ -185,6 +189,8 @@ class Uncertainty:
 
     @property
     def ci_of(self) -> str:
+        if self.ci_value is not None:
+            return self.ci_text
         r = self.root
         if isinstance(r, Unit):
             return f"{r.label} ({r.region.text()})"
@@ -202,7 +208,7 @@ class Uncertainty:
             "n_seeds": least([u.n_seeds for u in p]),
             "n_batches": least([u.n_batches for u in p]),
             "n_layers": sum(layers) if layers else None,
-            "n_networks": len({u.network for u in p}) or None,
+            "n_networks": len({u.network for u in p if u.network}) or None,
             "n_units": len(self.leaves()),
         }
 

@@ -41,12 +41,28 @@ def population_unit(
 ) -> Unit:
     """A statistic of the network's layers ``names``: its point value, and the interval of the nested bootstrap
     over seeds, batches and layers."""
+    return population_unit_of(b, ctx, g, [g.values(names, value)], lambda ms: stat(ms[0]), point, region, label, names)
+
+
+def population_unit_of(
+    b: Bundle,
+    ctx: Context,
+    g: Replicated,
+    values: list[np.ndarray],
+    stat: Callable[[list[np.ndarray]], np.ndarray],
+    point: float,
+    region: Region,
+    label: str,
+    names: list[str],
+) -> Unit:
+    """As :func:`population_unit` for a statistic of several per-layer quantities at once (each a
+    ``(n_cells, n_layers)`` array of :meth:`Replicated.values`): every quantity is resampled with the same
+    cells and the same layers in a draw, and ``stat`` maps the list of ``(draws, layers)`` matrices to draws."""
     bs = ctx.bootstrap
-    v = g.values(names, value)
-    m = weighted_means(g.weights(b, bs.draws, bs.seed), v)
+    w = g.weights(b, bs.draws, bs.seed)
     rng = np.random.default_rng([bs.seed, label_seed(g.label, "layers", *names)])
     idx = layer_draws(len(names), bs.draws, rng)
-    draws = stat(np.take_along_axis(m, idx, axis=1))
+    draws = stat([np.take_along_axis(weighted_means(w, v), idx, axis=1) for v in values])
     ci = interval(draws, top_level(g.n_seeds, g.batches, len(names)), bs.level)
     return Unit(label, point, region, ci, g.n_seeds, min(g.batches), len(names), g.label)
 
