@@ -86,8 +86,8 @@ class Claim:
     nearest: str = ""  # for NO DATA: the nearest data, labelled as a diagnostic
     module: str = ""  # where the claim is defined (set by the registry)
     experiment: str = ""  # number claims: the empirics.experiments id it is about (set by the registry)
-    no_experiment: str = ""  # number claims without one: why
-    replicate: Any = None  # claims.replication.catalog.Spec: the statistic of one project run (or None)
+    experiment_note: str = ""  # why it has no experiment, or why no replication is computed for it
+    replicate: Any = None  # claims.replication.spec.Spec: the claim's statistic on one project run (or None)
 
     def __post_init__(self) -> None:
         # labels are generated from the registry's printed value, never typed twice
