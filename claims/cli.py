@@ -22,7 +22,12 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--results", default="results/", help="results folder (default: results/)")
     g = v.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true", help="print a JSON list of claim objects")
-    g.add_argument("--markdown", action="store_true", help="print a markdown table (for the README)")
+    g.add_argument("--markdown", action="store_true", help="print a markdown table (docs/claims-verdicts.md)")
+    g.add_argument(
+        "--laws",
+        action="store_true",
+        help="print the law claims judged on this folder as a markdown table with 95%% intervals and n's (README)",
+    )
     v.add_argument(
         "--only",
         choices=("holds", "fails", "inconclusive", "no data"),
@@ -78,6 +83,8 @@ def _verify(args: argparse.Namespace) -> int:
         claims, outs = [claims[k] for k in keep], [outs[k] for k in keep]
     if args.json:
         print(json.dumps([report.row(c, o) for c, o in zip(claims, outs, strict=True)], indent=1))
+    elif args.laws:
+        print(report.law_table(claims, outs))
     elif args.markdown:
         print(report.markdown(claims, outs))
         print()

@@ -296,3 +296,27 @@ def replication_lines(c: Claim, o: Outcome) -> list[str]:
         "replicate if outside, else inconclusive; proxy runs are shown, never counted (docs/claims-reference.md §3.4)"
     )
     return out
+
+
+def law_table(claims: list[Claim], outs: list[Outcome]) -> str:
+    """The README's law table (``verify --laws``): every law judged on data, its measured value, 95 % interval,
+    the n's behind it and its verdict (the point value's verdict beside an interval verdict)."""
+    lines = [
+        "| claim | where | printed | measured | 95% ci | seeds × batches | layers / networks | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c, o in zip(claims, outs, strict=True):
+        if c.kind != LAW or o.verdict == NO_DATA:
+            continue
+        u = o.uncertainty
+        n = u.counts() if u is not None else {}
+        sb = (
+            f"{n['n_seeds']} × {n['n_batches']}"
+            if n.get("n_batches")
+            else (f"{n['n_seeds']} seeds" if n.get("n_seeds") else "—")
+        )
+        ln = f"{n['n_layers'] or '—'} / {n['n_networks'] or '—'}" if u is not None else "—"
+        verdict = o.label + (f" (point: {o.point_verdict})" if u is not None and o.point_verdict != o.verdict else "")
+        cells = [f"`{c.id}`", c.location, printed_text(c, o), measured_text(c, o), ci_text(c, o), sb, ln, verdict]
+        lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+    return "\n".join(lines)
