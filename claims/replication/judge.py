@@ -43,7 +43,7 @@ from ..model import FAILS, HOLDS, INCONCLUSIVE, NO_DATA, NUMBER, Claim
 from ..replicates import Replicated, groups
 from ..tolerance import half
 from ..uncertainty.judge import Region
-from ..uncertainty.resample import interval, point_weights, top_level, weighted_means
+from ..uncertainty.resample import interval, point_weights, t_quantile, top_level, weighted_means
 from .spec import ReplicationError, Spec
 
 REPLICATES, NOT_REPLICATED = "replicates", "does not replicate"
@@ -127,9 +127,7 @@ def _spread(g: Replicated, x: np.ndarray) -> float:
 
 def _prediction_factor(m: int) -> float:
     """t_{m−1, 0.975}·√(1 + 1/m): a 95 % prediction interval for one new run from m units."""
-    from scipy.special import stdtrit
-
-    return float(stdtrit(m - 1, 0.975)) * math.sqrt(1.0 + 1.0 / m)
+    return t_quantile(m - 1, 0.975) * math.sqrt(1.0 + 1.0 / m)
 
 
 def _judge(p: float, m: float, ci: tuple[float, float], h: float, form: str) -> str:

@@ -235,3 +235,13 @@ def test_the_authors_files_get_no_interval_and_no_inconclusive_verdict():
         assert out.uncertainty is None and out.verdict != INCONCLUSIVE, c.id
         if c.kind == LAW:
             assert out.point_verdict == ""
+
+
+def test_t_quantile_matches_scipy_without_importing_it_on_the_verifier_path():
+    from scipy.special import stdtrit
+
+    from claims.uncertainty.resample import t_quantile
+
+    for df in (1, 2, 3, 4, 7, 30, 500):
+        for p in (0.9, 0.975, 0.995):
+            assert t_quantile(df, p) == pytest.approx(float(stdtrit(df, p)), rel=1e-7)
