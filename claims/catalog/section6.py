@@ -137,7 +137,7 @@ def _gap_rows(b: Bundle, ctx: Context, stat: GapStat, ok: Callable[[float], bool
         names = [nm for nm in names if not conc or layer_arrays(g.point.by_name(nm))[2].size]
         if not names:
             continue
-        lu = layer_units(b, ctx, g, names, lambda x: stat(*layer_arrays(x)), region, lambda nm, g=g: f"{g.label}/{nm}")
+        lu = layer_units(b, ctx, g, names, lambda x: stat(*layer_arrays(x)), region)
         rows += [(g.label, nm, u.point) for nm, u in zip(names, lu, strict=True)]
         units += lu
         used.append(g)

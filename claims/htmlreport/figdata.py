@@ -200,8 +200,8 @@ def fig_alpha_vs_depth(b: Bundle) -> Figure:
         )
         g = group_of(b, n)
         if g is not None and len(g.cells) > 1:
-            us = layer_units(b, Context(), g, p.names, lambda x: x.alpha, Region(), lambda nm: nm)
-            p.lo, p.hi = np.array([u.ci[0] for u in us]), np.array([u.ci[1] for u in us])
+            cis = [u.ci for u in layer_units(b, Context(), g, p.names, lambda x: x.alpha, Region()) if u.ci]
+            p.lo, p.hi = np.array([c[0] for c in cis]), np.array([c[1] for c in cis])
         f.panels.append(p)
         used.add(n.key)
     f.sources += [

@@ -56,7 +56,8 @@ def per_network(
     and the network holds iff every layer does."""
 
     def measure(b: Bundle, ctx: Context) -> Measure:
-        per, refs, units, used = [], [], [], []
+        per, refs, used = [], [], []
+        units: list[Unit | Group] = []
         for n in population(b, keys):
             layers = [x for x in n.of_type(*types) if math.isfinite(value(x))]
             if not layers:
@@ -69,7 +70,7 @@ def per_network(
             if g is None:
                 units.append(Unit.frozen(n.label, v, ok(v, ctx), region(ctx), n.label))
             elif each is not None:
-                lu = layer_units(b, ctx, g, names, value, each(ctx), lambda nm, g=g: f"{g.label}/{nm}")
+                lu = layer_units(b, ctx, g, names, value, each(ctx))
                 units.append(Group(n.label, "every", list(lu)))
                 used.append(g)
             else:
@@ -134,5 +135,5 @@ def row_units(
         elif math.isfinite(value(x)):
             names.setdefault(g.label, (g, []))[1].append(x.name)
     for g, nms in names.values():
-        units += layer_units(b, ctx, g, nms, value, region, lambda nm, g=g: f"{g.label}/{nm}")
+        units += layer_units(b, ctx, g, nms, value, region)
     return units, [g for g, _ in names.values()]

@@ -29,6 +29,7 @@ carries no multiplicity correction (a law over many units is judged per unit, ne
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..model import FAILS, HOLDS, INCONCLUSIVE
@@ -127,7 +128,7 @@ class Group:
 
     label: str
     rule: str
-    members: list[Unit | Group] = field(default_factory=list)
+    members: Sequence[Unit | Group] = field(default_factory=list)
     most: float = 0.5
 
     def counts(self) -> tuple[int, int, int]:

@@ -51,7 +51,7 @@ def label_seed(*parts: str) -> int:
     return zlib.crc32("\x1f".join(parts).encode())
 
 
-def point_weights(seed_of_cell: Sequence[int]) -> np.ndarray:
+def point_weights(seed_of_cell: Sequence[int] | np.ndarray) -> np.ndarray:
     r"""The hierarchical-mean weights :math:`1/(S\,n_s)` of the cells (seed index per cell, 0 … S−1)."""
     s = np.asarray(seed_of_cell, int)
     n_seeds = int(s.max()) + 1
@@ -59,7 +59,7 @@ def point_weights(seed_of_cell: Sequence[int]) -> np.ndarray:
     return 1.0 / (n_seeds * per_seed[s])
 
 
-def cell_weights(seed_of_cell: Sequence[int], n_draws: int, rng: np.random.Generator) -> np.ndarray:
+def cell_weights(seed_of_cell: Sequence[int] | np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarray:
     """``(n_draws, n_cells)`` weights of the nested seed → batch resampling (see the module docstring)."""
     s = np.asarray(seed_of_cell, int)
     n_seeds = int(s.max()) + 1

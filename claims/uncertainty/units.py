@@ -74,10 +74,11 @@ def layer_units(
     names: list[str],
     value: Value,
     region: Region | Callable[[int], Region],
-    label: Callable[[str], str],
+    label: Callable[[str], str] | None = None,
 ) -> list[Unit]:
     """One unit per layer: the hierarchical mean of its value over the cells, with the interval of the
-    seed → batch bootstrap (the layer itself is not resampled). ``region`` may depend on the layer's index."""
+    seed → batch bootstrap (the layer itself is not resampled). ``region`` may depend on the layer's index;
+    units are labelled ``<network>/<layer>`` unless ``label`` says otherwise."""
     bs = ctx.bootstrap
     v = g.values(names, value)
     point = weighted_means(_point_w(g), v)
@@ -87,7 +88,8 @@ def layer_units(
     for j, nm in enumerate(names):
         reg = region(j) if callable(region) else region
         ci = interval(m[:, j], n_top, bs.level)
-        out.append(Unit(label(nm), float(point[j]), reg, ci, g.n_seeds, min(g.batches), 1, g.label))
+        name = label(nm) if label is not None else f"{g.label}/{nm}"
+        out.append(Unit(name, float(point[j]), reg, ci, g.n_seeds, min(g.batches), 1, g.label))
     return out
 
 

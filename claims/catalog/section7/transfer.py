@@ -137,7 +137,7 @@ CLAIMS.append(
 
 # -- Remark 2(ii): BIC selects log-normal over power law on most layers (every file with rank-profile data) ------
 def _ln_most(b: Bundle, ctx: Context) -> Measure:
-    pops = []
+    pops: list[tuple[str, tuple]] = []
     if b.has("alpha_triangle"):
         labels = []
         for blk in b.need("alpha_triangle").items():
