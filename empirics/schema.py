@@ -80,7 +80,10 @@ Repeated measurement (optional run fields; files without them stay valid ``sad-r
   are the same measurement twice (a copy would count twice in every interval); the verifier names both
   files and exits 2 instead of keeping one of them silently.
 * ``run.experiment`` (written by the paper preset) names the paper experiment behind number claims
-  (:data:`empirics.experiments.EXPERIMENTS`: architecture, dataset, B, k, checkpoint epoch, layer rule);
+  (:data:`empirics.experiments.EXPERIMENTS`: architecture, dataset, B, k, checkpoint epoch, layer rule). One id
+  per file, and one ``run_name`` per experiment id: a network measured for two experiments (e.g. at k = 20 and at
+  k = 25) is two runs with two ``run_name`` values. The claims each experiment serves, and the layers they need,
+  are listed by ``claims.replication.catalog.covered()``;
   ``proxy: true`` marks a run on stand-in data (synthetic, digits), at reduced width or at ``scale`` other
   than ``"full"``: ``claims verify`` shows its replication verdict but never counts it as a replication
   (a ``scale`` other than ``"full"`` is treated as a proxy even if ``proxy`` says false).

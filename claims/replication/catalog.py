@@ -200,3 +200,13 @@ def assignment(cid: str) -> tuple[str, Any]:
         if cid.startswith(prefix):
             return "", why
     return "", ""
+
+
+def covered() -> dict[str, list[str]]:
+    """Experiment id → the number claims a re-measurement of it replicates (a statistic is defined): what a
+    preset must re-measure, with the experiment's layers, for those claims to get a replication verdict."""
+    out: dict[str, list[str]] = {}
+    for cid, (exp, what) in ASSIGNED.items():
+        if isinstance(what, Spec):
+            out.setdefault(exp, []).append(cid)
+    return out

@@ -226,3 +226,13 @@ def test_files_without_the_optional_fields_stay_valid():
     validate(doc)
     doc["run"].update(batch_index=3, experiment=TINY, run_name="r", epoch=2)
     validate(doc)
+
+
+def test_covered_experiments_are_remeasurable_and_each_claim_is_listed_once():
+    from claims.replication.catalog import covered
+
+    cov = covered()
+    assert set(cov) <= set(EXPERIMENTS) and all(EXPERIMENTS[e].remeasurable for e in cov)
+    ids = [c for cs in cov.values() for c in cs]
+    assert len(ids) == len(set(ids)) and all(REGISTRY[c].replicate is not None for c in ids)
+    assert {"tiny_imagenet_resnet50", "imagenet1k_resnet50_pretrained", "synthetic_lm_gpt2_6block"} <= set(cov)
