@@ -102,7 +102,8 @@ def _heads(b: Bundle, ctx: Context) -> Measure:
     rows = [(n, x) for n in population(b) for x in n.of_type("head")]
     if not rows:
         return Measure(None, "no head layer in any file")
-    best = max(rows, key=lambda t: t[1].alpha)
+    fitted = [t for t in rows if t[1].alpha == t[1].alpha]  # an unfitted head (NaN) is never the largest
+    best = max(fitted or rows, key=lambda t: t[1].alpha)
     anyrow = max((x.alpha for n in population(b) for x in n.layers), default=float("nan"))
     units, used = row_units(b, ctx, rows, lambda x: x.alpha, lambda x: x.alpha > 4, above(4.0))
     unc = uncertainty_of(b, Group("heads", "some", units), used, False)

@@ -7,7 +7,7 @@ from ...bundle import Bundle
 from ...checks import Measure, all_ok, claim, law
 from ...context import Context
 from ...measures.laws import population, row_units, uncertainty_of
-from ...measures.participation import pr_range, pr_range_perturb, zeta_bound
+from ...measures.participation import exact_zeta_bound, pr_range, pr_range_perturb, zeta_bound
 from ...model import LAW, Candidate
 from ...perturb import block, flip, rec_from_ref
 from ...records import Layer, network, ref
@@ -100,7 +100,7 @@ CLAIMS.append(
 
 # -- the ζ bound at αγ = 2 (analytic) and the data's consistency with it ------------------------------------
 def _zeta2(b: Bundle, ctx: Context) -> Measure:
-    return Measure(zeta_bound(2.0), "ζ(2)²/ζ(4) (mpmath; = 5/2 exactly)", [])
+    return Measure(exact_zeta_bound(2.0), "ζ(2)²/ζ(4) (mpmath; = 5/2 exactly)", [])
 
 
 CLAIMS.append(
