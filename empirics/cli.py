@@ -1,26 +1,34 @@
-"""``python -m empirics measure ...`` (plus ``train``, ``run`` and ``compare`` when those modules import).
+"""``python -m empirics measure ...`` (plus ``train``, ``run`` and ``compare`` from their own modules).
 
-Exit status: 0 ok; 2 bad arguments or input (one line on stderr, no traceback); 3 interrupted
-(Ctrl-C or SIGTERM: the layers finished so far stay in ``--out`` with ``complete: false``, and the same
-command resumes without recomputing them).
+Exit status: 0 ok; 2 bad arguments or input (one line on stderr, no traceback) — also an ``--out`` that is
+a folder, a device, a FIFO or in a folder that cannot be written (checked before any work), or an ``--out``
+another run is writing (its lock names that run's pid and host); 3 interrupted (Ctrl-C or SIGTERM, at any
+moment: the layers finished so far stay in ``--out`` with ``complete: false``, and the same command resumes
+without recomputing them; each layer records the session that measured it in ``measured_with``).
 
 Multi-process: ``torchrun --nproc_per_node=2 -m empirics measure ...`` splits the batch across the
-processes (gloo on CPU, NCCL on CUDA); sums are all-reduced and only rank 0 writes the file.
+processes (gloo on CPU, NCCL on CUDA); sums are all-reduced, the Monte-Carlo labels of the Gauss–Newton
+Kronecker factor are drawn per sample (keyed by seed and global sample index), so the file equals the
+single-process one up to summation order and a run may be resumed with another process count. Rank 0
+checks and locks ``--out`` and writes it; every process stops with the same exit status.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import signal
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
+
+from empirics.arguments import nonnegative_int, positive_float, positive_int
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 3
 DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "cuda")
+T = TypeVar("T")
 
 
 class BadInput(Exception):
@@ -52,24 +60,26 @@ def add_measure_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--model", required=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--data-root", default=None)
-    p.add_argument("--n-classes", type=int, default=None)
-    p.add_argument("--image-size", type=int, default=None)
-    p.add_argument("--width", type=int, default=None, help="size knob (conv/ViT width; d_model for gpt2*)")
+    p.add_argument("--n-classes", type=positive_int, default=None)
+    p.add_argument("--image-size", type=positive_int, default=None)
+    p.add_argument("--width", type=positive_int, default=None, help="size knob (conv/ViT width; d_model for gpt2*)")
     p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE", help="other build kwargs")
     p.add_argument("--checkpoint", default=None, help="a checkpoint written by `python -m empirics train`")
-    p.add_argument("--batch", type=int, required=True, help="B: the first B samples of the train split")
-    p.add_argument("--k", type=int, required=True, help="top-k singular directions per layer")
+    p.add_argument("--batch", type=positive_int, required=True, help="B: the first B samples of the train split")
+    p.add_argument("--k", type=positive_int, required=True, help="top-k singular directions per layer")
     p.add_argument("--layers", nargs="+", default=None, help="module names to measure (default: all)")
     p.add_argument("--dtype", default=None, help="float64 (default on CPU) or float32 (default on CUDA)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--no-gn", action="store_true", help="skip the Gauss-Newton curvature")
     p.add_argument("--no-kron", action="store_true", help="skip the Kronecker sub-record")
     p.add_argument("--fd", action="store_true", help="also record finite-difference curvature h_fd")
-    p.add_argument("--fd-eps", type=float, default=1e-3)
+    p.add_argument("--fd-eps", type=positive_float, default=1e-3)
     p.add_argument("--fd-dtype", default=None, help="dtype of the finite differences (default: --dtype)")
     p.add_argument("--clamp-k", action="store_true", help="measure min(k, rank) where k exceeds a layer's rank")
-    p.add_argument("--chunk-size", type=int, default=None, help="directions per vmap chunk (default: from memory)")
+    p.add_argument(
+        "--chunk-size", type=positive_int, default=None, help="directions per vmap chunk (default: from memory)"
+    )
     p.add_argument(
         "--method",
         default="auto",
@@ -83,7 +93,7 @@ def add_measure_parser(sub) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m empirics", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m empirics", description=(__doc__ or "").splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     add_measure_parser(sub)
     for mod in ("empirics.train", "empirics.presets", "empirics.compare.cli"):
@@ -97,11 +107,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    """``python -m empirics``: parse, run the command; a stop signal before the command starts is exit 3."""
+    from empirics.output import Interrupts
+
+    with Interrupts():
+        try:
+            args = build_parser().parse_args(argv)
+            return int(args.func(args) or 0)
+        except KeyboardInterrupt:
+            print("interrupted: stopped before any work started", file=sys.stderr)
+            return EXIT_INTERRUPTED
 
 
 # --------------------------------------------------------------------------------------------------
+
+
+def _first_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (safe on an empty message)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:200]}" if text else type(exc).__name__
 
 
 def _check_args(args) -> tuple[Any, Any]:
@@ -116,74 +140,66 @@ def _check_args(args) -> tuple[Any, Any]:
         raise BadInput(f"--dtype: unknown dtype {dtype_name!r}; choose from {', '.join(DTYPES)}")
     if args.fd_dtype is not None and args.fd_dtype not in DTYPES:
         raise BadInput(f"--fd-dtype: unknown dtype {args.fd_dtype!r}; choose from {', '.join(DTYPES)}")
-    if args.batch < 1:
-        raise BadInput(f"--batch must be >= 1 (empty batch), got {args.batch}")
-    if args.k < 1:
-        raise BadInput(f"--k must be >= 1, got {args.k}")
-    if args.chunk_size is not None and args.chunk_size < 1:
-        raise BadInput(f"--chunk-size must be >= 1, got {args.chunk_size}")
     from empirics.curvature import METHODS
 
     if args.method not in METHODS:
         raise BadInput(f"--method: unknown {args.method!r}; choose from {', '.join(METHODS)}")
-    if args.fd_eps <= 0:
-        raise BadInput(f"--fd-eps must be > 0, got {args.fd_eps}")
     return getattr(torch, dtype_name), torch.device(args.device)
 
 
 def _load_checkpoint(path: str) -> dict:
+    """A checkpoint of ``python -m empirics train`` (or a bare state_dict), its fields type-checked and its
+    weights finite; every problem is one :class:`BadInput` line naming the file and the field."""
     import torch
 
+    from empirics.model_args import nonfinite_entries
+
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise BadInput(f"--checkpoint {path}: no such file")
+    if not p.is_file():
+        raise BadInput(f"--checkpoint {path}: not a regular file")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
+        raise BadInput(f"--checkpoint {path}: unreadable ({_first_line(exc)})") from None
+    if isinstance(ckpt, dict) and all(isinstance(v, torch.Tensor) for v in ckpt.values()) and ckpt:
+        ckpt = {"model": ckpt}  # a bare state_dict
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict) or not ckpt["model"]:
+        raise BadInput(f"--checkpoint {path}: not a model checkpoint (expected a state_dict or a dict with 'model')")
+    for key, typ, what in (
+        ("epoch", int, "an integer"),
+        ("model_name", str, "a string"),
+        ("build_kwargs", dict, "a dict"),
+        ("metrics", dict, "a dict"),
+    ):
+        value = ckpt.get(key)
+        if value is not None and (not isinstance(value, typ) or isinstance(value, bool)):
+            raise BadInput(f"--checkpoint {path}: field {key!r} must be {what}, got {value!r:.60}")
+    if not all(isinstance(v, torch.Tensor) for v in ckpt["model"].values()):
+        raise BadInput(f"--checkpoint {path}: field 'model' must map parameter names to tensors")
+    bad = nonfinite_entries(ckpt["model"])
+    if bad:
+        total = sum(n for _, n in bad)
         raise BadInput(
-            f"--checkpoint {path}: unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
-        ) from None
-    if isinstance(ckpt, dict) and "model" in ckpt and isinstance(ckpt["model"], dict):
-        return ckpt
-    if isinstance(ckpt, dict) and all(hasattr(v, "shape") for v in ckpt.values()):
-        return {"model": ckpt}  # a bare state_dict
-    raise BadInput(f"--checkpoint {path}: not a model checkpoint (expected a state_dict or a dict with 'model')")
-
-
-def _model_args(args) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in args.model_arg:
-        if "=" not in item:
-            raise BadInput(f"--model-arg {item!r}: expected KEY=VALUE")
-        key, value = item.split("=", 1)
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    if args.width is not None:
-        out["d_model" if args.model.startswith("gpt2") else "width"] = args.width
-    return out
-
-
-def _build_kwargs(ds, args) -> dict:
-    """build_model kwargs that fit the dataset: classes, channels and image size (or the LM context)."""
-    kw: dict[str, Any] = {"num_classes": args.n_classes or ds.n_classes, "seed": args.seed}
-    if ds.inputs.dim() == 4:
-        kw.update(in_channels=int(ds.inputs.shape[1]), image_size=int(ds.inputs.shape[-1]))
-    else:
-        kw["context"] = int(ds.inputs.shape[1])
-        if ds.task == "classification":
-            kw["task"] = "classification"
-    return {**kw, **_model_args(args)}
+            f"--checkpoint {path}: {total} non-finite weight value(s) (first in {bad[0][0]!r}); "
+            "a diverged training run cannot be measured"
+        )
+    return ckpt
 
 
 def _prepare(args, api, dtype, device):
     """Load data, model (and checkpoint), and the layer table; every user error becomes BadInput."""
     from empirics import distributed as dist
     from empirics.layers import resolve_layers
+    from empirics.model_args import build_kwargs_for, check_model_fits, parse_model_args, size_kwargs
 
     if args.model not in api.MODEL_NAMES:
         raise BadInput(f"--model: unknown model {args.model!r}; choose from {', '.join(api.MODEL_NAMES)}")
+    try:
+        model_kwargs = {**parse_model_args(args.model_arg), **size_kwargs(args.model, args.width)}
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
     ckpt = _load_checkpoint(args.checkpoint) if args.checkpoint else None
     if ckpt and ckpt.get("model_name") not in (None, args.model):
         raise BadInput(
@@ -207,32 +223,38 @@ def _prepare(args, api, dtype, device):
         raise BadInput(f"--dataset {args.dataset}: empty dataset (no samples)")
     if len(ds.targets) < args.batch:
         raise BadInput(f"--batch {args.batch}: dataset {args.dataset!r} has only {len(ds.targets)} samples")
-    kw = dict(ckpt["build_kwargs"]) if ckpt and ckpt.get("build_kwargs") else _build_kwargs(ds, args)
+    if ckpt and ckpt.get("build_kwargs"):
+        kw = dict(ckpt["build_kwargs"])
+    else:
+        kw = build_kwargs_for(ds, seed=args.seed, model_kwargs=model_kwargs, n_classes=args.n_classes)
     try:
         model = api.build_model(args.model, **kw)
-    except ValueError as exc:
-        raise BadInput(f"--model: {exc}") from None
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise BadInput(f"--model {args.model}: cannot build it ({_first_line(exc)})") from None
     if ckpt is not None:
         try:
             model.load_state_dict(ckpt["model"])
         except (RuntimeError, KeyError, ValueError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise BadInput(
-                f"--checkpoint {args.checkpoint}: does not fit model {args.model!r} ({first[:200]})"
+                f"--checkpoint {args.checkpoint}: does not fit model {args.model!r} ({_first_line(exc)})"
             ) from None
     model = model.to(device=device, dtype=dtype).eval()
+    x, y = ds.inputs[: args.batch], ds.targets[: args.batch]
+    x = x.to(device=device, dtype=dtype) if x.is_floating_point() else x.to(device)
+    y = y.to(device)
+    loss_fn = api.loss_for(ds)
+    try:
+        check_model_fits(model, x, y, loss_fn, what=f"--model {args.model} on --dataset {args.dataset}")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
     try:
         table = resolve_layers(model, dict(api.layer_table(model)), names=args.layers)
     except ValueError as exc:
         raise BadInput(f"--layers: {exc}") from None
     if not table:
         raise BadInput("--layers: no layer selected")
-    x, y = ds.inputs[: args.batch], ds.targets[: args.batch]
     sl = dist.shard(args.batch)
-    x, y = x[sl], y[sl]
-    x = x.to(device=device, dtype=dtype) if x.is_floating_point() else x.to(device)
-    y = y.to(device)
-    return ds, model, table, x, y, ckpt, kw
+    return ds, model, table, x[sl], y[sl], ckpt, kw, loss_fn
 
 
 def _run_record(args, api, ds, ckpt, kw, dtype_name, device, loss_fn) -> dict:
@@ -271,103 +293,176 @@ def _run_record(args, api, ds, ckpt, kw, dtype_name, device, loss_fn) -> dict:
     return run
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+# -- running on one or several processes ------------------------------------------------------------
+
+
+def _is_main() -> bool:
+    from empirics import distributed as dist
+
+    return dist.is_main() if dist.is_distributed() else int(os.environ.get("RANK", "0") or 0) == 0
+
+
+def _on_main(fn: Callable[[], T]) -> T | None:
+    """``fn()`` on rank 0 only; its user error (if any) stops every process (exit 2)."""
+    from empirics import distributed as dist
+    from empirics.output import OutputError
+
+    result, error = None, None
+    if dist.is_main():
+        try:
+            result = fn()
+        except (BadInput, OutputError) as exc:
+            error = str(exc)
+    error = dist.broadcast_object(error)
+    if error:
+        raise BadInput(error)
+    return result
+
+
+def _together(fn: Callable[[], T]) -> T:
+    """``fn()`` on every process; a user error on any of them stops them all (exit 2)."""
+    from empirics import distributed as dist
+
+    result, error = None, None
+    try:
+        result = fn()
+    except BadInput as exc:
+        error = str(exc)
+    error = dist.first_error(error)
+    if error:
+        raise BadInput(error)
+    return result  # type: ignore[return-value]
 
 
 def run_measure(args) -> int:
     """Entry point of ``python -m empirics measure``; returns the exit status."""
+    from empirics import distributed as dist
+    from empirics.output import Interrupts, OutputError
+
+    writer = None
+    measured = SimpleNamespace(n=0, out=args.out)
+    with Interrupts() as stop:
+        try:
+            dtype, device = _check_args(args)
+            dist.init_from_env(device.type)
+            writer = _on_main(lambda: _writer(args.out, stop))
+            return _measure(args, dtype, device, writer, measured)
+        except (BadInput, OutputError) as exc:
+            if _is_main():
+                print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            return _interrupted(measured)
+        except Exception as exc:
+            if stop.interrupted or _peer_stopped(exc):  # a collective broken by this stop, or by another rank's
+                return _interrupted(measured)
+            raise
+        finally:
+            if writer is not None:
+                writer.close()
+            dist.shutdown()
+
+
+def _interrupted(measured: SimpleNamespace) -> int:
+    if _is_main():
+        kept = f"{measured.n} finished layer(s) kept in {measured.out}" if measured.n else "no layer finished"
+        print(f"interrupted: {kept}; rerun the same command to resume", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _peer_stopped(exc: BaseException) -> bool:
+    """Whether ``exc`` is a torch.distributed communication failure (another process of the run stopped)."""
+    try:
+        from torch.distributed import DistError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, DistError) or "Connection closed by peer" in str(exc)
+
+
+def _writer(out: str, stop):
+    from empirics.output import RunWriter
+    from empirics.schema import validate
+
+    return RunWriter(out, validator=validate, identity=lambda doc: doc["run"], defer=stop.deferred).start()
+
+
+def _measure(args, dtype, device, writer, measured: SimpleNamespace) -> int:
     import torch
 
     from empirics import distributed as dist
     from empirics import results_io
     from empirics.measure import KTooLarge, measure_model
+    from empirics.output.writer import merge_records
 
-    out = Path(args.out)
-    previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
-    doc: dict | None = None
-    try:
-        dtype, device = _check_args(args)
-        dtype_name = str(dtype).replace("torch.", "")
-        if device.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = bool(args.allow_tf32)
-            torch.backends.cudnn.allow_tf32 = bool(args.allow_tf32)
-        dist.init_from_env(device.type)
-        torch.manual_seed(args.seed)
-        api = _api()
-        ds, model, table, x, y, ckpt, kw = _prepare(args, api, dtype, device)
-        loss_fn = api.loss_for(ds)
-        run = _run_record(args, api, ds, ckpt, kw, dtype_name, device, loss_fn)
-        try:
-            previous = results_io.load_for_resume(out, run)
-        except results_io.ResumeError as exc:
-            raise BadInput(str(exc)) from None
-        done = [r for r in (previous or {}).get("layers", []) if r.get("name") in table]
-        settings = {
-            "bn_mode": "eval",
-            "bias_measured": False,
-            "layers_measured": table,
-            "chunk_size": args.chunk_size,
-            "method": args.method,
-            "world_size": dist.world_size(),
-            "measurement_batch": f"first {args.batch} samples of the train split (seed {args.seed})",
-            "dataset_meta": getattr(ds, "meta", {}),
-            "resumed_layers": [r["name"] for r in done],
-        }
-        doc = {
-            "schema": "sad-results/1",
-            "complete": False,
-            "run": run,
-            "provenance": results_io.provenance(settings, seed=args.seed, device=str(device), dtype=dtype_name),
-            "layers": done,
-        }
-        order = list(table)
-
-        def save(final: bool = False) -> None:
-            doc["layers"].sort(key=lambda r: order.index(r["name"]))
-            doc["complete"] = final
-            if dist.is_main():
-                results_io.write_atomic(out, doc)
-
-        def on_layer(record: dict) -> None:
-            doc["layers"].append(record)
-            save()
-
-        try:
-            measure_model(
-                model,
-                loss_fn,
-                x,
-                y,
-                layer_types=table,
-                k=args.k,
-                gn=not args.no_gn,
-                kron=not args.no_kron,
-                fd=args.fd,
-                clamp_k=args.clamp_k,
-                chunk_size=args.chunk_size,
-                progress=not args.no_progress,
-                skip=frozenset(r["name"] for r in done),
-                on_layer=on_layer,
-                method=args.method,
-                fd_eps=args.fd_eps,
-                fd_dtype=getattr(torch, args.fd_dtype) if args.fd_dtype else None,
-                kron_kwargs={"seed": args.seed},
-            )
-        except KTooLarge as exc:
-            raise BadInput(str(exc)) from None
-        save(final=True)
+    dtype_name = str(dtype).replace("torch.", "")
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = bool(args.allow_tf32)
+        torch.backends.cudnn.allow_tf32 = bool(args.allow_tf32)
+    torch.manual_seed(args.seed)
+    api = _api()
+    ds, model, table, x, y, ckpt, kw, loss_fn = _together(lambda: _prepare(args, api, dtype, device))
+    run = _run_record(args, api, ds, ckpt, kw, dtype_name, device, loss_fn)
+    previous = _on_main(lambda: writer.load(run))
+    measured.out = str(writer.path) if writer is not None else args.out
+    done_names = dist.broadcast_object([r["name"] for r in (previous or {}).get("layers", []) if r["name"] in table])
+    assert isinstance(done_names, list)
+    if previous is not None and previous.get("complete") and set(table) <= set(done_names):
         if dist.is_main():
-            print(f"wrote {out} ({len(doc['layers'])} layers)", file=sys.stderr)
+            print(f"{measured.out}: already complete ({len(done_names)} layers); nothing to measure", file=sys.stderr)
         return EXIT_OK
-    except BadInput as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        n = len(doc["layers"]) if doc else 0
-        kept = f"{n} finished layer(s) kept in {out}" if n else "no layer finished"
-        print(f"interrupted: {kept}; rerun the same command to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous_handler)
-        dist.shutdown()
+    settings = {
+        "bn_mode": "eval",
+        "bias_measured": False,
+        "layers_measured": table,
+        "chunk_size": args.chunk_size,
+        "method": args.method,
+        "world_size": dist.world_size(),
+        "measurement_batch": f"first {args.batch} samples of the train split (seed {args.seed})",
+        "dataset_meta": getattr(ds, "meta", {}),
+        "resumed_layers": done_names,
+    }
+    prov = results_io.provenance(
+        settings, seed=args.seed, device=str(device), dtype=dtype_name, world_size=dist.world_size()
+    )
+    prov = results_io.resumed_provenance(prov, (previous or {}).get("provenance"))
+    stamp = results_io.part_stamp(prov)
+    kept = [r for r in (previous or {}).get("layers", []) if r.get("name") in table]
+    doc = {"schema": "sad-results/1", "complete": False, "run": run, "provenance": prov, "layers": kept}
+    measured.n = len(kept)
+    order = list(table)
+
+    def on_layer(record: dict) -> None:
+        record["measured_with"] = stamp
+        if writer is not None:
+            doc["layers"] = merge_records(doc["layers"], [record], order)
+            writer.write(doc)
+        measured.n += 1
+
+    try:
+        measure_model(
+            model,
+            loss_fn,
+            x,
+            y,
+            layer_types=table,
+            k=args.k,
+            gn=not args.no_gn,
+            kron=not args.no_kron,
+            fd=args.fd,
+            clamp_k=args.clamp_k,
+            chunk_size=args.chunk_size,
+            progress=not args.no_progress,
+            skip=frozenset(done_names),
+            on_layer=on_layer,
+            method=args.method,
+            fd_eps=args.fd_eps,
+            fd_dtype=getattr(torch, args.fd_dtype) if args.fd_dtype else None,
+            kron_kwargs={"seed": args.seed},
+        )
+    except KTooLarge as exc:
+        raise BadInput(str(exc)) from None
+    if writer is not None:
+        doc["layers"] = merge_records(doc["layers"], [], order)
+        writer.write(doc, final=True)
+        print(f"wrote {measured.out} ({len(doc['layers'])} layers)", file=sys.stderr)
+    return EXIT_OK

@@ -19,6 +19,7 @@ from empirics.schema import to_jsonable
 
 __all__ = ["loads_strict", "dumps_validated"]
 
+
 class _Invalid(ValueError):
     pass
 

@@ -25,6 +25,7 @@ from pathlib import Path
 __all__ = [
     "OutputError",
     "check_output_path",
+    "check_output_folder",
     "read_regular_text",
     "write_text_atomic",
     "remove_orphan_temps",
@@ -92,6 +93,28 @@ def check_output_path(path: str | os.PathLike, flag: str = "--out") -> Path:
         fd, probe = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise OutputError(f"{flag} {raw}: cannot write in folder {folder} ({_reason(exc)})") from None
+    os.close(fd)
+    os.unlink(probe)
+    return p
+
+
+def check_output_folder(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """The resolved folder ``path`` after checking it is (or can be created as) a folder this process can write
+    in; :class:`OutputError` (one line starting with ``flag``) otherwise."""
+    raw = os.fspath(path)
+    if not raw:
+        raise OutputError(f"{flag}: empty path")
+    p = Path(os.path.realpath(raw))
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{flag} {raw}: exists and is not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{flag} {raw}: cannot create the folder ({_reason(exc)})") from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", suffix=".tmp", dir=p)
+    except OSError as exc:
+        raise OutputError(f"{flag} {raw}: cannot write in it ({_reason(exc)})") from None
     os.close(fd)
     os.unlink(probe)
     return p

@@ -150,9 +150,11 @@ class RunWriter:
             doc = loads_strict(text, str(self.path))
             self.validator(doc)
         except SchemaError as exc:
-            raise error(f"{self.path}: not a valid results file ({exc}); delete it or use another output") from None
+            raise error(
+                f"{self.path}: not a valid results file ({exc}); delete it or use another {self.flag}"
+            ) from None
         except OutputError as exc:
-            raise error(f"{exc}; delete it or use another output") from None
+            raise error(f"{exc}; delete it or use another {self.flag}") from None
         return doc
 
     def _diff(self, doc: dict, want: dict) -> list[str]:
@@ -179,7 +181,7 @@ class RunWriter:
         diffs = self._diff(doc, want)
         if diffs:
             raise ResumeError(
-                f"{self.path}: exists with different settings ({_shown(diffs)}); delete it or use another output"
+                f"{self.path}: exists with different settings ({_shown(diffs)}); delete it or use another {self.flag}"
             )
         return doc
 

@@ -111,7 +111,7 @@ def test_success_writes_complete_valid_file(capsys, tmp_path):
     [
         (["--model", "resnet999"], "unknown model 'resnet999'"),
         (["--layers", "0", "bogus"], "unknown layer(s) bogus; valid: 0, 2, 4"),
-        (["--batch", "0"], "--batch must be >= 1"),
+        (["--batch", "0"], "argument --batch: must be an integer >= 1"),
         (["--dataset", "empty"], "empty dataset"),
         (["--dataset", "missing"], "put it under /nowhere"),
         (["--batch", "50"], "has only 12 samples"),
@@ -119,7 +119,7 @@ def test_success_writes_complete_valid_file(capsys, tmp_path):
         (["--device", "tpu"], "unknown device 'tpu'"),
         (["--k", "3"], "exceeds layer '4'"),
         (["--checkpoint", "/nonexistent/ckpt.pt"], "no such file"),
-        (["--batch", "notanint"], "invalid int value"),
+        (["--batch", "notanint"], "argument --batch: must be an integer >= 1"),
     ],
 )
 def test_bad_arguments_one_line_exit_2(capsys, tmp_path, extra, message):

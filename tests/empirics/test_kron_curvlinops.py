@@ -103,7 +103,9 @@ def test_exact_gn_factor_matches_curvlinops_type2_and_kfac_quadratic_form(name):
 def test_mc_gn_factor_matches_curvlinops_mc_with_same_samples(name):
     model, x, y = model_and_batch()
     per_sample = [
-        kfac(model, nn.CrossEntropyLoss(), name, x[i : i + 1], y[i : i + 1], "mc", mc_samples=3, seed=sample_seed(11, i))[2]
+        kfac(
+            model, nn.CrossEntropyLoss(), name, x[i : i + 1], y[i : i + 1], "mc", mc_samples=3, seed=sample_seed(11, i)
+        )[2]
         for i in range(len(y))
     ]
     ggT = torch.stack(per_sample).mean(0)

@@ -10,7 +10,10 @@ import pytest
 
 from empirics import presets
 from empirics.data import DATASET_NAMES, DatasetNotFound
-from empirics.presets import PRESETS, RunSpec, run_spec
+from empirics.output import ResumeError
+from empirics.presets import PRESETS, RunSpec
+from empirics.presets import run as preset_run
+from empirics.presets.run import run_spec
 from empirics.schema import validate
 from empirics.zoo import MODEL_NAMES
 
@@ -64,7 +67,7 @@ def test_tiny_spec_writes_valid_results_and_resumes(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("should not run")
 
-    monkeypatch.setattr(presets, "train", boom)
+    monkeypatch.setattr(preset_run, "train", boom)
     monkeypatch.setattr("empirics.measure.measure_model", boom)
     assert run_spec(TINY, out, cache_dir=cache, progress=False) == files
 
@@ -91,7 +94,7 @@ def test_tiny_spec_writes_valid_results_and_resumes(tmp_path, monkeypatch):
 
     # a file made with other settings is refused, not silently kept
     changed = dataclasses.replace(TINY, batch_size=20)
-    with pytest.raises(presets.PresetError, match="different run settings \\(batch_size\\)"):
+    with pytest.raises(ResumeError, match="different settings \\(spec.batch_size: 24 vs 20\\)"):
         run_spec(changed, out, cache_dir=cache, progress=False)
 
 
@@ -150,13 +153,13 @@ def test_paper_specs_build_and_run_forward(tmp_path):
     """Every paper run builds at full size on its (stand-in) data shape and maps inputs to class/byte logits."""
     import torch
 
-    from empirics.presets import _load_data
-    from empirics.train import _build_args
+    from empirics.model_args import build_kwargs_for
+    from empirics.presets.run import load_data
     from empirics.zoo import build_model, layer_table
 
     for spec in PRESETS["paper"]:
-        ds = _load_data(spec, "train", True, 2, str(tmp_path))
-        model = build_model(spec.model, **_build_args(ds, 0, dict(spec.model_kwargs))).eval()
+        ds = load_data(spec, "train", True, 2, str(tmp_path))
+        model = build_model(spec.model, **build_kwargs_for(ds, seed=0, model_kwargs=spec.model_kwargs)).eval()
         with torch.no_grad():
             out = model(ds.inputs)
         want = 256 if ds.task == "lm" else ds.n_classes

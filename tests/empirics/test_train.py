@@ -122,7 +122,7 @@ def test_cli_train_gpt2_and_errors(tmp_path, capsys):
     assert model.context == 8 and len(model.blocks) == 1
     assert _cli(["train", "--model", "nope", "--dataset", "digits", "--epochs", "1", "--checkpoint-dir", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: unknown model 'nope'") and err.count("\n") == 1
+    assert err.startswith("error: --model: unknown model 'nope'") and err.count("\n") == 1
     assert (
         _cli(
             [
