@@ -76,6 +76,8 @@ def check_output_path(path: str | os.PathLike, flag: str = "--out") -> Path:
         st = os.stat(p)
     except FileNotFoundError:
         st = None
+    except NotADirectoryError:
+        raise OutputError(f"{flag} {raw}: a folder on its path is a file") from None
     except OSError as exc:
         raise OutputError(f"{flag} {raw}: cannot inspect it ({_reason(exc)})") from None
     if st is not None and not stat.S_ISREG(st.st_mode):
