@@ -8,9 +8,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
@@ -30,7 +27,7 @@ from empirics.output.document import loads_strict
 from empirics.output.target import check_output_folder, remove_orphan_temps, write_text_atomic
 from empirics.output.writer import merge_records
 from empirics.schema import to_jsonable
-from tests import paths
+from tests.empirics.lock_holder import start_holder
 from tests.empirics.test_results_io import LAYER, _doc
 
 
@@ -143,30 +140,9 @@ def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
 
 
 # -- the lock ----------------------------------------------------------------------------------------------
-HOLDER = textwrap.dedent(
-    """
-    import sys
-    from empirics.output import OutputLock
-    lock = OutputLock(sys.argv[1]).acquire()
-    print("locked", flush=True)
-    sys.stdin.read()
-    lock.release()
-    """
-)
-
-
-def _holder(target):
-    env = dict(os.environ, PYTHONPATH=str(paths.ROOT))
-    p = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(target)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
-    )
-    assert p.stdout is not None and p.stdout.readline().strip() == "locked"
-    return p
-
-
 def test_a_live_holder_is_named_and_a_dead_one_is_taken_over(tmp_path):
     target = tmp_path / "r.json"
-    holder = _holder(target)
+    holder = start_holder(target)
     try:
         with pytest.raises(LockHeld) as exc:
             OutputLock(target).acquire()
@@ -176,7 +152,7 @@ def test_a_live_holder_is_named_and_a_dead_one_is_taken_over(tmp_path):
         holder.stdin.close()
         holder.wait(timeout=60)
     assert not (tmp_path / "r.json.lock").exists()  # released and removed
-    holder = _holder(target)
+    holder = start_holder(target)
     holder.kill()  # dies holding it: the lock file stays, the kernel drops the lock
     holder.wait(timeout=60)
     assert (tmp_path / "r.json.lock").exists()
