@@ -6,8 +6,10 @@ another run is writing (its lock names that run's pid and host); 3 interrupted (
 moment: the layers finished so far stay in ``--out`` with ``complete: false``, and the same command resumes
 without recomputing them; each layer records the session that measured it in ``measured_with``).
 
-Multi-process: ``torchrun --nproc_per_node=2 -m empirics measure ...`` splits the batch across the
-processes (gloo on CPU, NCCL on CUDA); sums are all-reduced, the Monte-Carlo labels of the Gauss–Newton
+Multi-process: ``python -m empirics measure --nproc 2 ...`` (:mod:`empirics.launch`, one machine, with the exit
+statuses above) or ``torchrun --nproc_per_node=2 -m empirics measure ...`` (each worker exits as above; torchrun
+reports any non-zero worker status as its own failure) split the batch across the processes (gloo on CPU, NCCL
+on CUDA); sums are all-reduced, the Monte-Carlo labels of the Gauss–Newton
 Kronecker factor are drawn per sample (keyed by seed and global sample index), so the file equals the
 single-process one up to summation order and a run may be resumed with another process count. Rank 0
 checks and locks ``--out`` and writes it; every process stops with the same exit status.
@@ -88,6 +90,9 @@ def add_measure_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--allow-tf32", action="store_true", help="allow TF32 matmuls on CUDA (off by default)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--out", required=True, help="results JSON file (resumed if it exists with the same settings)")
+    p.add_argument(
+        "--nproc", type=positive_int, default=1, help="local worker processes (like torchrun, with this exit status)"
+    )
     p.set_defaults(func=run_measure)
     return p
 
@@ -113,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     with Interrupts():
         try:
             args = build_parser().parse_args(argv)
+            args.argv = list(sys.argv[1:] if argv is None else argv)
             return int(args.func(args) or 0)
         except KeyboardInterrupt:
             print("interrupted: stopped before any work started", file=sys.stderr)
@@ -336,6 +342,10 @@ def _together(fn: Callable[[], T]) -> T:
 
 def run_measure(args) -> int:
     """Entry point of ``python -m empirics measure``; returns the exit status."""
+    if getattr(args, "nproc", 1) > 1 and int(os.environ.get("WORLD_SIZE", "1") or 1) <= 1:
+        from empirics.launch import launch
+
+        return launch(getattr(args, "argv", None) or sys.argv[1:], args.nproc)
     from empirics import distributed as dist
     from empirics.output import Interrupts, OutputError
 
