@@ -111,14 +111,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: third-party modules imported up front, while a stop signal is held back (see :func:`main`)
+PRELOAD = ("torch", "torch._dynamo", "sklearn.datasets")
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m empirics``: parse, run the command; a stop signal before the command starts is exit 3."""
+    """``python -m empirics``: parse, run the command; a stop signal before the command starts is exit 3.
+
+    The command line is parsed and the heavy third-party modules (:data:`PRELOAD`) are imported while a
+    stop signal is held back (:meth:`~empirics.output.Interrupts.deferred`): a ``KeyboardInterrupt`` raised
+    in the middle of a package's import can leave it half-initialised (seen: numpy recursing on its own lazy
+    attributes afterwards), so the signal is acted on once the imports are complete.
+    """
     from empirics.output import Interrupts
 
-    with Interrupts():
+    with Interrupts() as stop:
         try:
-            args = build_parser().parse_args(argv)
-            args.argv = list(sys.argv[1:] if argv is None else argv)
+            with stop.deferred():
+                args = build_parser().parse_args(argv)
+                args.argv = list(sys.argv[1:] if argv is None else argv)
+                if not getattr(args, "list", False):
+                    _preload()
             return int(args.func(args) or 0)
         except KeyboardInterrupt:
             print("interrupted: stopped before any work started", file=sys.stderr)
