@@ -1,8 +1,8 @@
-"""Stress check of the distributed tests: run ``tests/empirics/test_distributed.py`` (or another test file) many
-times in fresh interpreters and count the failures — a process that exits with a live gloo thread aborts at
+"""Stress check of the distributed tests: run ``tests/empirics/test_distributed.py`` and
+``test_kron_distributed.py`` (or the files given) many times in fresh interpreters and count the failures — a process that exits with a live gloo thread aborts at
 random (SIGABRT), so a flaky exit shows up here as a failed run.
 
-    python -m tests.empirics.stress_distributed --runs 50 [--file tests/empirics/test_distributed.py]
+    python -m tests.empirics.stress_distributed --runs 50 [--file FILE ...]
 
 Prints one line per run and a summary; exit status 0 when every run passed, 1 otherwise.
 """
@@ -21,7 +21,9 @@ from tests import paths
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--file", default="tests/empirics/test_distributed.py")
+    parser.add_argument(
+        "--file", nargs="+", default=["tests/empirics/test_distributed.py", "tests/empirics/test_kron_distributed.py"]
+    )
     args = parser.parse_args(argv)
     env = dict(os.environ, PYTHONPATH=str(paths.ROOT))
     failures = []
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(1, args.runs + 1):
         t = time.monotonic()
         r = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", args.file],
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args.file],
             cwd=paths.ROOT,
             env=env,
             capture_output=True,
