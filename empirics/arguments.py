@@ -1,5 +1,8 @@
-"""Value types for the command lines of ``python -m empirics``: a bad value is one argparse error line
-(``argument --width: must be an integer >= 1, got '0'``) and exit status 2, before any work starts.
+"""Command-line helpers of ``python -m empirics``: value types and one-line error text.
+
+A bad value is one argparse error line (``argument --width: must be an integer >= 1, got '0'``) and exit
+status 2, before any work starts. :func:`first_line` turns any exception into one line, also one with an
+empty message (a 0-byte checkpoint's ``EOFError()``) or a multi-line one.
 
 ``positive_int`` / ``nonnegative_int`` reject booleans-as-text, floats and out-of-range integers;
 ``positive_float`` / ``nonnegative_float`` / ``finite_float`` reject ``nan`` and ``inf``; ``fraction`` is a
@@ -11,7 +14,15 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_float", "finite_float", "fraction"]
+__all__ = [
+    "positive_int",
+    "nonnegative_int",
+    "positive_float",
+    "nonnegative_float",
+    "finite_float",
+    "fraction",
+    "first_line",
+]
 
 
 def _int(text: str, lo: int) -> int:
@@ -67,3 +78,13 @@ def fraction(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
     return value
+
+
+def first_line(exc: BaseException, with_type: bool = False, limit: int = 200) -> str:
+    """The first non-empty line of ``exc``'s message (at most ``limit`` characters), prefixed by its type name
+    when ``with_type``; just the type name when the message is empty."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    text = lines[0].strip()[:limit]
+    return f"{type(exc).__name__}: {text}" if with_type else text

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
-from empirics.arguments import nonnegative_int, positive_float, positive_int
+from empirics.arguments import first_line, nonnegative_int, positive_float, positive_int
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 3
 DTYPES = ("float64", "float32")
@@ -151,12 +151,6 @@ def main(argv: list[str] | None = None) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-def _first_line(exc: BaseException) -> str:
-    """``Type: first line of the message`` (safe on an empty message)."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:200]}" if text else type(exc).__name__
-
-
 def _check_args(args) -> tuple[Any, Any]:
     import torch
 
@@ -191,7 +185,7 @@ def _load_checkpoint(path: str) -> dict:
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
-        raise BadInput(f"--checkpoint {path}: unreadable ({_first_line(exc)})") from None
+        raise BadInput(f"--checkpoint {path}: unreadable ({first_line(exc, with_type=True)})") from None
     if isinstance(ckpt, dict) and all(isinstance(v, torch.Tensor) for v in ckpt.values()) and ckpt:
         ckpt = {"model": ckpt}  # a bare state_dict
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict) or not ckpt["model"]:
@@ -259,13 +253,13 @@ def _prepare(args, api, dtype, device):
     try:
         model = api.build_model(args.model, **kw)
     except (ValueError, TypeError, RuntimeError) as exc:
-        raise BadInput(f"--model {args.model}: cannot build it ({_first_line(exc)})") from None
+        raise BadInput(f"--model {args.model}: cannot build it ({first_line(exc, with_type=True)})") from None
     if ckpt is not None:
         try:
             model.load_state_dict(ckpt["model"])
         except (RuntimeError, KeyError, ValueError) as exc:
             raise BadInput(
-                f"--checkpoint {args.checkpoint}: does not fit model {args.model!r} ({_first_line(exc)})"
+                f"--checkpoint {args.checkpoint}: does not fit model {args.model!r} ({first_line(exc, with_type=True)})"
             ) from None
     model = model.to(device=device, dtype=dtype).eval()
     x, y = ds.inputs[: args.batch], ds.targets[: args.batch]
@@ -382,7 +376,7 @@ def run_measure(args) -> int:
             return _measure(args, dtype, device, writer, measured)
         except (BadInput, OutputError) as exc:
             if _is_main():
-                print(f"error: {exc}", file=sys.stderr)
+                print(f"error: {first_line(exc)}", file=sys.stderr)
             return EXIT_BAD_INPUT
         except KeyboardInterrupt:
             return _interrupted(measured)

@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from empirics.arguments import first_line
+
 __all__ = ["build_kwargs_for", "parse_model_args", "size_kwargs", "check_model_fits", "nonfinite_entries"]
 
 
@@ -63,11 +65,6 @@ def size_kwargs(model: str, width: int | None) -> dict[str, int]:
     return {"d_model" if model.startswith("gpt2") else "width": int(width)}
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:200]}" if text else type(exc).__name__
-
-
 def check_model_fits(
     model: nn.Module,
     inputs: torch.Tensor,
@@ -84,7 +81,9 @@ def check_model_fits(
         with torch.no_grad():
             losses = loss_fn(model(x), y)
     except Exception as exc:  # noqa: BLE001 - any failure here means the model does not fit the data
-        raise ValueError(f"{what}: the model does not accept these inputs ({_first_line(exc)})") from None
+        raise ValueError(
+            f"{what}: the model does not accept these inputs ({first_line(exc, with_type=True)})"
+        ) from None
     if not isinstance(losses, torch.Tensor) or tuple(losses.shape) != (x.shape[0],):
         shape = tuple(losses.shape) if isinstance(losses, torch.Tensor) else type(losses).__name__
         raise ValueError(f"{what}: the loss must give one value per sample ({x.shape[0]},), got {shape}")

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from empirics.arguments import fraction, nonnegative_float, nonnegative_int, positive_float, positive_int
+from empirics.arguments import first_line, fraction, nonnegative_float, nonnegative_int, positive_float, positive_int
 from empirics.data import Dataset, DatasetNotFound, load_dataset, loss_for
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -300,8 +300,7 @@ def run_cli(args: argparse.Namespace) -> int:
                     text = json.dumps({**summary, "history": res.history}, indent=1)
                     write_text_atomic(folder / "train_metrics.json", text)
         except (ValueError, DatasetNotFound, OutputError) as exc:
-            text = str(exc).strip()
-            print(f"error: {text.splitlines()[0] if text else type(exc).__name__}", file=sys.stderr)
+            print(f"error: {first_line(exc)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print("interrupted: checkpoints written so far are kept", file=sys.stderr)

@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from empirics.arguments import positive_int
+from empirics.arguments import first_line, positive_int
 from empirics.compare.spec import PRESETS
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 3
@@ -119,8 +119,7 @@ def run_cli(args: argparse.Namespace) -> int:
                 defer=stop.deferred,
             )
         except (ValueError, DatasetNotFound) as exc:
-            text = str(exc).strip()
-            print(f"error: {text.splitlines()[0] if text else type(exc).__name__}", file=sys.stderr)
+            print(f"error: {first_line(exc)}", file=sys.stderr)
             return EXIT_BAD_INPUT
         except ImportError as exc:
             print(f"error: the optimizers are unavailable ({exc})", file=sys.stderr)

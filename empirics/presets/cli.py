@@ -9,6 +9,7 @@ import argparse
 import sys
 import time
 
+from empirics.arguments import first_line
 from empirics.presets.tables import PRESETS
 
 __all__ = ["register_cli", "run_cli"]
@@ -74,8 +75,7 @@ def run_cli(args: argparse.Namespace) -> int:
                 log=None if args.no_progress else _log,
             )
         except (ValueError, DatasetNotFound) as exc:
-            text = str(exc).strip()
-            print(f"error: {text.splitlines()[0] if text else type(exc).__name__}", file=sys.stderr)
+            print(f"error: {first_line(exc)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print(f"interrupted: finished layers kept in {args.out}; rerun the same command to resume", file=sys.stderr)

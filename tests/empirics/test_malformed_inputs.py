@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from empirics import cli
+from empirics.arguments import first_line
 from empirics.zoo import build_model
 from tests import paths
 from tests.empirics.lock_holder import holding
@@ -233,9 +234,10 @@ def test_measure_out_fifo_or_endless_device_does_not_hang_subprocess(target, tmp
 
 
 def test_error_line_is_safe_on_empty_messages():
-    assert cli._first_line(EOFError()) == "EOFError"
-    assert cli._first_line(ValueError("\n\n")) == "ValueError"
-    assert cli._first_line(ValueError("one\ntwo")) == "ValueError: one"
+    assert first_line(EOFError(), with_type=True) == "EOFError"
+    assert first_line(ValueError("\n\n")) == "ValueError"
+    assert first_line(ValueError("\none\ntwo"), with_type=True) == "ValueError: one"
+    assert first_line(OSError("x" * 500)) == "x" * 200
 
 
 # -- train -------------------------------------------------------------------------------------------------
