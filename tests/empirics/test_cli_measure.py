@@ -1,7 +1,7 @@
 """``python -m empirics measure``: one-line errors (exit 2), interruption (exit 3) and layer-by-layer resume.
 
-The zoo/data seam ``empirics.cli._api`` is replaced here by a tiny in-test registry (one MLP, small data
-sets) so the CLI logic is tested in seconds; one subprocess test runs the real entry point.
+The zoo/data seam ``empirics.measure_command._api`` is replaced here by a tiny in-test registry (one MLP, small
+data sets) so the CLI logic is tested in seconds; one subprocess test runs the real entry point.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from empirics import cli
+from empirics import cli, measure_command
 from empirics import curvature as C
 from empirics.schema import validate
 from tests import paths
@@ -66,7 +66,7 @@ API = SimpleNamespace(
 
 @pytest.fixture(autouse=True)
 def tiny_api(monkeypatch):
-    monkeypatch.setattr(cli, "_api", lambda: API)
+    monkeypatch.setattr(measure_command, "_api", lambda: API)
 
 
 def _run(capsys, *extra, out=None, k="2"):

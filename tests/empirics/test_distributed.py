@@ -56,10 +56,10 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
     recs = measure_model(model, lf, x[sl], y[sl], **KW)
     torch.save(recs, os.path.join(out_dir, f"records_{rank}.pt"))
 
-    from empirics import cli
+    from empirics import cli, measure_command
     from tests.empirics.test_cli_measure import API
 
-    cli._api = lambda: API
+    measure_command._api = lambda: API
     code = cli.main(CLI + ["--out", os.path.join(out_dir, "cli.json")])  # shuts the process group down
     with open(os.path.join(out_dir, f"cli_rc_{rank}"), "w") as fh:
         json.dump({"code": code, "left": dist.backend_threads()}, fh)
@@ -97,15 +97,15 @@ def two_process_run(tmp_path_factory):
 
 
 def _single(tmp_path, out_name: str, *extra: str) -> dict:
-    from empirics import cli
+    from empirics import cli, measure_command
     from tests.empirics.test_cli_measure import API
 
-    old = cli._api
-    cli._api = lambda: API
+    old = measure_command._api
+    measure_command._api = lambda: API
     try:
         code = cli.main(CLI + list(extra) + ["--out", str(tmp_path / out_name)])
     finally:
-        cli._api = old
+        measure_command._api = old
     assert code == 0
     return json.loads((tmp_path / out_name).read_text())
 
