@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import gc
 import os
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
+
+T = TypeVar("T")
 
 __all__ = [
     "is_distributed",
@@ -97,7 +100,7 @@ def global_offset(n_local: int, device: torch.device | str = "cpu") -> int:
     return int(all_reduce_sum(counts)[: rank()].sum().item())
 
 
-def broadcast_object(obj: object, src: int = 0) -> object:
+def broadcast_object(obj: T, src: int = 0) -> T:
     """Rank ``src``'s ``obj`` (picklable) on every process; ``obj`` itself when not distributed."""
     if not is_distributed():
         return obj
@@ -142,7 +145,7 @@ _BACKEND_THREADS = ("gloo", "pt_gloo", "pt_tcpstore", "pt_nccl", "nccl")
 
 def backend_threads() -> list[str]:
     """Names of this process's threads that belong to a process-group backend (Linux ``/proc``; ``[]`` elsewhere)."""
-    out = []
+    out: list[str] = []
     try:
         tasks = os.listdir("/proc/self/task")
     except OSError:

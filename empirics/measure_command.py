@@ -344,7 +344,7 @@ def _measure(args, dtype, device, writer, measured: SimpleNamespace) -> int:
     prov = results_io.resumed_provenance(prov, (previous or {}).get("provenance"))
     stamp = results_io.part_stamp(prov)
     kept = [r for r in (previous or {}).get("layers", []) if r.get("name") in table]
-    doc = {"schema": "sad-results/1", "complete": False, "run": run, "provenance": prov, "layers": kept}
+    doc: dict[str, Any] = {"schema": "sad-results/1", "complete": False, "run": run, "provenance": prov, "layers": kept}
     measured.n = len(kept)
     order = list(table)
 

@@ -220,7 +220,7 @@ def remove_orphan_temps(path: str | os.PathLike) -> list[str]:
     holding the output's lock (another live writer's temp file would otherwise be removed)."""
     p = Path(path)
     pattern = _temp_pattern(p.name)
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(p.parent)
     except OSError:

@@ -220,7 +220,13 @@ def _measure_spec(spec, todo, writers, want, dtype, dev, progress, fallback, cac
         stamp = results_io.part_stamp(prov)
         order = list(types)
         done = [r for r in (previous or {}).get("layers", []) if r.get("name") in types]
-        doc = {"schema": "sad-results/1", "complete": False, "run": run, "provenance": prov, "layers": done}
+        doc: dict[str, Any] = {
+            "schema": "sad-results/1",
+            "complete": False,
+            "run": run,
+            "provenance": prov,
+            "layers": done,
+        }
 
         def on_layer(record, doc=doc, writer=writer, order=order, stamp=stamp):
             record["measured_with"] = stamp
