@@ -41,7 +41,7 @@ __all__ = [
 
 _REPO = Path(__file__).resolve().parent.parent
 #: provenance keys copied into each part's ``measured_with`` stamp
-STAMP_KEYS = ("created", "git_commit", "git_dirty", "hostname", "world_size")
+STAMP_KEYS = ("created", "git_commit", "git_dirty", "hostname", "pid", "world_size")
 
 
 def _git(*args: str) -> str | None:

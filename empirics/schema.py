@@ -56,7 +56,7 @@ File layout (every key below is required unless marked optional)::
       "diagnostics": {"n_nonpositive_h": int, "n_nonfinite": int, "notes": [str, ...]},
       "measured_with": {                    # optional: the session that measured this layer (a resumed
         "created": ISO-8601, "git_commit": str | null, "git_dirty": bool | null,   # file has several)
-        "hostname": str, "world_size": int
+        "hostname": str, "pid": int, "world_size": int
       }
     }
 
@@ -110,7 +110,7 @@ LAYER_REQUIRED = {
 
 
 #: optional per-layer ``measured_with`` stamp: key -> accepted types (``None`` always accepted)
-MEASURED_WITH = {"created": str, "git_commit": str, "git_dirty": bool, "hostname": str, "world_size": int}
+MEASURED_WITH = {"created": str, "git_commit": str, "git_dirty": bool, "hostname": str, "pid": int, "world_size": int}
 
 
 class SchemaError(ValueError):

@@ -110,7 +110,7 @@ def test_mid_measurement_stop_keeps_layers_and_the_same_command_resumes(tmp_path
     done = json.loads(out.read_text())
     assert done["complete"] is True and [r["name"] for r in done["layers"]] == LAYERS
     assert done["layers"][: len(kept)] == kept  # the finished layers are carried over, not remeasured
-    sessions = {r["measured_with"]["created"] for r in done["layers"]}
+    sessions = {(r["measured_with"]["created"], r["measured_with"]["pid"]) for r in done["layers"]}
     assert len(sessions) == (2 if len(kept) < len(LAYERS) else 1)
     assert len(done["provenance"]["earlier_parts"]) == 1  # the first session's provenance is kept
     _no_leftovers(tmp_path)

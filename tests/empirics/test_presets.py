@@ -90,6 +90,10 @@ def test_tiny_spec_writes_valid_results_and_resumes(tmp_path, monkeypatch):
     resumed = json.loads(files[1].read_text())
     assert resumed["complete"] and [layer["name"] for layer in resumed["layers"]] == ["layers.0", "head"]
     assert resumed["layers"][0] == docs[1]["layers"][0]
+    first, second = (layer["measured_with"] for layer in resumed["layers"])
+    assert first == docs[1]["layers"][0]["measured_with"]  # each layer says which session measured it
+    assert resumed["provenance"]["earlier_parts"][0]["created"] == docs[1]["provenance"]["created"]
+    assert second["created"] == resumed["provenance"]["created"] and "git_dirty" in resumed["provenance"]
     assert resumed["layers"][1]["h_exact"] == pytest.approx(docs[1]["layers"][1]["h_exact"], rel=1e-10)
 
     # a file made with other settings is refused, not silently kept

@@ -4,6 +4,7 @@ git dirty flag and each resumed part's own, and the optional ``measured_with`` s
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -100,7 +101,8 @@ def test_provenance_records_commit_dirty_flag_and_world_size():
     if prov["git_commit"] is not None:  # inside a git checkout: the flag is known
         assert isinstance(prov["git_dirty"], bool)
     stamp = results_io.part_stamp(prov)
-    assert set(stamp) == {"created", "git_commit", "git_dirty", "hostname", "world_size"} and stamp["world_size"] == 3
+    assert set(stamp) == {"created", "git_commit", "git_dirty", "hostname", "pid", "world_size"}
+    assert stamp["world_size"] == 3 and stamp["pid"] == os.getpid()
 
 
 def test_git_dirty_sees_an_untracked_module(tmp_path, monkeypatch):
