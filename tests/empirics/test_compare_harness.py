@@ -108,8 +108,9 @@ def test_resume_skips_finished_cells(tmp_path):
     again = json.loads(path.read_text())
     assert again["complete"] and again["summary"]["adamw"]["seeds"] == first and len(again["runs"]) == 4
     assert len(again["provenance"]["earlier_parts"]) == 1  # the first session's provenance is kept
-    sessions = [r["measured_with"]["pid"] for r in again["runs"]]
-    assert sessions == [doc["provenance"]["pid"]] * 3 + [again["provenance"]["pid"]]
+    stamp = [(r["measured_with"]["created"], r["measured_with"]["pid"]) for r in again["runs"]]
+    first, second = ((p["created"], p["pid"]) for p in (again["provenance"]["earlier_parts"][0], again["provenance"]))
+    assert stamp == [first] * 3 + [second]  # each cell says which session ran it
 
 
 def test_resume_refuses_a_file_made_with_other_settings(tmp_path):
