@@ -169,3 +169,32 @@ def test_paper_specs_build_and_run_forward(tmp_path):
         want = 256 if ds.task == "lm" else ds.n_classes
         assert out.shape[0] == 2 and out.shape[-1] == want, spec.name
         assert layer_table(model), spec.name
+
+
+def test_run_cli_interrupt_keeps_layers_and_resumes(tmp_path, capsys, monkeypatch):
+    """Ctrl-C after the first measured layer: exit 3, one line, the layer kept; the same command finishes."""
+    import empirics.measure as measure
+
+    monkeypatch.setenv("SAD_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(PRESETS, "tiny", [dataclasses.replace(TINY, measure_epochs=None)])
+    real = measure.measure_model
+
+    def stop_after_first(*a, on_layer=None, **k):
+        def hook(rec):
+            on_layer(rec)
+            raise KeyboardInterrupt
+
+        return real(*a, on_layer=hook, **k)
+
+    monkeypatch.setattr(measure, "measure_model", stop_after_first)
+    out = tmp_path / "out"
+    assert _cli(["run", "--preset", "tiny", "--out", str(out), "--no-progress"]) == 3
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("interrupted:"), err
+    partial = json.loads((out / "tiny_mlp.json").read_text())
+    assert partial["complete"] is False and [r["name"] for r in partial["layers"]] == ["layers.0"]
+    monkeypatch.setattr(measure, "measure_model", real)
+    assert _cli(["run", "--preset", "tiny", "--out", str(out), "--no-progress"]) == 0
+    done = json.loads((out / "tiny_mlp.json").read_text())
+    assert done["complete"] and done["layers"][0] == partial["layers"][0] and len(done["layers"]) == 2
+    assert sorted(p.name for p in out.iterdir()) == ["tiny_mlp.json"]  # no lock or temp file left
