@@ -20,7 +20,7 @@ import sys
 import time
 from types import FrameType
 
-__all__ = ["launch", "GRACE_S"]
+__all__ = ["launch", "exit_status", "GRACE_S"]
 
 #: seconds the other workers get to finish on their own after one of them failed
 GRACE_S = 30.0
@@ -32,14 +32,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _status(codes: list[int], interrupted: bool) -> int:
-    """The launcher's exit status from the workers' return codes (negative: killed by that signal)."""
+def exit_status(codes: list[int], interrupted: bool) -> int:
+    """The launcher's exit status from the workers' return codes (negative: killed by that signal): 3 when it was
+    stopped and every worker stopped cleanly; else the first worker status that is neither 0 nor 3 (a worker's
+    own failure outranks the others' "stopped because a peer stopped"), 1 for a worker killed by a signal."""
     if interrupted and all(c in (0, 3, -signal.SIGTERM, -signal.SIGINT) for c in codes):
         return 3
-    for c in codes:  # rank order: rank 0's status first
-        if c > 0:
-            return c
-    return 1 if any(c < 0 for c in codes) else 0
+    for c in codes:  # rank order
+        if c not in (0, 3):
+            return c if c > 0 else 1
+    return 3 if 3 in codes else 0
 
 
 def launch(argv: list[str], nproc: int) -> int:
@@ -82,7 +84,7 @@ def launch(argv: list[str], nproc: int) -> int:
                         p.send_signal(signal.SIGTERM)
                 failed_at = float("inf")
             time.sleep(0.05)
-        return _status([int(p.returncode) for p in procs], bool(received))
+        return exit_status([int(p.returncode) for p in procs], bool(received))
     finally:
         for p in procs:
             if p.poll() is None:

@@ -271,8 +271,10 @@ def run_measure(args) -> int:
         except KeyboardInterrupt:
             return _interrupted(measured)
         except Exception as exc:
-            if stop.interrupted or _peer_stopped(exc):  # a collective broken by this stop, or by another rank's
+            if stop.interrupted:  # e.g. a collective broken by this stop
                 return _interrupted(measured)
+            if _peer_stopped(exc):
+                return _interrupted(measured, f"another process of this run stopped ({first_line(exc)})")
             raise
         finally:
             if writer is not None:
@@ -280,11 +282,16 @@ def run_measure(args) -> int:
             dist.shutdown()
 
 
-def _interrupted(measured: SimpleNamespace) -> int:
+def _interrupted(measured: SimpleNamespace, why: str = "") -> int:
     if _is_main():
         kept = f"{measured.n} finished layer(s) kept in {measured.out}" if measured.n else "no layer finished"
-        print(f"interrupted: {kept}; rerun the same command to resume", file=sys.stderr)
+        head = f"stopped: {why}" if why else "interrupted"
+        print(f"{head}: {kept}; rerun the same command to resume", file=sys.stderr)
     return EXIT_INTERRUPTED
+
+
+#: messages of torch.distributed / gloo errors raised when another process of the run went away
+PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "remote worker", "Broken pipe")
 
 
 def _peer_stopped(exc: BaseException) -> bool:
@@ -293,7 +300,7 @@ def _peer_stopped(exc: BaseException) -> bool:
         from torch.distributed import DistError
     except ImportError:  # pragma: no cover
         return False
-    return isinstance(exc, DistError) or "Connection closed by peer" in str(exc)
+    return isinstance(exc, DistError) or (isinstance(exc, RuntimeError) and any(text in str(exc) for text in PEER_GONE))
 
 
 def _writer(out: str, stop):

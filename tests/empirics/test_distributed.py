@@ -176,3 +176,53 @@ def test_process_group_released_every_time(tmp_path):
     for rank in (0, 1):
         for r in range(rounds):
             assert json.loads((tmp_path / f"left_{rank}_{r}").read_text()) == [], (rank, r)
+
+
+DYING = """
+import os, sys
+import torch
+import empirics.measure as measure
+from empirics import cli, measure_command
+from tests.empirics.test_cli_measure import API
+
+torch.set_num_threads(1)
+measure_command._api = lambda: API
+real = measure.measure_model
+
+
+def dying(*a, on_layer=None, **k):
+    def hook(rec):
+        on_layer(rec)
+        if os.environ["RANK"] == "1":
+            os._exit(7)  # rank 1 dies abruptly after the first layer
+
+    return real(*a, on_layer=hook, **k)
+
+
+measure.measure_model = dying
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_worker_that_dies_stops_the_others_with_exit_3(tmp_path):
+    """Rank 1 vanishes mid-run: rank 0's next collective fails; it keeps the finished layer and exits 3 with one
+    line saying why (no traceback), so the run can be resumed."""
+    import subprocess
+    import sys
+
+    from tests import paths
+
+    out = tmp_path / "r.json"
+    port = _free_port()
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, PYTHONPATH=str(paths.ROOT), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2")
+        env.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1")
+        cmd = [sys.executable, "-c", DYING, *CLI, "--out", str(out)]
+        procs.append(subprocess.Popen(cmd, cwd=paths.ROOT, env=env, stderr=subprocess.PIPE, text=True))
+    (_, err0), (_, _) = (p.communicate(timeout=600) for p in procs)
+    assert [p.returncode for p in procs] == [3, 7], err0
+    lines = [line for line in err0.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("stopped: another process of this run stopped"), err0
+    doc = json.loads(out.read_text())
+    assert doc["complete"] is False and len(doc["layers"]) == 1

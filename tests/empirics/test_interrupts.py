@@ -162,3 +162,14 @@ def test_under_torchrun_workers_stop_with_exit_3_and_keep_layers(tmp_path):
     validate(doc)
     assert doc["complete"] is False and doc["layers"]
     _no_leftovers(tmp_path)
+
+
+def test_launcher_status_from_worker_statuses():
+    from empirics.launch import exit_status as _status
+
+    assert _status([0, 0], False) == 0
+    assert _status([2, 2], False) == 2
+    assert _status([3, 3], True) == 3 and _status([3, -signal.SIGTERM], True) == 3
+    assert _status([3, 1], False) == 1  # a worker's own failure outranks "stopped because a peer stopped"
+    assert _status([0, -signal.SIGKILL], False) == 1
+    assert _status([3, 0], False) == 3
