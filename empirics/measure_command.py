@@ -277,9 +277,13 @@ def run_measure(args) -> int:
                 return _interrupted(measured, f"another process of this run stopped ({first_line(exc)})")
             raise
         finally:
-            if writer is not None:
-                writer.close()
-            dist.shutdown()
+            try:
+                with stop.deferred():  # a late Ctrl-C does not cut the release of the lock or the group
+                    if writer is not None:
+                        writer.close()
+                    dist.shutdown()
+            except KeyboardInterrupt:
+                pass  # the outcome above stands (the file is already written as it is)
 
 
 def _interrupted(measured: SimpleNamespace, why: str = "") -> int:
