@@ -283,12 +283,15 @@ def run_cli(args: argparse.Namespace) -> int:
     values, a model that does not take the dataset's inputs, a checkpoint folder that cannot be written or
     that another run is writing); 3 interrupted (Ctrl-C/SIGTERM: the checkpoints written so far are kept)."""
     from empirics.output import Interrupts, OutputError, OutputLock
-    from empirics.output.target import check_output_folder, write_text_atomic
+    from empirics.output.target import check_output_folder, remove_orphan_temps, write_text_atomic
 
     with Interrupts() as stop:
         try:
             folder = check_output_folder(args.checkpoint_dir, "--checkpoint-dir")
             with OutputLock(folder):
+                epochs_ck = args.checkpoint_epochs if args.checkpoint_epochs is not None else [0, args.epochs]
+                for name in [f"epoch_{e}.pt" for e in epochs_ck] + ["train_metrics.json"]:
+                    remove_orphan_temps(folder / name)  # left by a killed run (we hold the folder's lock)
                 res = _train_from_args(args, folder)
                 summary = {
                     "epochs_run": res.epochs_run,

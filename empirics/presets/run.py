@@ -28,7 +28,7 @@ from empirics import results_io
 from empirics.data import SYNTHETIC_STANDIN, Dataset, DatasetNotFound, data_root, load_dataset, loss_for
 from empirics.model_args import build_kwargs_for, nonfinite_entries
 from empirics.output import OutputLock, RunWriter
-from empirics.output.target import write_text_atomic
+from empirics.output.target import remove_orphan_temps, write_text_atomic
 from empirics.output.writer import merge_records
 from empirics.presets.spec import RunSpec
 from empirics.presets.tables import PRESETS
@@ -96,6 +96,8 @@ def _checkpoints(
     paths = {e: folder / f"epoch_{e}.pt" for e in wanted}
     folder.parent.mkdir(parents=True, exist_ok=True)
     with OutputLock(folder):
+        for p in [*paths.values(), folder / "train_metrics.json"]:
+            remove_orphan_temps(p)  # left by a killed run (this run holds the folder's lock)
         if all(p.exists() for p in paths.values()) and (folder / "train_metrics.json").exists():
             return paths
         model = build_model(spec.model, **build_kwargs_for(train_ds, seed=spec.seed, model_kwargs=spec.model_kwargs))
