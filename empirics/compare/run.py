@@ -200,6 +200,9 @@ def run_compare(
     settings = _settings(spec, dev)
     with RunWriter(path, validator=validate, identity=identity, defer=defer) as writer:
         previous = writer.load({"compare": settings})
+        if previous is not None and previous.get("complete"):
+            _log(progress, f"[compare] {writer.path}: already complete; nothing to run")
+            return writer.path
         train, test = load_data(spec, data_root)
         t_start = time.perf_counter()
         prov = results_io.provenance(

@@ -198,8 +198,10 @@ def test_cli_tiny_preset_runs_and_resumes(tmp_path):
     assert r.returncode == 0, r.stderr
     doc = json.loads((tmp_path / "optim_compare_tiny.json").read_text())
     assert set(doc["summary"]) == {"adamw", "spectral_beta10"} and "[compare]" in r.stderr
+    before = (tmp_path / "optim_compare_tiny.json").read_bytes()
     r = _cli("--preset", "tiny", "--optimizers", "adamw", "scalar_beta10", "--seeds", "2", "--out", str(tmp_path))
-    assert r.returncode == 0 and "resuming" in r.stderr and "search" not in r.stderr.split("resuming", 1)[1]
+    assert r.returncode == 0 and "already complete" in r.stderr and "search" not in r.stderr, r.stderr
+    assert (tmp_path / "optim_compare_tiny.json").read_bytes() == before  # a finished file is left as it is
 
 
 def test_cli_spec_overrides():
