@@ -171,6 +171,8 @@ def _prepare(args, api, dtype, device):
 
 
 def _run_record(args, api, ds, ckpt, kw, dtype_name, device, loss_fn) -> dict:
+    from empirics.kron.likelihood import KEYED_LABELS
+
     loss_name = getattr(loss_fn, "__name__", "loss").lstrip("_")
     run = {
         "model": args.model,
@@ -196,6 +198,8 @@ def _run_record(args, api, ds, ckpt, kw, dtype_name, device, loss_fn) -> dict:
             "fd_dtype": (args.fd_dtype or dtype_name) if args.fd else None,
             "clamp_k": bool(args.clamp_k),
             "allow_tf32": bool(args.allow_tf32),
+            # how the GN Kronecker factor's Monte-Carlo labels are drawn: files made otherwise are not resumed
+            "kron_gn_labels": KEYED_LABELS if not args.no_kron else None,
         },
     }
     if ckpt is not None:

@@ -29,7 +29,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from empirics.kron.likelihood import Likelihood, hessian_sqrt_cotangents, identify_likelihood, sample_targets_keyed
+from empirics.kron.likelihood import (
+    KEYED_LABELS,
+    Likelihood,
+    hessian_sqrt_cotangents,
+    identify_likelihood,
+    sample_targets_keyed,
+)
 
 __all__ = ["LayerIO", "ConvGeometry", "collect_layer_io", "layer_io_from_arrays", "GN_MODES"]
 
@@ -337,7 +343,7 @@ def collect_layer_io(
     g_res = float(torch.linalg.norm(G - G_ref)) / ref if ref > 0 else float(torch.linalg.norm(G - G_ref))
     gn_info: dict[str, Any] = {"samples": int(gn_samples), "mode": gn_mode if want_gn else None, "seed": int(seed)}
     if want_gn and gn_mode == "mc":
-        gn_info["sampling"] = "per-sample generator keyed by (seed, global sample index)"
+        gn_info["sampling"] = KEYED_LABELS
     if lik is not None and gn_skip is None:
         gn_info.update(likelihood=lik.kind, loss_scale=lik.scale)
     if gn_skip is not None:

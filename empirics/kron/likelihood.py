@@ -45,6 +45,7 @@ __all__ = [
     "sample_targets",
     "sample_seed",
     "sample_targets_keyed",
+    "KEYED_LABELS",
     "hessian_sqrt_cotangents",
 ]
 
@@ -126,6 +127,10 @@ def sample_targets(lik: Likelihood, outputs: torch.Tensor, generator: torch.Gene
         probs = f.reshape(-1, C).softmax(dim=1)
         return probs.multinomial(num_samples=1, generator=generator).reshape(f.shape[:-1])
     return f + torch.randn(f.shape, generator=generator, dtype=f.dtype, device=f.device)
+
+
+#: the Monte-Carlo label scheme of :func:`sample_targets_keyed` (recorded in results, compared on resume)
+KEYED_LABELS = "per-sample generator keyed by (seed, global sample index)"
 
 
 def sample_seed(seed: int, index: int) -> int:

@@ -26,6 +26,7 @@ import torch
 
 from empirics import results_io
 from empirics.data import SYNTHETIC_STANDIN, Dataset, DatasetNotFound, data_root, load_dataset, loss_for
+from empirics.kron.likelihood import KEYED_LABELS
 from empirics.model_args import build_kwargs_for, nonfinite_entries
 from empirics.output import OutputLock, RunWriter
 from empirics.output.target import remove_orphan_temps, write_text_atomic
@@ -287,6 +288,7 @@ def _run_record(spec, train_ds, batch, epoch, metrics, build_kwargs, dtype, dev)
         "loss": "cross_entropy" if train_ds.task == "classification" else "next_byte_cross_entropy_mean_over_tokens",
         "run_name": spec.name,
         "build_kwargs": {k: v for k, v in build_kwargs.items() if k != "seed"},
+        "kron_gn_labels": KEYED_LABELS if spec.kron else None,  # files made otherwise are not resumed
     }
 
 

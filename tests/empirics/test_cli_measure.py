@@ -269,3 +269,19 @@ def test_real_entry_point_unknown_model_subprocess(tmp_path):
     assert r.returncode == 2
     line = _one_line_error(r.stderr)
     assert "unknown model 'nope'" in line
+
+
+def test_a_file_with_the_old_monte_carlo_labels_is_not_resumed(capsys, tmp_path):
+    """Files whose GN Kronecker factor drew its labels otherwise (before per-sample keyed generators) would mix
+    two samplers in one result: such a partial file is refused, naming the setting."""
+    out = tmp_path / "r.json"
+    argv = ["measure", "--model", "tiny_mlp", "--dataset", "tiny", "--batch", "8", "--k", "2", "--no-progress"]
+    assert cli.main(argv + ["--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["run"]["measure"]["kron_gn_labels"].startswith("per-sample generator keyed by")
+    del doc["run"]["measure"]["kron_gn_labels"]
+    out.write_text(json.dumps(dict(doc, complete=False, layers=doc["layers"][:1])))
+    capsys.readouterr()
+    assert cli.main(argv + ["--out", str(out)]) == 2
+    line = _one_line_error(capsys.readouterr().err)
+    assert "different settings (measure.kron_gn_labels: missing vs 'per-sample generator keyed by" in line
