@@ -33,7 +33,9 @@ File layout (every key below is required unless marked optional)::
       },
       "provenance": {                       # free-form but always present
         "versions": {"python": ..., "torch": ..., "numpy": ...}, "git_commit": ..., "created": ISO-8601,
-        "hostname": ..., "command": [...], "settings": {...}
+        "hostname": ..., "command": [...], "settings": {...},
+        "git_dirty": bool | null,           # optional: uncommitted source changes when it ran (null: unknown)
+        "earlier_parts": [{...}, ...]       # optional: provenance of the earlier sessions of a resumed file
       },
       "layers": [ LAYER, ... ]
     }
@@ -59,7 +61,11 @@ File layout (every key below is required unless marked optional)::
       },
       "fits": {...}                         # the writer's own fits (theory.fits.summarize_layer);
                                             # readers recompute from the arrays and report drift
-      "diagnostics": {"n_nonpositive_h": int, "n_nonfinite": int, "notes": [str, ...]}
+      "diagnostics": {"n_nonpositive_h": int, "n_nonfinite": int, "notes": [str, ...]},
+      "measured_with": {                    # optional: the session that measured this layer (a resumed
+        "created": ISO-8601, "git_commit": str | null, "git_dirty": bool | null,   # file has several)
+        "hostname": str, "pid": int, "world_size": int
+      }
     }
 
 JSON has no NaN: non-finite numbers are written as ``null`` and counted in ``diagnostics``. A layer record
@@ -144,6 +150,10 @@ LAYER_REQUIRED = {
     "sigma": list,
     "h_exact": list,
 }
+
+
+#: optional per-layer ``measured_with`` stamp: key -> accepted types (``None`` always accepted)
+MEASURED_WITH = {"created": str, "git_commit": str, "git_dirty": bool, "hostname": str, "pid": int, "world_size": int}
 
 
 class SchemaError(ValueError):
@@ -238,6 +248,18 @@ def validate(doc: Any) -> None:
         for opt in ("h_gn", "h_fd"):
             if opt in layer:
                 _check_numbers(layer[opt], f"{p}.{opt}", allow_null=True)
+        if "measured_with" in layer:
+            check_measured_with(layer["measured_with"], f"{p}.measured_with")
+    if doc["provenance"].get("git_dirty") is not None:
+        _check_type(doc["provenance"]["git_dirty"], bool, "$.provenance.git_dirty")
+
+
+def check_measured_with(stamp: Any, path: str) -> None:
+    """Raise :class:`SchemaError` unless ``stamp`` is a ``measured_with`` record (see the module doc)."""
+    _check_type(stamp, dict, path)
+    for key, typ in MEASURED_WITH.items():
+        if stamp.get(key) is not None:
+            _check_type(stamp[key], typ, f"{path}.{key}")
 
 
 def to_jsonable(x: Any) -> Any:
