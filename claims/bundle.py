@@ -1,4 +1,4 @@
-"""The results folder: the authors' 15 files by name (CLAIMS.md §1, "File keys") and the project's own files,
+"""The results folder: the authors' 15 files by name (docs/claims-reference.md §1, "File keys") and the project's own files,
 recognised by their top-level ``"schema"``: ``sad-results/1`` measurements (:mod:`empirics.schema`) and
 ``sad-optim/1`` optimizer comparisons (:mod:`empirics.compare_schema`).
 
@@ -25,7 +25,7 @@ from .jsonload import kind_of, read_json
 from .jsonpath import Node
 from .validation import validate_author, validate_optim, validate_project, validate_replicates
 
-#: file key → file name (CLAIMS.md §1).
+#: file key → file name (docs/claims-reference.md §1).
 FILE_KEYS: dict[str, str] = {
     "alpha_triangle": "results_alpha_triangle.json",
     "tiny": "results_tiny_imagenet_alpha_map.json",

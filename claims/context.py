@@ -1,4 +1,4 @@
-r"""The settings one evaluation runs with: the law bands (CLAIMS.md §3.2), passed to every measure and test.
+r"""The settings one evaluation runs with: the law bands (docs/claims-reference.md §3.2), passed to every measure and test.
 
 Nothing here is module-level mutable state: a :class:`Context` is built once per ``verify`` / ``show`` /
 ``report`` run (from ``--band NAME=VALUE`` where given) and handed to :func:`claims.evaluate.evaluate`,
@@ -123,5 +123,5 @@ class Context:
         return text
 
 
-#: the evaluation settings when none are given (the defaults of CLAIMS.md §3.2)
+#: the evaluation settings when none are given (the defaults of docs/claims-reference.md §3.2)
 DEFAULT = Context()

@@ -1,7 +1,7 @@
 """Checked access into a parsed JSON document: every lookup knows its file and JSON path.
 
 A missing key, an index out of range, a wrong type or an empty selection raises
-:class:`claims.errors.InputError` naming the file and the path (CLAIMS.md §5 requirement 3):
+:class:`claims.errors.InputError` naming the file and the path (docs/claims-reference.md §5 requirement 3):
 never a silent skip.
 """
 

@@ -1,4 +1,4 @@
-r"""Perturbed copies of a results folder, for the "every claim can fail" tests (CLAIMS.md §5 req. 8).
+r"""Perturbed copies of a results folder, for the "every claim can fail" tests (docs/claims-reference.md §5 req. 8).
 
 :class:`Docs` parses the authors' files of a folder lazily; a claim's ``perturb(docs, outcome)`` edits
 the parsed documents in place; :meth:`Docs.write` writes the edited files to a new folder and links

@@ -1,4 +1,4 @@
-"""The candidate row-selection rules of CLAIMS.md §2.11, each by explicit layer type or record name."""
+"""The candidate row-selection rules of docs/claims-reference.md §2.11, each by explicit layer type or record name."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-r"""Tolerance rules from the printed precision (CLAIMS.md §3.1). (The law bands of §3.2 are settings of an
+r"""Tolerance rules from the printed precision (docs/claims-reference.md §3.1). (The law bands of §3.2 are settings of an
 evaluation: :class:`claims.context.Bands`.)
 
 A value printed as :math:`v` with :math:`d` decimals holds iff :math:`\mathrm{round}(x,d)=v`, i.e.

@@ -1,4 +1,4 @@
-r"""Hypothesis strategies for the synthetic recipes A–H of THEORY.md §3.0 (float64).
+r"""Hypothesis strategies for the synthetic recipes A–H of docs/theory-reference.md §3.0 (float64).
 
 Sizes and spectra are drawn per §3.0: :math:`m,n\in[2,8]`, :math:`B\in[\max(m,n)+1,64]`, power-law exponents
 in :math:`[0.2,2]`, integer seeds. Draws whose singular-value gaps fall below :math:`10^{-6}` (relative to

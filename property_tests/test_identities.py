@@ -1,4 +1,4 @@
-"""Every exact identity of THEORY.md §1.2, §1.4, §3.1–3.3 holds to round-off (relative 1e-8) on every generated
+"""Every exact identity of docs/theory-reference.md §1.2, §1.4, §3.1–3.3 holds to round-off (relative 1e-8) on every generated
 instance, in both vec conventions; the mismatched Kronecker pairing gives a different value."""
 
 from __future__ import annotations

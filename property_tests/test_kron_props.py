@@ -1,5 +1,5 @@
 """empirics.kron.kron_record (torch) agrees with theory.numeric.decompose (numpy, written independently)
-on THEORY.md §3.0 recipes A, B, C, E, H, and the exact identities hold on every draw."""
+on docs/theory-reference.md §3.0 recipes A, B, C, E, H, and the exact identities hold on every draw."""
 
 from __future__ import annotations
 
@@ -63,6 +63,6 @@ def test_recipe_e_exact_branch(inst):
     ex = rec["exponents"]
     assert ex["n_window"] == dec.K and ex["alpha_exact"] is not None
     _close(rec["chi"], dec.chi)
-    _close(rec["chi"], 1.0 / dec.uCu)  # Recipe E: chi_k = 1 / (u_k^T C_delta u_k)  (THEORY.md G1)
+    _close(rec["chi"], 1.0 / dec.uCu)  # Recipe E: chi_k = 1 / (u_k^T C_delta u_k)  (docs/theory-reference.md G1)
     assert abs(ex["alpha_exact"] - dec.alpha_exact) < 1e-7
     assert abs(ex["alpha_exact"] - (ex["beta"] + ex["phi"] + ex["psi_chi"])) < 1e-7

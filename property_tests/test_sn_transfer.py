@@ -1,5 +1,5 @@
 r"""The SVD-free torch forms of :math:`\Delta W=\sum_kT(\sigma_k;\alpha)u_kw_k^\top` (``empirics.optim.transfer``)
-against the SVD definition (``theory.spectral_newton.sn_update``, numpy), THEORY.md §3.12.
+against the SVD definition (``theory.spectral_newton.sn_update``, numpy), docs/theory-reference.md §3.12.
 
 Tolerance (float64): :math:`\lVert\Delta-\Delta_{\rm ref}\rVert_F\le10^{-10}\lVert\Delta_{\rm ref}\rVert_F+\tau`, where the
 floor :math:`\tau=8\sqrt{k}\,\epsilon\,\sigma_1\kappa^2/d` is the accuracy of *any* route through a Gram matrix:

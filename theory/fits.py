@@ -1,4 +1,4 @@
-r"""Exponent fits on one index window (THEORY.md §1.6, CLAIMS.md §4.5). Pure numpy, no torch, no sympy.
+r"""Exponent fits on one index window (docs/theory-reference.md §1.6, docs/claims-reference.md §4.5). Pure numpy, no torch, no sympy.
 
 Every fit is ordinary least squares *with an intercept* on natural logs over one window
 :math:`\mathcal K`; write :math:`\mathrm{slope}_x(y)=\mathrm{Cov}(x,y)/\mathrm{Var}(x)`.
@@ -193,7 +193,7 @@ def fit_rank_models(sigma: Values) -> RankModels:
 
     :math:`\mathrm{BIC}=K\ln(\mathrm{RSS}/K)+p\ln K` with :math:`p=2,2,3`; the winner is the argmin
     (ties go to the simpler model, in the order power law, exponential, log-normal). This is the
-    convention that reproduces the released model_fit and rmt numbers (CLAIMS.md §4.5).
+    convention that reproduces the released model_fit and rmt numbers (docs/claims-reference.md §4.5).
     """
     s = np.asarray(sigma, dtype=float)
     k = np.arange(1, s.size + 1, dtype=float)

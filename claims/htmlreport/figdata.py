@@ -29,7 +29,7 @@ from .figkron import fig_kron_quality
 from .figrank import fig_phase_transition, fig_rank_profiles
 from .figure import Figure, array_layers, finite, project_networks, short, source
 
-#: α band of the paper's Fig. 5 ([1.85, 2.15]; CLAIMS.md §3.2).
+#: α band of the paper's Fig. 5 ([1.85, 2.15]; docs/claims-reference.md §3.2).
 BAND = (1.85, 2.15)
 #: Fig. 1 panels of the paper: (alpha_triangle block, layer name).
 FIG1_PANELS = (

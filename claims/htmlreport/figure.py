@@ -12,7 +12,7 @@ from ..bundle import FILE_KEYS, Bundle
 from ..records import Layer, Network, networks
 from ..replicates import final_groups
 
-#: Author files whose records keep per-layer σ and h arrays (CLAIMS.md §4).
+#: Author files whose records keep per-layer σ and h arrays (docs/claims-reference.md §4).
 ARRAY_KEYS = ("alpha_triangle", "hypothesis", "predictions", "conv_gap", "conv_gap_v2")
 PROJECT = "sad-results/1 files"
 

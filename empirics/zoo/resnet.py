@@ -1,7 +1,7 @@
 """ResNet-18 (basic blocks) and ResNet-50 (bottlenecks) with torchvision's module names.
 
 Names: ``conv1``, ``bn1``, ``layer{1..4}.{j}.conv{1,2[,3]}``, ``layer{s}.0.downsample.0`` (1×1 conv,
-type ``downsample``), ``fc`` (type ``head``). Stems (THEORY G21: the paper mixes a 3×3 and a 7×7 stem):
+type ``downsample``), ``fc`` (type ``head``). Stems (docs/theory-reference.md G21: the paper mixes a 3×3 and a 7×7 stem):
 
 * ``"cifar"``: 3×3 conv, stride 1, no max-pool (32×32 inputs; conv1 matrix 64 × 27 at 3 channels);
 * ``"tiny"``: 7×7 conv, stride 2, no max-pool (64×64 inputs; conv1 matrix 64 × 147);
