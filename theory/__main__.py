@@ -93,6 +93,8 @@ def _table(markdown: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m theory``: the verdict table (default), ``show NAME`` for one statement or group, ``standard`` for the
+    verdict standard; exit 0 when every check confirms its verdict, 1 when one does not, 2 for an unknown name."""
     args = _parser().parse_args(argv)
     if args.command == "standard":
         print(_standard_text())

@@ -61,6 +61,7 @@ class LinearFit:
     reason: str = ""
 
     def as_dict(self) -> dict:
+        """The fit as a plain JSON-ready dict (field name → value)."""
         return asdict(self)
 
 
@@ -110,6 +111,7 @@ class AlphaFit:
     reason: str = ""
 
     def as_dict(self) -> dict:
+        """The fit as a plain JSON-ready dict (field name → value)."""
         return asdict(self)
 
 
@@ -184,6 +186,7 @@ class RankModels:
     reason: str = ""
 
     def as_dict(self) -> dict:
+        """The comparison as a plain JSON-ready dict (field name → value)."""
         return asdict(self)
 
 
@@ -249,6 +252,9 @@ class ExponentSummary:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
+        r"""The flat ``fits`` record of a layer: :math:`\alpha`, :math:`\gamma`, :math:`s` with their :math:`R^2`, the
+        predicted :math:`s=\alpha\gamma` and the transfer error, what the α fit left out, the BIC rank models, the
+        participation ratios and the notes."""
         return {
             "alpha": self.alpha.alpha,
             "r2_alpha": self.alpha.r2,

@@ -215,6 +215,8 @@ class Decomposition:
     notes: tuple[str, ...] = field(default=())
 
     def summary(self) -> dict[str, float]:
+        r"""The window's exponents (:math:`\alpha_{\rm Kron}`, :math:`\alpha_{\rm exact}`, :math:`\beta`, :math:`\phi`,
+        :math:`\psi_\omega`, :math:`\psi_\chi`) as floats."""
         keys = ("alpha_kron", "alpha_exact", "beta", "phi", "psi_omega", "psi_chi")
         return {k: float(getattr(self, k)) for k in keys}
 

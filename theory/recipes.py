@@ -51,14 +51,17 @@ class Instance:
 
     @property
     def B(self) -> int:
+        """Batch size :math:`B` (rows of ``delta`` and ``A``)."""
         return int(self.delta.shape[0])
 
     @property
     def m(self) -> int:
+        """Output dimension :math:`m` (columns of ``delta``; rows of :math:`W`)."""
         return int(self.delta.shape[1])
 
     @property
     def n(self) -> int:
+        """Input dimension :math:`n` (columns of ``A``; columns of :math:`W`)."""
         return int(self.A.shape[1])
 
     def h_exact(self, U: np.ndarray, W: np.ndarray) -> np.ndarray | None:

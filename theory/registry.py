@@ -113,4 +113,5 @@ def get_group(name: str) -> Group | None:
 
 
 def verdict_counts(statements: tuple[Statement, ...] = STATEMENTS) -> dict[Verdict, int]:
+    """How many of ``statements`` carry each verdict (every verdict listed, zeros included)."""
     return {v: sum(s.verdict is v for s in statements) for v in Verdict}

@@ -202,6 +202,7 @@ def points(prefix: str, K: int) -> list[sp.Symbol]:
 
 
 def mean(v: Any) -> sp.Expr:
+    r"""The arithmetic mean :math:`\frac1K\sum_kv_k` of a sequence of sympy expressions."""
     return sp.Add(*v) / len(v)
 
 
