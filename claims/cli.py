@@ -148,6 +148,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m claims``: verify (exit 0 all hold, 1 some fail), list, show or report; bad input is one ``error:``
+    line and exit status 2."""
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "verify":

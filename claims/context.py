@@ -47,6 +47,7 @@ class Bands:
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
+        """The band names accepted by ``--band``, in field order."""
         return tuple(f.name for f in fields(cls))
 
     @classmethod
@@ -74,6 +75,7 @@ class Bands:
         return replace(cls(), **given)
 
     def describe(self) -> str:
+        """The bands as ``name=value`` pairs, comma-separated."""
         return ", ".join(f"{f.name}={getattr(self, f.name):g}" for f in fields(self))
 
     def overrides(self) -> list[tuple[str, float, float]]:

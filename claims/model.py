@@ -48,6 +48,7 @@ class Outcome:
 
     @property
     def label(self) -> str:
+        """The verdict as printed: with ``(proxy)`` and ``(partial)`` marks where they apply (never on ``no data``)."""
         if self.verdict == NO_DATA:
             return self.verdict
         return self.verdict + (" (proxy)" if self.proxy else "") + (" (partial)" if self.partial_inputs else "")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class XRef:
+    """Two printed statements of the paper that should agree, whether they do at their printed precision, and why."""
+
     id: str
     a: str  # "location: value"
     b: str
@@ -150,6 +152,7 @@ XREFS = (
 
 
 def render() -> str:
+    """The x-ref lines of ``verify --xrefs``: a count line, then each pair marked ok or INCONSISTENT."""
     bad = sum(not x.consistent for x in XREFS)
     lines = [f"x-refs (printed vs printed, no data; not counted above): {len(XREFS)} checked, {bad} inconsistent"]
     for x in XREFS:

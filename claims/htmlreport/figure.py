@@ -19,6 +19,9 @@ PROJECT = "sad-results/1 files"
 
 @dataclass
 class Figure:
+    """One figure of the report: what it draws and needs, which layers it shows, the files and fields used, and its
+    panels (none when the folder lacks the data)."""
+
     key: str  # file stem of the PNG
     title: str
     what: str  # what is drawn, one or two sentences
@@ -30,6 +33,7 @@ class Figure:
 
     @property
     def missing(self) -> bool:
+        """Whether the folder lacked this figure's data (no panels)."""
         return not self.panels
 
 
@@ -53,6 +57,7 @@ def source(b: Bundle, key: str, fields: str) -> str:
 
 
 def finite(*xs: float) -> bool:
+    """Whether every value is a finite int or float."""
     return all(isinstance(x, (int, float)) and math.isfinite(x) for x in xs)
 
 
