@@ -52,6 +52,7 @@ class Layer:
 
     @property
     def tied(self) -> bool:
+        """Whether the weight tensor is shared by more than one parameter path (tied weights)."""
         return len(self.uses) > 1
 
 
