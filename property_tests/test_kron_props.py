@@ -23,6 +23,8 @@ def _close(a, b, tol=TOL):
 
 @given(S.identity_instances())
 def test_record_agrees_with_theory_numeric(inst):
+    r"""``empirics.kron.kron_record`` on a recipe's :math:`\delta`, :math:`A` agrees with ``theory.numeric`` on
+    every per-direction quantity and exponent, and its identities hold on every draw."""
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -55,6 +57,8 @@ def test_record_agrees_with_theory_numeric(inst):
 
 @given(S.recipe_e())
 def test_recipe_e_exact_branch(inst):
+    r"""Recipe E: the record's :math:`\chi_k` equals :math:`1/(u_k^\top C_\delta u_k)` and
+    :math:`\alpha_{\rm exact}=\beta+\phi+\psi_\chi`."""
     from hypothesis import assume
 
     dec = inst.decompose()
