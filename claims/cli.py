@@ -148,8 +148,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m claims``: verify (exit 0 all hold, 1 some fail), list, show or report; bad input is one ``error:``
-    line and exit status 2."""
+    """``python -m claims``: verify, list, show or report; exit 0 when nothing fails, 1 when a claim fails, 2 on bad
+    input (one ``error:`` line)."""
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "verify":
