@@ -200,8 +200,7 @@ class Statement:
     """One statement of the paper (or one named part of it), encoded.
 
     ``printed`` is a sympy expression (no prose in symbol names: ``latex(printed)`` reads like the paper);
-    ``printed_text`` is the plain-text transcription; ``corrected`` the form that holds, where there is one.
-    """
+    ``printed_text`` is the plain-text transcription; ``corrected`` the form that holds, where there is one."""
 
     key: str
     name: str
