@@ -48,6 +48,7 @@ STAGES = ("gradient", "paper", "engine", "paper_whole", "engine_whole", "measure
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    """Parse the benchmark's command line (``argv`` without the program name; ``None``: ``sys.argv``)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="smallconv", help="smallconv | tiny | any empirics.zoo model name")
     p.add_argument("--width", type=int, default=None, help="zoo width knob (d_model for gpt2*)")
@@ -189,6 +190,12 @@ def _choice(r) -> dict:
 
 
 def run(a: argparse.Namespace, argv: list[str]) -> dict:
+    """Run the timed comparison of the module docstring for the arguments ``a``.
+
+    Returns one JSON-ready record: machine and code versions, the workload, each method's median wall time and
+    peak memory, the ratios (engine speed-up over the paper's protocol; seconds per direction / seconds per
+    gradient) and the agreement of the two methods' :math:`h_k` (``None`` when the paper's protocol was not run).
+    Raises ``ValueError`` for an unusable workload (the caller turns it into exit status 2)."""
     device = _configure(a)
     work = _workload(a)
     layer_types = select_layers(work.model, a.layers)
@@ -273,6 +280,7 @@ def run(a: argparse.Namespace, argv: list[str]) -> dict:
 
 
 def report(r: dict) -> str:
+    """The human-readable summary of a :func:`run` record: machine, code, workload, timings, ratios, agreement."""
     m, t, q = r["machine"], r["timings"], r["ratios"]
     L = []
     L.append(
@@ -346,6 +354,8 @@ def report(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: 0 when the two methods' :math:`h_k` agree (or were not compared), 1 when not, 2 on bad
+    arguments."""
     argv = list(sys.argv[1:] if argv is None else argv)
     a = parse_args(argv)
     if a.probe:

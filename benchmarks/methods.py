@@ -38,6 +38,8 @@ TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-4}
 
 
 def plain_gradient(work: Workload) -> list[torch.Tensor]:
+    r"""One plain gradient, the unit of cost: :math:`\nabla\mathcal L` with :math:`\mathcal L=\frac1B\sum_i\ell_i`,
+    one tensor per trainable parameter (in ``parameters()`` order)."""
     params = [p for p in work.model.parameters() if p.requires_grad]
     with torch.enable_grad():
         loss = work.loss_fn(work.model(work.inputs), work.targets).mean()

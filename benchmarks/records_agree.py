@@ -95,6 +95,8 @@ def compare_records(new: dict, ref: dict) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: compare each named file of NEW_DIR with REF_DIR; 0 when every numeric field is within ``--rtol``
+    and nothing that must match exactly differs (layer names, keys, lengths, strings), else 1."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.records_agree", description=__doc__.splitlines()[0])
     p.add_argument("new")
     p.add_argument("ref")

@@ -47,6 +47,7 @@ OPTIMIZERS = ("sn", "sn_alpha2", "sn_eigh", "muon", "muon_fp32", "adamw")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    """Parse the benchmark's command line (``--optimizers`` split into a list and checked against the known names)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="resnet18_cifar", choices=MODEL_NAMES)
     p.add_argument("--width", type=int, default=16, help="zoo width knob (d_model for gpt2*)")
@@ -119,6 +120,11 @@ def _shapes(opt: torch.optim.Optimizer) -> dict[str, int]:
 
 
 def run(a: argparse.Namespace) -> dict:
+    """Time one ``optimizer.step()`` of each requested optimizer on copies of one model with the same gradients.
+
+    Returns the JSON-ready record: settings, machine, code version, parameter count, the matrix shapes the
+    matrix optimizers see, and per optimizer the wall-clock and CPU step times (median, min, max in seconds).
+    Raises ``RuntimeError`` when a parameter was left without a gradient."""
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device(a.device)
@@ -168,6 +174,7 @@ def _ms(s: float) -> str:
 
 
 def report(r: dict) -> None:
+    """Print a :func:`run` record: the per-step times of each optimizer and the SN/Muon and SN/AdamW ratios."""
     m, s = r["machine"], r["settings"]
     print(
         f"model {s['model']} (width {s['width']}), {s['dtype']}, {s['device']}; {r['n_params']:,} parameters; "
@@ -193,6 +200,7 @@ def report(r: dict) -> None:
 
 
 def main(argv=None) -> int:
+    """Command-line entry: run, print, optionally write ``--json``; exit status 0."""
     a = parse_args(argv)
     r = run(a)
     report(r)

@@ -30,6 +30,7 @@ __all__ = [
 
 
 def sync(device: torch.device) -> None:
+    """Wait for the device's queued kernels (CUDA); a no-op on the CPU, so timings bracket finished work."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -159,6 +160,8 @@ def code_version() -> dict:
 
 
 def machine_info(device: torch.device) -> dict:
+    """The machine a timing was taken on: CPU model and core count, torch/Python versions, torch threads, host, device,
+    load averages and (CUDA) the GPU's name."""
     import os
 
     info = {

@@ -67,6 +67,8 @@ def time_verify(results: str, runs: int, python: str = sys.executable, bytecode_
 
 
 def main(argv=None) -> int:
+    """Command-line entry: time ``python -m claims verify`` on ``--results`` and print median, range and CPU time; 2
+    when the folder is missing or a verify run crashed."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--results", default="../shared/paper-results", help="folder of result files (relative to the repo root)"

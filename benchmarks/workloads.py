@@ -73,6 +73,9 @@ def per_sequence_lm_ce(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Te
 
 @dataclass
 class Workload:
+    r"""One benchmarked computation: the model (eval mode, benchmark dtype), a fixed random batch ``inputs``
+    with its ``targets``, the per-sample loss :math:`\ell_i` (shape ``(B,)``) and the settings it was built with."""
+
     name: str
     model: nn.Module
     inputs: torch.Tensor

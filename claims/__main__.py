@@ -1,3 +1,5 @@
+"""``python -m claims``: the command-line interface of :mod:`claims.cli` (verify, list, show, report)."""
+
 import sys
 
 from .cli import main

@@ -1,4 +1,4 @@
-"""The results folder: the authors' 15 files by name (CLAIMS.md §1, "File keys") and the project's own files,
+"""The results folder: the authors' 15 files by name (docs/claims-reference.md §1, "File keys") and the project's own files,
 recognised by their top-level ``"schema"``: ``sad-results/1`` measurements (:mod:`empirics.schema`) and
 ``sad-optim/1`` optimizer comparisons (:mod:`empirics.compare_schema`).
 
@@ -25,7 +25,7 @@ from .jsonload import kind_of, read_json
 from .jsonpath import Node
 from .validation import validate_author, validate_optim, validate_project, validate_replicates
 
-#: file key → file name (CLAIMS.md §1).
+#: file key → file name (docs/claims-reference.md §1).
 FILE_KEYS: dict[str, str] = {
     "alpha_triangle": "results_alpha_triangle.json",
     "tiny": "results_tiny_imagenet_alpha_map.json",
@@ -96,9 +96,14 @@ class Bundle:
 
     # -- the authors' files ------------------------------------------------------------------
     def has(self, key: str) -> bool:
+        """Whether the author file ``key`` (docs/claims-reference.md §1 file keys) is in the folder."""
         return key in self.present
 
     def node(self, key: str) -> Node | None:
+        """The author file ``key`` parsed and validated (cached), or None when the folder does not hold it.
+
+        Raises ``KeyError`` for a key that names no author file and :class:`InputError` for a file that cannot be
+        read or fails validation."""
         if key not in FILE_KEYS:
             raise KeyError(key)
         if key not in self.present:
@@ -110,6 +115,7 @@ class Bundle:
         return Node(self._cache[key], FILE_KEYS[key])
 
     def need(self, key: str) -> Node:
+        """The author file ``key``, which the caller has checked is present; raises :class:`InputError` if it is not."""
         n = self.node(key)
         if n is None:  # callers check presence first; reaching here is a registry bug
             raise InputError(FILE_KEYS[key], "", "file missing")

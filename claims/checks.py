@@ -5,7 +5,7 @@ A measurement function takes the :class:`~claims.bundle.Bundle` and the evaluati
 statistic under the stated rule, its source, the records used, and the value under every other candidate
 rule. A law measured on data that include the project's files also returns its judged units with their
 intervals (``Measure.uncertainty``, :mod:`claims.uncertainty`): their verdict — ``holds``, ``fails`` or
-``inconclusive`` — is the claim's, and the point test's verdict is kept beside it (``Outcome.point_verdict``). The builder attaches the tolerance test of CLAIMS.md §3 for its form; a custom test (``form="pred"``)
+``inconclusive`` — is the claim's, and the point test's verdict is kept beside it (``Outcome.point_verdict``). The builder attaches the tolerance test of docs/claims-reference.md §3 for its form; a custom test (``form="pred"``)
 also receives the context, so that a band is read when the claim is judged, never when it is defined.
 """
 
@@ -148,7 +148,7 @@ def law(
     files: tuple[str, ...] = (),
     data: str = "data",
 ) -> Claim:
-    """A law (CLAIMS.md §3.2): a predicate over every measured network, judged with the context's bands."""
+    """A law (docs/claims-reference.md §3.2): a predicate over every measured network, judged with the context's bands."""
     return claim(
         id,
         location,
@@ -169,7 +169,7 @@ def law(
 def nodata(
     id: str, location: str, statement: str, printed: Any, d: int | None = None, *, kind: str = NUMBER, nearest: str = ""
 ) -> Claim:
-    """A NO DATA register entry (CLAIMS.md §2.12): its verdict is `no data` on every input."""
+    """A NO DATA register entry (docs/claims-reference.md §2.12): its verdict is `no data` on every input."""
     return Claim(
         id, kind, location, statement, printed, d, "n/a (no backing data)", (), "—", None, None, "no data", nearest
     )
@@ -182,5 +182,5 @@ def all_ok(v: tuple[int, int], ctx: Context) -> bool:
 
 def most(v: tuple[int, int], ctx: Context) -> bool:
     """The test of a count pair ``(members where it holds, members)``: it holds for "most" of them, i.e. for
-    strictly more than the ``most`` band's fraction (CLAIMS.md §3.2)."""
+    strictly more than the ``most`` band's fraction (docs/claims-reference.md §3.2)."""
     return v[0] > v[1] * ctx.bands.most

@@ -53,7 +53,7 @@ def _band_option(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a law band of CLAIMS.md §3.2 (exponent=0.15 and ratio=0.05: finite, > 0; "
+        help="override a law band of docs/claims-reference.md §3.2 (exponent=0.15 and ratio=0.05: finite, > 0; "
         "most=0.5: in [0.5, 1)); repeatable, once per name",
     )
 
@@ -111,7 +111,7 @@ def _verify(args: argparse.Namespace) -> int:
             print(partial_line)
         override = ctx.bands.override_text()
         print(
-            f"law bands (CLAIMS.md §3.2, configurable with --band): {ctx.bands.describe()}"
+            f"law bands (docs/claims-reference.md §3.2, configurable with --band): {ctx.bands.describe()}"
             + (f" — {override}" if override else " (the registry's defaults)")
         )
     return status
@@ -148,6 +148,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m claims``: verify, list, show or report; exit 0 when nothing fails, 1 when a claim fails, 2 on bad
+    input (one ``error:`` line)."""
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "verify":

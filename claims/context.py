@@ -1,4 +1,4 @@
-r"""The settings one evaluation runs with: the law bands (CLAIMS.md §3.2), passed to every measure and test.
+r"""The settings one evaluation runs with: the law bands (docs/claims-reference.md §3.2), passed to every measure and test.
 
 Nothing here is module-level mutable state: a :class:`Context` is built once per ``verify`` / ``show`` /
 ``report`` run (from ``--band NAME=VALUE`` where given) and handed to :func:`claims.evaluate.evaluate`,
@@ -47,6 +47,7 @@ class Bands:
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
+        """The band names accepted by ``--band``, in field order."""
         return tuple(f.name for f in fields(cls))
 
     @classmethod
@@ -74,6 +75,7 @@ class Bands:
         return replace(cls(), **given)
 
     def describe(self) -> str:
+        """The bands as ``name=value`` pairs, comma-separated."""
         return ", ".join(f"{f.name}={getattr(self, f.name):g}" for f in fields(self))
 
     def overrides(self) -> list[tuple[str, float, float]]:
@@ -123,5 +125,5 @@ class Context:
         return text
 
 
-#: the evaluation settings when none are given (the defaults of CLAIMS.md §3.2)
+#: the evaluation settings when none are given (the defaults of docs/claims-reference.md §3.2)
 DEFAULT = Context()

@@ -60,7 +60,7 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def kind_of(path: Path) -> str:
-    """ "" for a regular file (after following symbolic links), else what it is ("a directory", ...);
+    """The empty string for a regular file (after following symbolic links), else what it is ("a directory", ...);
     raises :class:`FileNotFoundError` when nothing is there and :class:`PermissionError` when it cannot be examined."""
     try:
         st = os.stat(path)

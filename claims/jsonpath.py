@@ -1,7 +1,7 @@
 """Checked access into a parsed JSON document: every lookup knows its file and JSON path.
 
 A missing key, an index out of range, a wrong type or an empty selection raises
-:class:`claims.errors.InputError` naming the file and the path (CLAIMS.md §5 requirement 3):
+:class:`claims.errors.InputError` naming the file and the path (docs/claims-reference.md §5 requirement 3):
 never a silent skip.
 """
 
@@ -27,6 +27,7 @@ class Node:
         self.value, self.file, self.path = value, file, path
 
     def error(self, message: str, path: str | None = None) -> InputError:
+        """An :class:`InputError` naming this node's file and JSON path (or ``path``) with ``message``, to raise."""
         return InputError(self.file, path or self.path, message)
 
     def _need(self, typ: type | tuple, what: str) -> None:
@@ -45,9 +46,11 @@ class Node:
         return Node(self.value[key], self.file, f"{self.path}.{key}")
 
     def has(self, key: str) -> bool:
+        """Whether the value is an object with key ``key``."""
         return isinstance(self.value, dict) and key in self.value
 
     def get(self, key: str) -> Node | None:
+        """The child node under ``key``, or None when the value is not an object or lacks the key."""
         return self[key] if self.has(key) else None
 
     def opt(self, key: str | int) -> Node | None:
@@ -57,11 +60,13 @@ class Node:
         return self[key] if self.has(key) else None
 
     def items(self) -> Iterator[Node]:
+        """The elements of a list value as nodes (paths ``…[i]``); raises :class:`InputError` when it is not a list."""
         self._need(list, "a list")
         for i, v in enumerate(self.value):
             yield Node(v, self.file, f"{self.path}[{i}]")
 
     def keys(self) -> list[str]:
+        """The keys of an object value; raises :class:`InputError` when it is not an object."""
         self._need(dict, "an object")
         return list(self.value)
 
@@ -97,11 +102,13 @@ class Node:
         return x
 
     def int(self) -> int:
+        """The value as an integer (booleans refused); raises :class:`InputError` naming file and path otherwise."""
         if isinstance(self.value, bool) or not isinstance(self.value, int):
             raise self.error(f"expected an integer, got {type(self.value).__name__}")
         return self.value
 
     def str(self) -> str:
+        """The value as a string; raises :class:`InputError` naming file and path otherwise."""
         self._need(str, "a string")
         return self.value
 

@@ -1,4 +1,4 @@
-"""Explicit layer-name → layer-type tables for the authors' files (CLAIMS.md §1, "Layer types").
+"""Explicit layer-name → layer-type tables for the authors' files (docs/claims-reference.md §1, "Layer types").
 
 Types use the vocabulary of :data:`empirics.schema.LAYER_TYPES`. The tables enumerate every module
 of each architecture from its block structure; a name that is not in its table is an input error,

@@ -1,4 +1,4 @@
-"""What a claim is, and what evaluating it gives (CLAIMS.md §1, §3)."""
+"""What a claim is, and what evaluating it gives (docs/claims-reference.md §1, §3)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ NUMBER, LAW, INTEGRITY = "number", "law", "integrity"
 
 @dataclass
 class Candidate:
-    """The value of the claim's statistic under one candidate selection rule (CLAIMS.md §2.11)."""
+    """The value of the claim's statistic under one candidate selection rule (docs/claims-reference.md §2.11)."""
 
     rule: str
     value: Any
@@ -48,6 +48,7 @@ class Outcome:
 
     @property
     def label(self) -> str:
+        """The verdict as printed: with ``(proxy)`` and ``(partial)`` marks where they apply (never on ``no data``)."""
         if self.verdict == NO_DATA:
             return self.verdict
         return self.verdict + (" (proxy)" if self.proxy else "") + (" (partial)" if self.partial_inputs else "")

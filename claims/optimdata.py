@@ -29,6 +29,9 @@ from .jsonpath import Node
 
 @dataclass(frozen=True)
 class Experiment:
+    """One printed optimizer experiment: the setting a comparison file must match (architecture, real dataset, epochs)
+    and the seed a printed cell reports."""
+
     label: str
     architecture: str
     dataset: str
@@ -36,6 +39,7 @@ class Experiment:
     seed: int | None = None  # the single seed a printed cell reports (Table 3: 42)
 
     def describe(self) -> str:
+        """One line naming the experiment: label, architecture, real dataset, epochs and seed."""
         return f"{self.label}: {self.architecture} on real {self.dataset}, {self.n_epochs} epochs" + (
             f", seed {self.seed}" if self.seed is not None else ""
         )
@@ -50,10 +54,12 @@ APP_M = Experiment("App. M", "resnet18", "cifar10", 100)
 
 
 def complete_files(b: Bundle) -> list[Node]:
+    """The comparison files of the bundle whose ``complete`` flag is true (the ones a law may judge)."""
     return [d for d in b.optim if d["complete"].value is True]
 
 
 def incomplete_note(b: Bundle) -> list[str]:
+    """One note per comparison file that is left out because it is incomplete."""
     return [f"not judged: {d.file} is incomplete (complete: false)" for d in b.optim if d["complete"].value is not True]
 
 
@@ -68,10 +74,12 @@ def cfg_name(doc: Node, cfg: str) -> str | None:
 
 
 def has(doc: Node, cfg: str) -> bool:
+    """Whether ``doc.summary`` holds canonical config ``cfg`` under some accepted name."""
     return cfg_name(doc, cfg) is not None
 
 
 def node(doc: Node, cfg: str) -> Node:
+    """The ``summary`` node of config ``cfg``; raises :class:`InputError` naming the file and path when it is absent."""
     k = cfg_name(doc, cfg)
     if k is None:
         raise doc["summary"].error(f"no config {cfg!r}", f"{doc['summary'].path}.{cfg}")
@@ -79,20 +87,25 @@ def node(doc: Node, cfg: str) -> Node:
 
 
 def seeds(doc: Node, cfg: str) -> np.ndarray:
+    """The per-seed best test accuracies (%) of config ``cfg``, one per seed."""
     return node(doc, cfg)["seeds"].arr()
 
 
 def seed_value(doc: Node, cfg: str, seed: int) -> float | None:
+    """Config ``cfg``'s best test accuracy (%) for training seed ``seed``, or None when that seed was not run."""
     n = node(doc, cfg)
     ids = [int(v) for v in n["seed_ids"].value]
     return float(n["seeds"].value[ids.index(seed)]) if seed in ids else None
 
 
 def ref(doc: Node, cfg: str) -> str:
+    """A reference ``file/config`` for verdict notes."""
     return f"{doc.file}/{cfg_name(doc, cfg) or cfg}"
 
 
 def mismatch(doc: Node, exp: Experiment) -> list[str]:
+    """How the comparison file differs from experiment ``exp`` (architecture, dataset or synthetic data, epochs,
+    incomplete), one phrase each; empty when it matches."""
     d = doc.value
     out = []
     if d["architecture"] != exp.architecture:
@@ -133,6 +146,8 @@ def beats(a: np.ndarray, c: np.ndarray) -> tuple[bool, float, float]:
 
 # -- perturbation helpers (edit the raw per-seed accuracies; keep the stored summaries consistent) --------
 def set_seeds(raw_doc: dict, cfg_key: str, values: list[float]) -> None:
+    """Perturbation helper: replace config ``cfg_key``'s per-seed accuracies in a raw document by ``values`` (clipped to
+    [0, 100]) and recompute the stored ``mean_best`` and ``std_best`` (the file's ``std_ddof``)."""
     nd = raw_doc["summary"][cfg_key]
     vals = [float(min(100.0, max(0.0, v))) for v in values]
     nd["seeds"] = vals
@@ -142,6 +157,8 @@ def set_seeds(raw_doc: dict, cfg_key: str, values: list[float]) -> None:
 
 
 def raw_cfg(raw_doc: dict, cfg: str) -> str:
+    """The key under which canonical config ``cfg`` is stored in a raw document's ``summary``; raises ``KeyError`` when
+    absent."""
     canon = config_key(cfg)
     for k in raw_doc["summary"]:
         if ALIASES.get(k, k) == canon:

@@ -1,4 +1,4 @@
-r"""Perturbed copies of a results folder, for the "every claim can fail" tests (CLAIMS.md §5 req. 8).
+r"""Perturbed copies of a results folder, for the "every claim can fail" tests (docs/claims-reference.md §5 req. 8).
 
 :class:`Docs` parses the authors' files of a folder lazily; a claim's ``perturb(docs, outcome)`` edits
 the parsed documents in place; :meth:`Docs.write` writes the edited files to a new folder and links
@@ -23,6 +23,9 @@ from .layertypes import INTRINSIC_META, TRIANGLE_META, layer_type
 
 
 class Docs:
+    """The result files of one folder, parsed on first access and edited in place; :meth:`write` copies the edited ones
+    and links the rest."""
+
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self._docs: dict[str, Any] = {}
@@ -35,9 +38,12 @@ class Docs:
         return self._docs[key]
 
     def delete(self, key: str) -> None:
+        """Leave the author file ``key`` out of the written copy (to test a missing file)."""
         self.deleted.add(key)
 
     def write(self, dest: str | Path) -> Path:
+        """Write the folder to ``dest``: edited documents as JSON, untouched ones as symlinks, deleted ones left out;
+        returns ``dest``."""
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
         for key, name in FILE_KEYS.items():
@@ -60,11 +66,13 @@ class Docs:
 
 # -- locating records ---------------------------------------------------------------------------
 def block(doc: list, field: str, value: str) -> dict:
+    """The single element of ``doc`` whose ``field`` equals ``value`` (unpacking fails if there is not exactly one)."""
     (b,) = [x for x in doc if x.get(field) == value]
     return b
 
 
 def named(records: list, name: str) -> dict:
+    """The single record of ``records`` named ``name`` (unpacking fails if there is not exactly one)."""
     (r,) = [x for x in records if x["name"] == name]
     return r
 
@@ -92,6 +100,8 @@ def shift_alpha(rec: dict, delta: float) -> None:
 
 
 def set_alpha(rec: dict, target: float) -> None:
+    r"""Shift the record's :math:`\alpha` (refitted from ``sigma``/``h_exact`` where present, else the stored field) to
+    ``target`` with :func:`shift_alpha`."""
     if "sigma" in rec and "h_exact" in rec:
         cur = fit_alpha(rec["sigma"], rec["h_exact"]).alpha
     else:
@@ -145,6 +155,7 @@ def tri_by_refs(docs: Docs, refs: list[str]) -> list[dict]:
 
 
 def rescale_about_mean(values: list[float], c: float) -> list[float]:
+    r"""Spread ``values`` about their mean by the factor ``c``: :math:`\bar v+c\,(v-\bar v)` (the mean is kept)."""
     m = float(np.mean(values))
     return [m + c * (v - m) for v in values]
 
@@ -210,6 +221,8 @@ def set_relerr(rec: dict, target: float) -> None:
 
 
 def relerr_of(rec: dict) -> float:
+    r"""The record's transfer error :math:`|s-\alpha\gamma|/s`: refitted from the arrays where present, else from the
+    stored ``alpha``, ``gamma`` and ``s_hessian``."""
     if "sigma" in rec:
         return _relerr_arrays(rec["sigma"], rec["h_exact"])
     return abs(rec["s_hessian"] - rec["alpha"] * rec["gamma"]) / rec["s_hessian"]

@@ -27,6 +27,11 @@ NAN = math.nan
 
 @dataclass
 class Layer:
+    r"""One layer of a network as the claims use it: name, layer type, JSON path and shape, the exponents :math:`\alpha`
+    (:math:`R^2`, points used), :math:`\gamma`, :math:`s`, the transfer error :math:`|s-\alpha\gamma|/s` and
+    :math:`\mathrm{PR}_h` (NaN where the file does not give them), whether they were refitted from the arrays, and
+    the block of its file."""
+
     name: str
     type: str
     path: str  # JSON path of the record
@@ -46,6 +51,7 @@ class Layer:
 
     @property
     def predicted_s(self) -> float:
+        r"""The transfer identity's prediction :math:`s=\alpha\gamma`."""
         return self.alpha * self.gamma
 
 
@@ -68,15 +74,18 @@ class Network:
             self.task = "lm" if self.dataset == "synthetic LM" else "classification"
 
     def finish(self) -> Network:
+        """Stamp every layer with the block named in the network's label (``file[block]``); returns the network."""
         blk = self.label[self.label.find("[") + 1 : -1] if "[" in self.label else ""
         for lay in self.layers:
             lay.block = blk
         return self
 
     def of_type(self, *types: str) -> list[Layer]:
+        """The layers whose type is one of ``types``, in file order."""
         return [lay for lay in self.layers if lay.type in types]
 
     def by_name(self, name: str) -> Layer:
+        """The single layer named ``name``; raises :class:`InputError` when there is none or more than one."""
         hits = [lay for lay in self.layers if lay.name == name]
         if len(hits) != 1:
             raise InputError(self.file, f"{self.label}[name={name!r}]", f"{len(hits)} records named {name!r}")
@@ -262,6 +271,7 @@ def final_checkpoints(nets: list[Network]) -> list[Network]:
 
 
 def network(b: Bundle, key: str, label: str) -> Network:
+    """The network of file ``key`` with label ``label``; raises :class:`InputError` naming the block when absent."""
     for net in networks(b, key):
         if net.label == label:
             return net
@@ -270,6 +280,7 @@ def network(b: Bundle, key: str, label: str) -> Network:
 
 
 def all_networks(b: Bundle) -> list[Network]:
+    """Every network of the authors' α files and of the project's own results, in file order."""
     return [n for k in (*ALPHA_FILES, "project") for n in networks(b, k)]
 
 
@@ -279,6 +290,7 @@ def ref(net: Network, lay: Layer) -> str:
 
 
 def names(layers: list[Layer]) -> list[str]:
+    """The layers' names, in order."""
     return [lay.name for lay in layers]
 
 

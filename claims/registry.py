@@ -36,4 +36,5 @@ REGISTRY: dict[str, Claim] = _load()
 
 
 def get(claim_id: str) -> Claim | None:
+    """The claim with id ``claim_id``, or None."""
     return REGISTRY.get(claim_id)

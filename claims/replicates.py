@@ -58,6 +58,7 @@ class Replicated:
 
     @property
     def n_seeds(self) -> int:
+        """The number of distinct training seeds among the cells."""
         return len({c.seed for c in self.cells})
 
     @property
@@ -67,17 +68,21 @@ class Replicated:
 
     @property
     def files(self) -> list[str]:
+        """The result file of every cell, in cell order."""
         return [c.net.file for c in self.cells]
 
     @property
     def experiment(self) -> dict | None:
+        """The ``experiment`` block of the first cell's file (None when the file has none)."""
         return self.cells[0].experiment
 
     @property
     def proxy(self) -> bool:
+        """Whether the experiment is marked as a proxy of the paper's setting (smaller data or model)."""
         return self.experiment is not None and is_proxy(self.experiment)
 
     def describe(self) -> str:
+        """``S seeds × n batches`` (a range of batch counts when the seeds differ)."""
         b = self.batches
         per = f"{b[0]}" if len(set(b)) == 1 else f"{min(b)}–{max(b)}"
         return f"{self.n_seeds} seed{'s' if self.n_seeds != 1 else ''} × {per} batch{'es' if per != '1' else ''}"

@@ -22,34 +22,38 @@ def tolerance_text(c: Claim, o: Outcome | None = None) -> str:
 
 
 def measured_text(c: Claim, o: Outcome) -> str:
+    """The measured value at the claim's printed precision, or an em dash when nothing was measured."""
     if o.measured is None:
         return "—"
     d = c.decimals if isinstance(c.decimals, int) else None
     return fmt(o.measured, d)
 
 
-def jsonable(x: Any) -> Any:
+def _jsonable(x: Any) -> Any:
+    """``x`` with non-finite floats as None, tuples as lists, keys as strings and numpy scalars as Python numbers."""
     if isinstance(x, float):
         return x if math.isfinite(x) else None
     if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
+        return [_jsonable(v) for v in x]
     if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
+        return {str(k): _jsonable(v) for k, v in x.items()}
     if hasattr(x, "item"):  # numpy scalar
-        return jsonable(x.item())
+        return _jsonable(x.item())
     return x
 
 
 def row(c: Claim, o: Outcome) -> dict:
+    """One claim's outcome as a JSON row (``verify --json``): claim, printed and measured values, tolerance, verdict,
+    candidates, interval and replication."""
     printed = list(c.printed) if isinstance(c.printed, tuple) else c.printed
     return {
         "id": c.id,
         "kind": c.kind,
         "location": c.location,
         "statement": c.statement,
-        "printed": jsonable(o.context.render(printed) if isinstance(printed, str) else printed),
+        "printed": _jsonable(o.context.render(printed) if isinstance(printed, str) else printed),
         "decimals": c.decimals,
-        "measured": jsonable(o.measured),
+        "measured": _jsonable(o.measured),
         "tolerance": tolerance_text(c, o),
         "verdict": o.verdict,
         "proxy": o.proxy,
@@ -58,7 +62,7 @@ def row(c: Claim, o: Outcome) -> dict:
         "records": list(o.records),
         "n": len(o.records),
         "selection": c.selection,
-        "candidates": [{"rule": k.rule, "value": jsonable(k.value), "n": k.n, "holds": k.holds} for k in o.candidates],
+        "candidates": [{"rule": k.rule, "value": _jsonable(k.value), "n": k.n, "holds": k.holds} for k in o.candidates],
         "violators": list(o.violators),
         "notes": list(o.notes),
         "partial_inputs": list(o.partial_inputs),
@@ -89,14 +93,14 @@ def interval_fields(c: Claim, o: Outcome) -> dict:
     and the bands it was judged with when ``--band`` overrode the registry's."""
     out: dict = {}
     if c.kind == LAW and o.uncertainty is not None:
-        out.update(jsonable(o.uncertainty.row()))
+        out.update(_jsonable(o.uncertainty.row()))
         out["point_verdict"] = o.point_verdict
     if c.kind == LAW and o.context.bands.overrides():
         out["band_override"] = o.context.bands.override_text()
     if c.kind == NUMBER:
         out["experiment"] = c.experiment or None
         out["experiment_note"] = c.experiment_note
-        out["replication"] = jsonable(o.replication.row()) if o.replication is not None else None
+        out["replication"] = _jsonable(o.replication.row()) if o.replication is not None else None
     return out
 
 
@@ -178,6 +182,7 @@ def _short(s: str, n: int) -> str:
 
 
 def table(claims: list[Claim], outs: list[Outcome]) -> str:
+    """The plain-text verify table, one row per claim."""
     hdr = ("id", "location", "printed", "measured", "95% ci", "tolerance", "verdict", "replication", "source")
     rows = [
         (
@@ -200,6 +205,7 @@ def table(claims: list[Claim], outs: list[Outcome]) -> str:
 
 
 def markdown(claims: list[Claim], outs: list[Outcome]) -> str:
+    """The verify table as Markdown."""
     lines = [
         "| id | where | printed | measured | 95% ci | tolerance | verdict | replication | source |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -221,6 +227,7 @@ def markdown(claims: list[Claim], outs: list[Outcome]) -> str:
 
 
 def show(c: Claim, o: Outcome) -> str:
+    """Every detail of one claim's outcome (``python -m claims show ID``)."""
     out = [
         f"{c.id}  [{c.kind}]  {c.location}  (defined in {c.module})",
         f"  statement : {c.statement}",

@@ -1,4 +1,4 @@
-"""The candidate row-selection rules of CLAIMS.md §2.11, each by explicit layer type or record name."""
+"""The candidate row-selection rules of docs/claims-reference.md §2.11, each by explicit layer type or record name."""
 
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ SEL_A = {
 NON_FC = ("conv", "downsample", "mlp_up", "mlp_down")
 
 
-def cifar_rows(b: Bundle) -> list[tuple[Network, Layer]]:
+def _cifar_rows(b: Bundle) -> list[tuple[Network, Layer]]:
     return [(n, lay) for n in networks(b, "alpha_triangle") for lay in n.layers]
 
 
 def sel_a(b: Bundle, rule: int) -> list[Layer]:
-    rows = cifar_rows(b)
+    """CIFAR set (alpha_triangle, three blocks): the layers selected by candidate rule ``rule`` of ``SEL_A``."""
+    rows = _cifar_rows(b)
     ok10 = lambda lay: lay.relerr <= 0.10  # noqa: E731
     cnn = lambda n: n.arch in ("ResNet-18", "VGG-11")  # noqa: E731
     pick = {
@@ -53,6 +54,7 @@ SEL_B = {
 
 
 def sel_b(b: Bundle, rule: int) -> list[Layer]:
+    """ImageNet ResNet (in1k file): the layers selected by candidate rule ``rule`` of ``SEL_B``."""
     (net,) = networks(b, "in1k")
     conv = [lay for lay in net.layers if lay.type == "conv"]
     typed = [lay for lay in net.layers if lay.type in ("conv", "downsample")]
@@ -70,6 +72,7 @@ SEL_I = {1: "conv type without downsample (stated; summary 'conv')", 2: "conv + 
 
 
 def sel_i(b: Bundle, rule: int) -> list[Layer]:
+    """Tiny-ImageNet ResNet (tiny file): the conv layers, with (rule 2) or without (rule 1) the downsample convs."""
     (net,) = networks(b, "tiny")
     types = ("conv",) if rule == 1 else ("conv", "downsample")
     return net.of_type(*types)
@@ -85,6 +88,7 @@ SEL_D = {
 
 
 def sel_d(b: Bundle, rule: int) -> list[Layer]:
+    r"""The intrinsic_dim rows behind the printed :math:`\mathrm{PR}_h` ranges, by candidate rule ``rule`` of ``SEL_D``."""
     rn = network(b, "intrinsic_dim", "intrinsic_dim[intrinsic_dim_resnet]").layers
     gp = network(b, "intrinsic_dim", "intrinsic_dim[intrinsic_dim_gpt2]").layers
     st = network(b, "intrinsic_dim", "intrinsic_dim[scaling_test]").layers
@@ -106,6 +110,7 @@ SEL_J = {
 
 
 def sel_j(b: Bundle, rule: int) -> list[tuple[str, Layer]]:
+    """The GPT-2 up-projection layers (with their network labels) selected by candidate rule ``rule`` of ``SEL_J``."""
     out: list[tuple[str, Layer]] = []
     if b.has("hypothesis"):
         out += [

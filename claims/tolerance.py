@@ -1,4 +1,4 @@
-r"""Tolerance rules from the printed precision (CLAIMS.md §3.1). (The law bands of §3.2 are settings of an
+r"""Tolerance rules from the printed precision (docs/claims-reference.md §3.1). (The law bands of §3.2 are settings of an
 evaluation: :class:`claims.context.Bands`.)
 
 A value printed as :math:`v` with :math:`d` decimals holds iff :math:`\mathrm{round}(x,d)=v`, i.e.
@@ -14,10 +14,12 @@ EPS = 1e-12
 
 
 def half(d: int) -> float:
+    r"""Half a unit in the last printed place: :math:`\frac12 10^{-d}` for ``d`` decimals."""
     return 0.5 * 10.0 ** (-d)
 
 
 def finite(x: float) -> bool:
+    """Whether ``x`` is a finite int or float."""
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
@@ -42,6 +44,7 @@ def above(x: float, v: float, d: int) -> bool:
 
 
 def point_text(d: int) -> str:
+    """The printed-precision tolerance in words, e.g. ``±0.005 (2 dp)``."""
     return f"±{half(d):g} ({d} dp)"
 
 

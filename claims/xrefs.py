@@ -1,8 +1,8 @@
-"""Internal consistency of the paper: printed number vs printed number (CLAIMS.md §1 "x-ref", THEORY.md G21).
+"""Internal consistency of the paper: printed number vs printed number (docs/claims-reference.md §1 "x-ref", docs/theory-reference.md G21).
 
 These involve no data and are reported apart from the data checks: each line evaluates, from the
 printed numbers themselves, whether the two printed statements agree at their printed precision
-(the "≈" band of CLAIMS.md §3.2 where one side is approximate). They are not claims and are not counted in the summary.
+(the "≈" band of docs/claims-reference.md §3.2 where one side is approximate). They are not claims and are not counted in the summary.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class XRef:
+    """Two printed statements of the paper that should agree, whether they do at their printed precision, and why."""
+
     id: str
     a: str  # "location: value"
     b: str
@@ -150,6 +152,7 @@ XREFS = (
 
 
 def render() -> str:
+    """The x-ref lines of ``verify --xrefs``: a count line, then each pair marked ok or INCONSISTENT."""
     bad = sum(not x.consistent for x in XREFS)
     lines = [f"x-refs (printed vs printed, no data; not counted above): {len(XREFS)} checked, {bad} inconsistent"]
     for x in XREFS:

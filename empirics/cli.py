@@ -37,7 +37,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def add_measure_parser(sub) -> argparse.ArgumentParser:
+def _add_measure_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``measure`` subcommand and its options to ``sub``; returns its parser."""
     p = sub.add_parser("measure", help="measure exact/GN/Kronecker curvature along gradient singular directions")
     p.add_argument("--model", required=True, help="a zoo model, or MODULE:FACTORY / path/file.py:FACTORY (your own)")
     p.add_argument("--dataset", default=None, help="zoo data set (zoo models)")
@@ -81,9 +82,11 @@ def add_measure_parser(sub) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m empirics`` parser: ``measure`` plus the subcommands that ``train``, ``presets`` and ``compare``
+    register (those whose import fails are left out)."""
     parser = _Parser(prog="python -m empirics", description=(__doc__ or "").splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    add_measure_parser(sub)
+    _add_measure_parser(sub)
     for mod in ("empirics.train", "empirics.presets", "empirics.compare.cli"):
         try:
             module = __import__(mod, fromlist=["register_cli"])

@@ -52,10 +52,12 @@ def is_distributed() -> bool:
 
 
 def rank() -> int:
+    """This process's rank in the process group (0 when not distributed)."""
     return dist.get_rank() if is_distributed() else 0
 
 
 def world_size() -> int:
+    """The number of processes in the group (1 when not distributed)."""
     return dist.get_world_size() if is_distributed() else 1
 
 

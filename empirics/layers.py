@@ -1,4 +1,4 @@
-r"""Which layers are measured, under which name, and as which type (THEORY.md §1.1, §1.2, §1.5).
+r"""Which layers are measured, under which name, and as which type (docs/theory-reference.md §1.1, §1.2, §1.5).
 
 A layer is one matrix weight of :mod:`empirics.layerkinds`' table. Its *name* is the owning module's path
 when the parameter is the module's ``weight`` (``"layer2.0.conv1"``), else the parameter's path
@@ -52,6 +52,7 @@ class Layer:
 
     @property
     def tied(self) -> bool:
+        """Whether the weight tensor is shared by more than one parameter path (tied weights)."""
         return len(self.uses) > 1
 
 

@@ -68,6 +68,7 @@ def git_dirty() -> bool | None:
 
 
 def device_name(device: str) -> str:
+    """A readable name of the device for provenance: the CUDA device's name, else the CPU's (never raises)."""
     if str(device).startswith("cuda"):
         try:
             import torch

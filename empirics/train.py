@@ -35,6 +35,9 @@ TARGET_METRICS = ("train_accuracy", "test_accuracy")
 
 @dataclass
 class TrainResult:
+    """What a training run did: epochs run, why it stopped, per-epoch metrics (epoch 0 = initialization), checkpoint
+    files by epoch and wall time."""
+
     epochs_run: int
     stopped_by: str  # "epochs" | "target_accuracy"
     history: list[dict[str, float]] = field(default_factory=list)  # one entry per epoch (epoch 0 = init)
@@ -43,6 +46,7 @@ class TrainResult:
 
     @property
     def final(self) -> dict[str, float]:
+        """The last epoch's metrics (empty before any epoch)."""
         return self.history[-1] if self.history else {}
 
 

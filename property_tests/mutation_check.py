@@ -39,6 +39,9 @@ KINDS = ("identity", "refuted", "holds", "holds-added", "not-formalizable")
 
 @dataclass(frozen=True)
 class Mutant:
+    """One mutation of :mod:`theory`: replace ``old`` by ``new`` in ``path`` (``what`` says what it breaks; ``kind`` is
+    the verdict kind it attacks)."""
+
     name: str
     path: str
     old: str
@@ -241,14 +244,16 @@ MUTANTS = (
 )
 
 
-def make_copy(dest: Path) -> Path:
+def _make_copy(dest: Path) -> Path:
+    """Copy ``theory/``, ``property_tests/`` and ``pyproject.toml`` of the working tree into ``dest``; returns ``dest``."""
     for sub in ("theory", "property_tests"):
         shutil.copytree(REPO / sub, dest / sub, ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
     shutil.copy2(REPO / "pyproject.toml", dest / "pyproject.toml")
     return dest
 
 
-def apply(root: Path, mutant: Mutant) -> None:
+def _apply(root: Path, mutant: Mutant) -> None:
+    """Apply ``mutant`` to the copy at ``root``; raises ``RuntimeError`` when its pattern does not occur exactly once."""
     f = root / mutant.path
     text = f.read_text()
     if text.count(mutant.old) != 1:
@@ -256,8 +261,10 @@ def apply(root: Path, mutant: Mutant) -> None:
     f.write_text(text.replace(mutant.old, mutant.new))
 
 
-def run_pytest(root: Path, targets: list[str], timeout: float = 600) -> tuple[int, float, str]:
+def _run_pytest(root: Path, targets: list[str], timeout: float = 600) -> tuple[int, float, str]:
     # the copy first (its theory/ and property_tests/ win); the working tree after it, for other packages (empirics)
+    """Run pytest on ``targets`` in the copy at ``root`` (which must be the imported ``theory``, else ``RuntimeError``);
+    returns the exit status, the seconds taken and pytest's summary line."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(REPO)]), PYTHONDONTWRITEBYTECODE="1")
     env.setdefault("SAD_HYPOTHESIS_PROFILE", "mutation")
     probe = subprocess.run(
@@ -280,17 +287,17 @@ def check(mutants: tuple[Mutant, ...], targets: list[str], verbose: bool = True)
     """Run the baseline and every mutant on ``targets``; returns {name: {rc, killed, seconds, summary}}."""
     out: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="sad-mutant-") as tmp:
-        base = make_copy(Path(tmp) / "baseline")
-        rc, sec, summary = run_pytest(base, targets)
+        base = _make_copy(Path(tmp) / "baseline")
+        rc, sec, summary = _run_pytest(base, targets)
         out["(baseline)"] = {"rc": rc, "killed": False, "seconds": sec, "summary": summary}
         if verbose:
             print(f"{'':<17} {'(baseline, unmutated)':<34} rc={rc}  {sec:5.1f} s  {summary}", flush=True)
         if rc != 0:
             return out
         for m in mutants:
-            root = make_copy(Path(tmp) / m.name)
-            apply(root, m)
-            rc, sec, summary = run_pytest(root, targets)
+            root = _make_copy(Path(tmp) / m.name)
+            _apply(root, m)
+            rc, sec, summary = _run_pytest(root, targets)
             out[m.name] = {
                 "rc": rc,
                 "killed": rc == 1,
@@ -308,6 +315,8 @@ def check(mutants: tuple[Mutant, ...], targets: list[str], verbose: bool = True)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: run (or ``--list``) the selected mutants; exit 0 all killed, 1 one survived, 2 baseline
+    failed or bad arguments."""
     p = argparse.ArgumentParser(prog="python -m property_tests.mutation_check")
     p.add_argument("--only", action="append", help="mutant name (repeatable)")
     p.add_argument("--subset", nargs="+", default=["property_tests"], help="pytest targets (default: property_tests)")

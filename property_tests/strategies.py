@@ -1,4 +1,4 @@
-r"""Hypothesis strategies for the synthetic recipes A–H of THEORY.md §3.0 (float64).
+r"""Hypothesis strategies for the synthetic recipes A–H of docs/theory-reference.md §3.0 (float64).
 
 Sizes and spectra are drawn per §3.0: :math:`m,n\in[2,8]`, :math:`B\in[\max(m,n)+1,64]`, power-law exponents
 in :math:`[0.2,2]`, integer seeds. Draws whose singular-value gaps fall below :math:`10^{-6}` (relative to
@@ -63,12 +63,16 @@ def _keep(draw, inst: R.Instance, K: int | None = None) -> R.Instance:
 
 @st.composite
 def recipe_a(draw) -> R.Instance:
+    r"""Recipe A (exact alignment): :math:`\delta`, :math:`A` built on common batch directions, so
+    :math:`\rho\equiv\Phi\equiv\omega\equiv1`; well-separated draws only."""
     m, n, B = draw(sizes())
     return _keep(draw, R.recipe_a(m=m, n=n, B=B, a_delta=draw(exponents), a_A=draw(exponents), seed=draw(seeds)))
 
 
 @st.composite
 def recipe_b(draw) -> R.Instance:
+    r"""Recipe B (alignment with a prescribed :math:`\omega_k=k^{-w}`), rank :math:`r=\min(m,n,B/2)`; well-separated
+    draws only."""
     m, n, B = draw(sizes())
     r = min(m, n, B // 2)
     inst = R.recipe_b(
@@ -79,6 +83,8 @@ def recipe_b(draw) -> R.Instance:
 
 @st.composite
 def recipe_c(draw) -> R.Instance:
+    r"""Recipe C (generic, correlated :math:`\delta` and :math:`A` with a drawn coupling): every exact identity holds
+    while :math:`\rho\ne1`."""
     m, n, B = draw(sizes())
     coupling = draw(st.floats(0.0, 2.0))
     return _keep(
@@ -97,6 +103,8 @@ def recipe_d(draw, B: int = 50_000) -> R.Instance:
 
 @st.composite
 def recipe_e(draw, aligned: bool | None = None) -> R.Instance:
+    r"""Recipe E (linear least squares, exact Hessian :math:`I_m\otimes C_A` known), aligned (``n = m``, noise-free) or
+    with label noise; ``aligned=None`` draws which."""
     m, n, B = draw(sizes())
     if aligned is None:
         aligned = draw(st.booleans())
@@ -112,6 +120,8 @@ def recipe_e(draw, aligned: bool | None = None) -> R.Instance:
 
 @st.composite
 def recipe_f(draw) -> R.Instance:
+    r"""Recipe F (LayerNorm-like inputs: :math:`C_A` has the null vector :math:`\mathbf 1`), label noise :math:`\tau`
+    drawn; the window stops before the null direction."""
     m, n, B = draw(sizes())
     n = max(n, 3)
     B = max(B, n + 1)
@@ -121,6 +131,8 @@ def recipe_f(draw) -> R.Instance:
 
 @st.composite
 def recipe_g(draw) -> R.Instance:
+    r"""Recipe G (softmax cross-entropy head with :math:`c` classes): :math:`C_\delta\mathbf 1=0`, :math:`\mathbf 1^\top
+    G=0`."""
     c = draw(st.integers(2, 8))
     n = draw(st.integers(2, 8))
     B = draw(st.integers(max(c, n) + 1, 64))
@@ -129,6 +141,8 @@ def recipe_g(draw) -> R.Instance:
 
 @st.composite
 def recipe_h(draw) -> R.Instance:
+    r"""Recipe H (separable-variance null: :math:`\delta`, :math:`A` independent Gaussian rows); well-separated draws
+    only."""
     m, n, B = draw(sizes())
     return _keep(draw, R.recipe_h(m=m, n=n, B=B, a_delta=draw(exponents), a_A=draw(exponents), seed=draw(seeds)))
 

@@ -29,6 +29,8 @@ FEW = settings(max_examples=max(3, settings.default.max_examples // 5))
 
 @given(S.recipe_a())
 def test_recipe_A_alpha_kron_is_2_and_h_kron_is_sigma_squared(inst):
+    r"""Recipe A: :math:`h^{\rm Kron}_k=\sigma_k^2`, :math:`\omega\equiv1`, and on a window of ≥ 3 directions
+    :math:`\alpha_{\rm Kron}=\beta=2`, :math:`\phi=0`."""
     dec = inst.decompose()
     assert np.allclose(dec.h_kron / dec.sigma**2, 1, rtol=1e-8)
     assert np.allclose(dec.omega, 1, rtol=1e-8)
@@ -39,6 +41,8 @@ def test_recipe_A_alpha_kron_is_2_and_h_kron_is_sigma_squared(inst):
 
 @given(S.identity_instances())
 def test_definition1_rho_lies_in_its_eigenvalue_band(inst):
+    r"""Definition 1: :math:`\lambda_{\min}/\lambda_k\le\rho_k\le\lambda_1/\lambda_k` for both factors (where
+    :math:`\lambda_k` is not negligible)."""
     dec = inst.decompose()
     for rho, lam in ((dec.rho_delta, dec.lam_delta), (dec.rho_A, dec.lam_A)):
         lk = lam[: dec.K]
@@ -50,6 +54,8 @@ def test_definition1_rho_lies_in_its_eigenvalue_band(inst):
 
 @given(S.recipe_b())
 def test_omega_criterion_alpha_kron_is_2_iff_omega_flat(inst):
+    r"""The :math:`\omega` criterion: :math:`\alpha_{\rm Kron}=2-\mathrm{slope}(\ln\sigma,\ln\omega)`, so
+    :math:`\alpha_{\rm Kron}=2` iff :math:`\omega` is flat."""
     dec = inst.decompose()
     if dec.K < 3:
         return
@@ -90,18 +96,23 @@ def test_bai_yin_layernorm_condition_number_approaches_limit(seed):
 
 
 def test_bai_yin_reference_values():
+    r"""The Bai–Yin constant :math:`\kappa(q)` at three aspect ratios :math:`q` (reference values, :math:`\kappa(1/4)=9`
+    exactly)."""
     assert bai_yin_kappa(384 / 2048) == pytest.approx(6.388, abs=5e-4)
     assert bai_yin_kappa(512 / 2048) == pytest.approx(9.0, abs=1e-12)
     assert bai_yin_kappa(27 / 2048) == pytest.approx(1.586, abs=5e-4)
 
 
 def test_bai_yin_gap_shrinks_with_batch():
+    r"""The simulated LayerNorm :math:`\kappa` approaches the Bai–Yin value as the batch grows (B = 256 → 4096)."""
     gaps = [abs(ln_kappa(64, B, seed=2)["kappa"] / bai_yin_kappa(63 / B) - 1) for B in (256, 4096)]
     assert gaps[1] < gaps[0] + 0.02
 
 
 @given(S.recipe_c())
 def test_horn_fan_rank_truncation_bound(inst):
+    r"""Horn–Fan bound: :math:`\sigma_{i+j+1}(G)\le\sqrt{\lambda^\delta_{i+1}\lambda^A_{j+1}}` for every generated
+    instance."""
     C_d, C_A = N.second_moments(inst.delta, inst.A)
     ld, la = N.sorted_eigh(C_d)[0].clip(0), N.sorted_eigh(C_A)[0].clip(0)
     s = np.linalg.svd(N.gradient(inst.delta, inst.A), compute_uv=False)
@@ -113,6 +124,8 @@ def test_horn_fan_rank_truncation_bound(inst):
 
 @given(st.lists(st.floats(-3, 3), min_size=4, max_size=40))
 def test_bic_power_law_is_nested_in_lognormal(logs):
+    """BIC models: the power law is nested in the log-normal-in-rank model, so its residual sum of squares is never
+    smaller."""
     sigma = np.exp(np.array(logs))
     rm = fit_rank_models(sigma)
     assert rm.rss["lognormal"] <= rm.rss["power_law"] * (1 + 1e-9) + 1e-12
@@ -120,6 +133,7 @@ def test_bic_power_law_is_nested_in_lognormal(logs):
 
 @pytest.mark.parametrize("model", RANK_MODELS)
 def test_bic_recovers_the_generating_model_in_most_seeds(model):
+    """BIC model selection recovers the generating rank model (1 % noise, K = 20) in at least 14 of 20 seeds."""
     wins = sum(fit_rank_models(generate_rank_profile(model, 20, 0.01, s)).winner == model for s in range(20))
     assert wins >= 14
 
@@ -155,6 +169,7 @@ def test_separable_covariance_is_exact_under_independence(dist):
 
 
 def test_separable_covariance_sympy_proof():
+    """App. L's separable-covariance identity: every step of the sympy proof holds."""
     assert prove_separable_covariance() == {
         "zero_mean_imposed": True,
         "covariance": True,
@@ -170,6 +185,7 @@ def test_separable_variance_monte_carlo_illustration():
 
 
 def test_couillet_hachem_fixed_point_matches_simulation():
+    """App. L: the Couillet–Hachem fixed point's Stieltjes transform matches a simulated one to 1 % at two points z < 0."""
     from theory.appendix_l import simulated_stieltjes
 
     d, dp = np.repeat([3.0, 1.0, 0.3], 40), np.repeat([2.0, 0.5], 120)
@@ -200,6 +216,8 @@ def test_remark2_relation_depends_on_tau_over_alpha_gamma_only_and_matches_the_f
 
 
 def test_remark2_relation_two_percent_error_is_an_alpha_fit_r2_of_0p94():
+    r"""Remark 2: a 2 % median rank-ordering error corresponds to a median :math:`R^2\approx0.94` of the :math:`\alpha`
+    fit."""
     r = r2_at_rank_error(0.02)
     assert r["median_error"] == pytest.approx(0.02, abs=1e-6)
     assert r["median_r2"] == pytest.approx(0.938, abs=2e-3)

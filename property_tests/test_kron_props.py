@@ -1,5 +1,5 @@
 """empirics.kron.kron_record (torch) agrees with theory.numeric.decompose (numpy, written independently)
-on THEORY.md §3.0 recipes A, B, C, E, H, and the exact identities hold on every draw."""
+on docs/theory-reference.md §3.0 recipes A, B, C, E, H, and the exact identities hold on every draw."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ def _close(a, b, tol=TOL):
 
 @given(S.identity_instances())
 def test_record_agrees_with_theory_numeric(inst):
+    r"""``empirics.kron.kron_record`` on a recipe's :math:`\delta`, :math:`A` agrees with ``theory.numeric`` on
+    every per-direction quantity and exponent, and its identities hold on every draw."""
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -55,6 +57,8 @@ def test_record_agrees_with_theory_numeric(inst):
 
 @given(S.recipe_e())
 def test_recipe_e_exact_branch(inst):
+    r"""Recipe E: the record's :math:`\chi_k` equals :math:`1/(u_k^\top C_\delta u_k)` and
+    :math:`\alpha_{\rm exact}=\beta+\phi+\psi_\chi`."""
     from hypothesis import assume
 
     dec = inst.decompose()
@@ -63,6 +67,6 @@ def test_recipe_e_exact_branch(inst):
     ex = rec["exponents"]
     assert ex["n_window"] == dec.K and ex["alpha_exact"] is not None
     _close(rec["chi"], dec.chi)
-    _close(rec["chi"], 1.0 / dec.uCu)  # Recipe E: chi_k = 1 / (u_k^T C_delta u_k)  (THEORY.md G1)
+    _close(rec["chi"], 1.0 / dec.uCu)  # Recipe E: chi_k = 1 / (u_k^T C_delta u_k)  (docs/theory-reference.md G1)
     assert abs(ex["alpha_exact"] - dec.alpha_exact) < 1e-7
     assert abs(ex["alpha_exact"] - (ex["beta"] + ex["phi"] + ex["psi_chi"])) < 1e-7

@@ -50,6 +50,8 @@ def _all_hold(checks) -> None:
 
 
 def test_eq3_refuted_on_recipe_E_predicts_3p5_true_0p5():
+    r"""Eq. (3) refuted on aligned recipe E (its hypothesis met): it predicts 3.5 where :math:`\alpha_{\rm exact}=0.5`
+    (:math:`\alpha_{\rm Kron}=2`); :math:`2-\psi_\omega+\psi_\chi` gives 0.5."""
     _all_hold([perfect_alignment(eq3_instance())])  # Eq. (3)'s own hypothesis
     v = eq3_counterexample()
     assert v["eq3_prediction"] == pytest.approx(3.5, abs=1e-10)
@@ -59,6 +61,7 @@ def test_eq3_refuted_on_recipe_E_predicts_3p5_true_0p5():
 
 
 def test_eq3_refuted_on_recipe_A_with_synthetic_chi_predicts_1p5_true_2p5():
+    r"""Eq. (3) refuted on recipe A with a planted :math:`\chi_k`: it predicts 1.5 where :math:`\alpha_{\rm exact}=2.5`."""
     _all_hold([perfect_alignment(R.recipe_a(m=6, n=6, B=32, seed=0).decompose())])
     v = eq3_synthetic_chi()
     assert v["eq3_prediction"] == pytest.approx(1.5, abs=1e-10)
@@ -83,6 +86,8 @@ def test_eq3_chi_term_has_the_wrong_sign_on_every_aligned_recipe_E(inst):
 
 @given(S.recipe_b())
 def test_theorem1_beta_equals_2_refuted_on_recipe_B_beta_is_2_minus_psi_omega(inst):
+    r"""Theorem 1's :math:`\beta=2` under perfect alignment refuted on every recipe B draw: :math:`\beta=2-\psi_\omega`
+    with :math:`\psi_\omega` the slope of the planted :math:`\omega_k`, never 0."""
     dec = inst.decompose()
     assume(dec.K >= 3)
     _all_hold([perfect_alignment(dec, "alignment", tol=1e-6)])
@@ -94,6 +99,8 @@ def test_theorem1_beta_equals_2_refuted_on_recipe_B_beta_is_2_minus_psi_omega(in
 
 @given(S.recipe_b())
 def test_remark1_refuted_phi_and_chi_flat_yet_alpha_is_not_2(inst):
+    r"""Remark 1 refuted: with :math:`h=h^{\rm Kron}` (:math:`\Phi\equiv1`, :math:`\chi\equiv1`),
+    :math:`\alpha=2-\psi_\omega\ne2` on every recipe B draw."""
     d0 = inst.decompose()
     assume(d0.K >= 3)
     dec = N.decompose(inst.delta, inst.A, h_exact=d0.h_kron)  # Theorem 1's hypothesis, exactly: h = h^Kron
@@ -104,6 +111,8 @@ def test_remark1_refuted_phi_and_chi_flat_yet_alpha_is_not_2(inst):
 
 
 def test_remark1_refuted_on_recipe_B_phi_and_chi_constant_alpha_1p517():
+    r"""Remark 1's headline counterexample: recipe B with :math:`\omega_k=k^{-0.7}`, :math:`\Phi\equiv1`, yet
+    :math:`\alpha_{\rm Kron}=1.517`."""
     dec = R.recipe_b(m=6, n=6, B=64, w=0.7, seed=0).decompose()
     _all_hold([perfect_alignment(dec)])
     assert np.max(np.abs(dec.Phi - 1)) < 1e-10
@@ -114,6 +123,8 @@ def test_remark1_refuted_on_recipe_B_phi_and_chi_constant_alpha_1p517():
 
 
 def test_theorem2_refuted_on_recipe_D_alpha_kron_1p37_not_2():
+    r"""Theorem 2 refuted on recipe D (its hypotheses met, :math:`U\approx V\approx I`): :math:`\alpha_{\rm
+    Kron}\approx1.375`, not 2."""
     v = baseline.recipe_d_counterexample(B=400_000, seed=0)
     _all_hold(baseline.theorem2_hypotheses(v))
     assert v["min_abs_diag_U"] > 0.999 and v["min_abs_diag_W"] > 0.999
@@ -164,6 +175,8 @@ def test_proposition3_refuted_on_isotropic_layernorm_inputs_alpha_kron_stays_2(n
 
 @given(st.integers(3, 8), st.floats(0.3, 3.0), S.seeds)
 def test_corollary4_refuted_flat_A_side_chi_constant_alpha_2_printed_1(m, a_delta, seed):
+    r"""Corollary 4 refuted: with :math:`\chi` constant and a flat A side (:math:`C_A=I`), the printed formula gives 1
+    while :math:`\alpha_{\rm exact}=2`."""
     dec = corollary4_counterexample(a_delta=a_delta, m=m, B=4 * m, seed=seed)
     _all_hold([chi_constant(dec), flat_A_side(dec)])  # chi constant; LayerNorm setting (C_A = I)
     printed = 1 + log_slope(dec.sigma, dec.rho_delta)
@@ -175,14 +188,15 @@ def test_corollary4_refuted_flat_A_side_chi_constant_alpha_2_printed_1(m, a_delt
 
 
 @st.composite
-def aligned_heads(draw):
+def _aligned_heads(draw):
+    """Proposition 6's aligned softmax heads: c classes, input width and batch drawn, with a scale and a seed."""
     c = draw(st.integers(4, 10))
     n = draw(st.integers(2 * c + 2, 64))
     B = draw(st.integers(2 * c, n))
     return proposition6_counterexample(c, n, B, draw(st.floats(4.0, 12.0)), draw(S.seeds))
 
 
-@given(aligned_heads())
+@given(_aligned_heads())
 def test_proposition6_refuted_aligned_softmax_heads_have_phi_0_and_alpha_kron_2(head):
     """Softmax head, concentrated predictions, top singular vectors = top eigenvectors of C_delta (checked on each
     draw): rho^delta ≡ 1 on the c - 1 directions that exist, so phi = 0 and alpha_Kron = 2 — not phi > 0, alpha > 2."""
@@ -196,6 +210,8 @@ def test_proposition6_refuted_aligned_softmax_heads_have_phi_0_and_alpha_kron_2(
 
 
 def test_proposition6_refuted_headline_aligned_head_alpha_exact_below_2():
+    r"""Proposition 6 refuted (headline): an aligned head with :math:`\phi=0`, :math:`\alpha_{\rm Kron}=2` has
+    :math:`\alpha_{\rm exact}\approx-0.845<2`."""
     inst, dec = proposition6_counterexample()
     _all_hold(proposition6_hypotheses(inst, dec))
     assert abs(dec.phi) < 1e-10 and dec.alpha_kron == pytest.approx(2.0, abs=1e-10)
@@ -216,6 +232,8 @@ def test_proposition6_output_layer_has_no_k_above_c_and_sigma_c_is_0(inst):
 
 @given(st.floats(1e-3, 1e-2), S.seeds)
 def test_conv_gap_refuted_dense_layer_without_gn_gap_has_huge_chi(scale, seed):
+    r"""The §6.4 conv-gap explanation refuted: a dense layer (:math:`L=1`, no GN-to-exact gap) already has
+    :math:`\chi_k=1/(u_k^\top C_\delta u_k)>10^3`."""
     v = dense_chi_counterexample(residual_scale=scale, seed=seed)
     assert v["L"] == 1 and v["gn_minus_exact_rel"] < 1e-9  # no weight sharing, no GN-to-exact gap
     assert v["chi_is_1_over_uCu"] < 1e-8
@@ -226,13 +244,14 @@ def test_conv_gap_refuted_dense_layer_without_gn_gap_has_huge_chi(scale, seed):
 
 
 @st.composite
-def monotone_non_power_law(draw):
+def _monotone_non_power_law(draw):
+    """A strictly decreasing positive sequence of 8–40 values with random log-steps (no power law in :math:`k`)."""
     K = draw(st.integers(8, 40))
     logs = draw(st.lists(st.floats(-3.0, 3.0), min_size=K, max_size=K))
     return np.exp(-np.cumsum(np.abs(np.array(logs))) - 0.01 * np.arange(K))  # strictly decreasing
 
 
-@given(monotone_non_power_law(), st.floats(0.3, 2.0))
+@given(_monotone_non_power_law(), st.floats(0.3, 2.0))
 def test_remark2_refuted_rank_ordered_s_equals_alpha_gamma_for_any_decreasing_h(h, gamma):
     """sigma an exact power law, h any decreasing sequence that is not a power of sigma (alpha-fit R^2 < 0.97):
     the paper's rank-ordered s equals alpha gamma exactly, so the identity holds where the ansatz has broken."""
@@ -248,6 +267,8 @@ def test_remark2_refuted_rank_ordered_s_equals_alpha_gamma_for_any_decreasing_h(
 
 @given(st.floats(0.2, 2.0), st.integers(0, 2**32 - 1), st.integers(5, 40))
 def test_remark2_index_ordered_s_equals_alpha_gamma_for_any_h(gamma, seed, K):
+    r"""Remark 2: with :math:`\sigma_k=k^{-\gamma}`, the index-ordered slope :math:`s_{\rm idx}=\alpha\gamma` exactly,
+    for any :math:`h`."""
     k = np.arange(1, K + 1, dtype=float)
     h = np.exp(np.random.default_rng(seed).normal(size=K))
     t = transfer_terms(k**-gamma, h)
@@ -266,6 +287,8 @@ def test_proposition9_refuted_on_protocol_a_flatter_top_direction_exceeds_the_bo
 
 
 def test_proposition9_refuted_headline_pr_2p94_above_2p66_and_5_halves():
+    r"""Proposition 9 refuted (headline): :math:`\mathrm{PR}_h=2.936` exceeds the :math:`\zeta` bound 2.665 at its
+    fitted :math:`s` (and 5/2)."""
     h = proposition9_instance()
     _all_hold(proposition9_hypotheses(h))
     assert participation_ratio(h) == pytest.approx(2.936, abs=1e-3)
@@ -307,6 +330,8 @@ def test_separable_variance_refuted_dependent_errors_give_a_non_rank_one_profile
 
 
 def test_separable_variance_refuted_headline_and_isserlis_matches_monte_carlo():
+    """The separable-variance claim refuted: the dependent Gaussian counterexample's variance ratio spans
+    1.012–1.625, and its exact (Isserlis) covariance of :math:`G` matches 20000 simulated batches."""
     ce = dependent_counterexample()
     assert ce["ratio"].min() == pytest.approx(1.012, abs=1e-3) and ce["ratio"].max() == pytest.approx(1.625, abs=1e-3)
     # illustration: the exact (Isserlis) profile against 20000 simulated batches

@@ -1,5 +1,5 @@
 r"""The SVD-free torch forms of :math:`\Delta W=\sum_kT(\sigma_k;\alpha)u_kw_k^\top` (``empirics.optim.transfer``)
-against the SVD definition (``theory.spectral_newton.sn_update``, numpy), THEORY.md §3.12.
+against the SVD definition (``theory.spectral_newton.sn_update``, numpy), docs/theory-reference.md §3.12.
 
 Tolerance (float64): :math:`\lVert\Delta-\Delta_{\rm ref}\rVert_F\le10^{-10}\lVert\Delta_{\rm ref}\rVert_F+\tau`, where the
 floor :math:`\tau=8\sqrt{k}\,\epsilon\,\sigma_1\kappa^2/d` is the accuracy of *any* route through a Gram matrix:
@@ -65,16 +65,21 @@ def _assert_matches(out: torch.Tensor, G: np.ndarray, alpha: float, d: float) ->
 
 @given(matrices(), alphas, dampings)
 def test_default_route_matches_the_svd_definition(G, alpha, d):
+    r"""``sn_direction`` (default route) equals :math:`\sum_kT(\sigma_k;\alpha)u_kw_k^\top` from the SVD, within the
+    Gram-route floor."""
     _assert_matches(sn_direction(torch.from_numpy(G), alpha, d), G, alpha, d)
 
 
 @given(matrices(), alphas, dampings)
 def test_gram_eigh_route_matches_the_svd_definition(G, alpha, d):
+    """The Gram-eigendecomposition route equals the SVD definition, within the floor."""
     _assert_matches(sn_eigh(torch.from_numpy(G), alpha, d), G, alpha, d)
 
 
 @given(matrices(), dampings)
 def test_cholesky_route_is_the_alpha_2_member(G, d):
+    r"""The Cholesky route is the :math:`\alpha=2` member :math:`(GG^\top+dI)^{-1}G`, and both Gram sides give the same
+    matrix."""
     _assert_matches(sn_cholesky(torch.from_numpy(G), d), G, 2.0, d)
     # both Gram sides give the same matrix (§3.12 (ii)): the transpose goes through the other side
     np.testing.assert_allclose(
@@ -87,6 +92,7 @@ def test_cholesky_route_is_the_alpha_2_member(G, d):
 
 @given(st.integers(1, 4), dims, dims, alphas, dampings, st.integers(0, 2**32 - 1))
 def test_batched_input_equals_one_matrix_at_a_time(b, m, n, alpha, d, seed):
+    """A batch of matrices (b, m, n) gives each matrix's own update."""
     G = torch.from_numpy(np.random.default_rng(seed).standard_normal((b, m, n)))
     out = sn_direction(G, alpha, d)
     for i in range(b):
@@ -105,6 +111,7 @@ def test_alpha_1_small_damping_tends_to_the_polar_factor(n, extra, seed):
 
 @given(matrices(max_dim=20), alphas, dampings)
 def test_tiny_singular_values_give_sigma_over_d_and_stay_finite(G, alpha, d):
+    r"""For tiny :math:`\sigma` the update is :math:`G/d` up to a relative :math:`\sigma_1^\alpha/d`, and stays finite."""
     G = G * 1e-12
     out = sn_direction(torch.from_numpy(G), alpha, d)
     assert torch.isfinite(out).all()
@@ -117,6 +124,7 @@ def test_tiny_singular_values_give_sigma_over_d_and_stay_finite(G, alpha, d):
 
 @given(matrices(max_dim=24), alphas, st.floats(-1.0, 1.0).map(lambda e: 10.0**e))
 def test_float32_matches_float64_reference(G, alpha, d):
+    """float32 inputs give a finite float32 update within 1e-3 (relative) of the float64 SVD reference."""
     out = sn_direction(torch.from_numpy(G).float(), alpha, d)
     assert out.dtype == torch.float32 and torch.isfinite(out).all()
     ref = sn_update(G, alpha, d)
@@ -126,6 +134,7 @@ def test_float32_matches_float64_reference(G, alpha, d):
 
 
 def test_zero_matrix_and_empty_shapes():
+    """Zero matrices and empty shapes give zero updates of the same shape, by every method."""
     for shape in [(3, 5), (5, 3), (0, 4), (4, 0), (2, 0, 3)]:
         Z = torch.zeros(shape, dtype=torch.float64)
         for method in ("auto", "eigh", "svd"):
@@ -134,6 +143,8 @@ def test_zero_matrix_and_empty_shapes():
 
 
 def test_damping_must_be_positive_and_method_checked():
+    r"""Bad arguments raise ``ValueError``: damping :math:`d\le0` or non-finite, Cholesky with :math:`\alpha\ne2`, an
+    unknown method, a vector."""
     G = torch.randn(3, 4, dtype=torch.float64)
     for d in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="damping d must be"):
@@ -167,6 +178,7 @@ def test_cholesky_failure_falls_back_to_eigh(monkeypatch):
 
 
 def test_transfer_function_and_svd_route_closed_values():
+    r"""Closed values: :math:`T(\sigma;2,d)=\sigma/(\sigma^2+d)` and the SVD route on a diagonal :math:`G`."""
     s = torch.tensor([0.0, 0.5, 1.0, 3.0], dtype=torch.float64)
     torch.testing.assert_close(transfer_function(s, 2.0, 0.1), s / (s**2 + 0.1))
     G = torch.diag(torch.tensor([3.0, 1.0], dtype=torch.float64))

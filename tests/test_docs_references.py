@@ -2,9 +2,10 @@ r"""Every reference that the code makes to the reference pages resolves inside t
 
 Docstrings and comments cite ``docs/theory-reference.md`` and ``docs/claims-reference.md`` by section
 ("docs/theory-reference.md §1.4", "§3.12 (iv)", "§"Transfer function"", "docs/claims-reference.md §5 requirement 3"),
-and cite the paper's problems by id ("G6", "G1–G3"). The older form, which names the two external documents
-(``THEORY`` and ``CLAIMS`` with the ``.md`` suffix), is accepted too, but it must also point at a section that
-exists in the docs page, so both forms resolve in the repository.
+and cite the paper's problems by id ("G6", "G1–G3"). The older form, which named the two external documents the
+pages were written from (``THEORY`` and ``CLAIMS`` with the ``.md`` suffix, or followed by ``§``), is no longer
+accepted: those documents are not in the repository, so a citation of them is reported wherever it occurs in the
+project's ``*.py`` files, README.md or docs/.
 
 A section exists when the page has a Markdown heading whose text starts with ``§<number>``; a name cited as
 ``§"Name"`` must occur in a heading; a G-id must have a heading ``G<n>`` in the theory page. This file is left out
@@ -58,10 +59,10 @@ def parse_page(text: str) -> Page:
 
 # -- the citations -----------------------------------------------------------------------------------
 
-#: a mention of a reference page: the docs path, the old external file name, or the old name followed by ``§``
-_MENTION = re.compile(
-    r"docs/(?P<new>theory|claims)-reference\.md|\b(?P<old>THEORY|CLAIMS)(?:\.md\b|(?=[ \t]*§))",
-)
+#: a mention of a reference page: its docs path
+_MENTION = re.compile(r"docs/(?P<page>theory|claims)-reference\.md")
+#: the old form, which names an external document as the source: its name with the ``.md`` suffix, or followed by ``§`` or a G-id
+_OLD_MENTION = re.compile(r"\b(?:THEORY|CLAIMS)(?:\.md\b|(?=[ \t]*(?:§|G\d)))")
 _NUM = r"\d+(?:\.\d+)*"
 #: ``§1.4``, ``§1.4–1.6``, ``§1.3–§1.6``, each optionally followed by ``(iv)`` or ``, "quoted term"``
 _SECTION_REF = re.compile(
@@ -100,7 +101,7 @@ def citations_in_line(line: str, where: str) -> list[Citation]:
     out: list[Citation] = []
     mentions = list(_MENTION.finditer(line))
     for i, m in enumerate(mentions):
-        page = (m.group("new") or m.group("old")).lower()
+        page = m.group("page")
         scope = line[m.end() : mentions[i + 1].start() if i + 1 < len(mentions) else len(line)]
         for n in _NAMED_REF.finditer(scope):
             out.append(Citation(page, "name", n.group("name"), where))
@@ -137,7 +138,22 @@ def source_files(root: Path) -> list[Path]:
     return files
 
 
+def text_files(root: Path) -> list[Path]:
+    """The files whose citations must name the repository's pages: the ``*.py`` files, README.md and docs/*.md."""
+    return [*source_files(root), root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+
+
+def old_mentions(text: str, name: str) -> list[str]:
+    """``name:line: text`` for each line of ``text`` that cites an external document instead of a docs page."""
+    return [
+        f"{name}:{no}: {line.strip()}"
+        for no, line in enumerate(text.splitlines(), start=1)
+        if _OLD_MENTION.search(line)
+    ]
+
+
 def all_citations(root: Path) -> list[Citation]:
+    """Every page citation and G-id in the project's ``*.py`` files."""
     out: list[Citation] = []
     for p in source_files(root):
         rel = p.relative_to(root)
@@ -193,6 +209,14 @@ def test_every_citation_in_the_code_resolves(pages):
     assert not problems, "unresolved references:\n" + "\n".join(problems)
 
 
+def test_no_citation_names_the_external_documents():
+    """Citations name docs/theory-reference.md and docs/claims-reference.md, never the documents they were written from."""
+    files = text_files(ROOT)
+    assert ROOT / "README.md" in files and any(f.suffix == ".py" for f in files)
+    found = [hit for f in files for hit in old_mentions(f.read_text(encoding="utf-8"), str(f.relative_to(ROOT)))]
+    assert not found, "cite docs/theory-reference.md or docs/claims-reference.md instead:\n" + "\n".join(found)
+
+
 def test_g_ids_are_numbered_without_gaps(pages):
     g = pages["theory"].g_ids
     assert g and g == frozenset(range(1, max(g) + 1)), sorted(g)
@@ -205,13 +229,13 @@ T_OLD, C_OLD = "THEORY" + ".md", "CLAIMS" + ".md"
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        (f"({T_OLD} §1.4–1.6, §3.3, G1–G3)", {"1.4", "1.5", "1.6", "3.3", "G1", "G2", "G3"}),
+        ("(docs/theory-reference.md §1.4–1.6, §3.3, G1–G3)", {"1.4", "1.5", "1.6", "3.3", "G1", "G2", "G3"}),
         ("see docs/theory-reference.md §1.3–§1.5.", {"1.3", "1.4", "1.5"}),
         ('docs/claims-reference.md §1 "File keys"', {"1", "1 File keys"}),
         ("docs/claims-reference.md §5 requirement 3", {"5", "5 3"}),
-        (f'({T_OLD} §"Transfer function", §3.12 (iv))', {"Transfer function", "3.12", "3.12 (iv)"}),
-        (f"{T_OLD} recipe E and {C_OLD} §3.2", {"E", "3.2"}),
-        ("THEORY §1.2 and THEORY G21", {"1.2", "G21"}),
+        ('(docs/theory-reference.md §"Transfer function", §3.12 (iv))', {"Transfer function", "3.12", "3.12 (iv)"}),
+        ("docs/theory-reference.md recipe E and docs/claims-reference.md §3.2", {"E", "3.2"}),
+        (f"({T_OLD} §1.4, G6)", {"G6"}),  # the old form is no page citation (the G-id still is one)
         ("CLAIMS = []  # not a citation", set()),
     ],
 )
@@ -220,10 +244,29 @@ def test_citation_parser(line, expected):
     assert got == expected
 
 
+@pytest.mark.parametrize(
+    ("line", "is_old"),
+    [
+        (f"({T_OLD} §1.4)", True),
+        (f"the bands of {C_OLD} §3.2", True),
+        (f"see {T_OLD}", True),
+        ("THEORY §1.2", True),
+        ("THEORY G21", True),
+        ("docs/theory-reference.md §1.4 and docs/claims-reference.md §3.2", False),
+        ("CLAIMS = []  # not a citation", False),
+        ("CLAIMS += [", False),
+        ("THEORY_NAMES = {}", False),
+    ],
+)
+def test_old_form_is_recognised(line, is_old):
+    assert bool(old_mentions(line, "x")) is is_old
+
+
 def test_a_missing_section_is_reported(pages):
     """The check can fail: sections, names, terms, recipes and G-ids that do not exist are each reported."""
     bad = citations_in_line(
-        f'docs/theory-reference.md §9.9 §"No such heading" recipe Z G99; {C_OLD} §3.1 "no such term"', "x:1"
+        'docs/theory-reference.md §9.9 §"No such heading" recipe Z G99; docs/claims-reference.md §3.1 "no such term"',
+        "x:1",
     )
     reasons = [unresolved(c, pages) for c in bad]
     assert sum(r is not None for r in reasons) == 4, reasons  # §9.9, the name, G99, the term ("Z" is no recipe letter)

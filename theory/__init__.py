@@ -93,7 +93,7 @@ _OBJECTS = {
     "HypothesisKind": "statement",
     "Evidence": "statement",
 }
-# "Theorem 3/7/9" are printed as Propositions 3/7/9 (THEORY.md §0.1)
+# "Theorem 3/7/9" are printed as Propositions 3/7/9 (docs/theory-reference.md §0.1)
 _ALIASES = {"theorem3": "proposition3", "theorem7": "proposition7", "theorem9": "proposition9"}
 
 __all__ = sorted(set(_OBJECTS) | set(_ALIASES))

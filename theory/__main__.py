@@ -64,7 +64,7 @@ def _table(markdown: bool) -> int:
             failed.append(st.name)
         rows.append((st.name, st.verdict_label, ("" if ev.confirms else "CHECK DOES NOT CONFIRM: ") + ev.summary))
     if markdown:
-        # the paper's statements one per row; the derived identities (THEORY.md §1.4, §3) in one summary row
+        # the paper's statements one per row; the derived identities (docs/theory-reference.md §1.4, §3) in one summary row
         print("| statement | verdict | evidence (computed by `python -m theory`) |")
         print("|---|---|---|")
         for name, verdict, evidence in rows[: len(PAPER_STATEMENTS)]:
@@ -93,6 +93,8 @@ def _table(markdown: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m theory``: the verdict table (default), ``show NAME`` for one statement or group, ``standard`` for the
+    verdict standard; exit 0 when every check confirms its verdict, 1 when one does not, 2 for an unknown name."""
     args = _parser().parse_args(argv)
     if args.command == "standard":
         print(_standard_text())

@@ -1,4 +1,4 @@
-r"""Definition 1, Theorem 1 (parts 1–3), Remark 1 and the exact identities of THEORY.md §1.2, §1.4, §3.1–3.3.
+r"""Definition 1, Theorem 1 (parts 1–3), Remark 1 and the exact identities of docs/theory-reference.md §1.2, §1.4, §3.1–3.3.
 
 Exact identities [DERIVED], with :math:`p_k=\delta u_k`, :math:`q_k=Aw_k`:
 

@@ -1,4 +1,4 @@
-r"""Appendix L (Kronecker spectral identity; THEORY.md §3.15).
+r"""Appendix L (Kronecker spectral identity; docs/theory-reference.md §3.15).
 
 * (a) separable variance. Exactly, for i.i.d. samples with :math:`\delta\perp a` and :math:`\mathbb E\delta=0` (or
   :math:`\mathbb Ea=0`): :math:`B\,\mathrm{Cov}(\mathrm{vec}_rG)=C_\delta\otimes C_A` (population second moments), so in

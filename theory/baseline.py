@@ -1,4 +1,4 @@
-r"""Theorem 2 (the :math:`\alpha=2` baseline) and the corrected criterion (THEORY.md §3.4).
+r"""Theorem 2 (the :math:`\alpha=2` baseline) and the corrected criterion (docs/theory-reference.md §3.4).
 
 Exact criterion [DERIVED from I2]: :math:`h^{\rm Kron}_k\propto\sigma_k^2` on a window iff :math:`\omega_k` is constant
 there, i.e. :math:`\alpha_{\rm Kron}=2\iff\psi_\omega=0`. Alignment is neither necessary nor sufficient; independence of

@@ -1,4 +1,4 @@
-r"""§6.4 conv gap and the concentration ratio (THEORY.md §1.5, §3.9).
+r"""§6.4 conv gap and the concentration ratio (docs/theory-reference.md §1.5, §3.9).
 
 Conv layer as im2col: sample :math:`i`, location :math:`t=1..L`, patch :math:`a_{i,t}\in\mathbb R^n`, error
 :math:`\delta_{i,t}\in\mathbb R^m`, :math:`G=\frac1B\sum_i\sum_t\delta_{i,t}a_{i,t}^\top`. With :math:`p,q\in\mathbb R^{BL}`:
@@ -10,7 +10,7 @@ Conv layer as im2col: sample :math:`i`, location :math:`t=1..L`, patch :math:`a_
 So the size of :math:`\chi` is a normalisation convention. And it is not a Gauss–Newton-to-exact gap: recipe E
 (a dense least-squares layer, no weight sharing, exact Hessian = Gauss–Newton = :math:`I_m\otimes C_A`) has
 :math:`\chi_k=1/(u_k^\top C_\delta u_k)`, which sits in the paper's :math:`10^3`–:math:`10^7` once the residuals are
-small: :math:`C_\delta` is the empirical-Fisher factor, built from the residuals (THEORY.md G1).
+small: :math:`C_\delta` is the empirical-Fisher factor, built from the residuals (docs/theory-reference.md G1).
 
 >>> from theory import conv_gap
 >>> ev = conv_gap.evidence()

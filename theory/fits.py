@@ -1,4 +1,4 @@
-r"""Exponent fits on one index window (THEORY.md §1.6, CLAIMS.md §4.5). Pure numpy, no torch, no sympy.
+r"""Exponent fits on one index window (docs/theory-reference.md §1.6, docs/claims-reference.md §4.5). Pure numpy, no torch, no sympy.
 
 Every fit is ordinary least squares *with an intercept* on natural logs over one window
 :math:`\mathcal K`; write :math:`\mathrm{slope}_x(y)=\mathrm{Cov}(x,y)/\mathrm{Var}(x)`.
@@ -61,6 +61,7 @@ class LinearFit:
     reason: str = ""
 
     def as_dict(self) -> dict:
+        """The fit as a plain JSON-ready dict (field name → value)."""
         return asdict(self)
 
 
@@ -110,6 +111,7 @@ class AlphaFit:
     reason: str = ""
 
     def as_dict(self) -> dict:
+        """The fit as a plain JSON-ready dict (field name → value)."""
         return asdict(self)
 
 
@@ -184,6 +186,7 @@ class RankModels:
     reason: str = ""
 
     def as_dict(self) -> dict:
+        """The comparison as a plain JSON-ready dict (field name → value)."""
         return asdict(self)
 
 
@@ -193,7 +196,7 @@ def fit_rank_models(sigma: Values) -> RankModels:
 
     :math:`\mathrm{BIC}=K\ln(\mathrm{RSS}/K)+p\ln K` with :math:`p=2,2,3`; the winner is the argmin
     (ties go to the simpler model, in the order power law, exponential, log-normal). This is the
-    convention that reproduces the released model_fit and rmt numbers (CLAIMS.md §4.5).
+    convention that reproduces the released model_fit and rmt numbers (docs/claims-reference.md §4.5).
     """
     s = np.asarray(sigma, dtype=float)
     k = np.arange(1, s.size + 1, dtype=float)
@@ -249,6 +252,9 @@ class ExponentSummary:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
+        r"""The flat ``fits`` record of a layer: :math:`\alpha`, :math:`\gamma`, :math:`s` with their :math:`R^2`, the
+        predicted :math:`s=\alpha\gamma` and the transfer error, what the α fit left out, the BIC rank models, the
+        participation ratios and the notes."""
         return {
             "alpha": self.alpha.alpha,
             "r2_alpha": self.alpha.r2,

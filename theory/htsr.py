@@ -1,4 +1,4 @@
-r"""Corollary 8 (HT-SR): not formalizable (THEORY.md §2, G22).
+r"""Corollary 8 (HT-SR): not formalizable (docs/theory-reference.md §2, G22).
 
 :math:`\alpha_{\rm weight}` (Martin–Mahoney's tail exponent) is undefined in the tex and "constrained by
 :math:`s\approx\alpha\gamma`" has no mathematical content: no inequality, formula or proof. For context [STD]: if the

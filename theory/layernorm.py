@@ -1,4 +1,4 @@
-r"""Proposition 3 (LayerNorm), its Bai–Yin step, and Corollary 4 (THEORY.md §3.5–3.6).
+r"""Proposition 3 (LayerNorm), its Bai–Yin step, and Corollary 4 (docs/theory-reference.md §3.5–3.6).
 
 * (a) exact: :math:`\rho^{(A)}_k\in[\lambda^A_{\min}/\lambda^A_k,\lambda^A_1/\lambda^A_k]\subset[1/\kappa(C_A),\kappa(C_A)]`;
 * (b) [STD] Bai–Yin: isotropic sub-Gaussian rows, :math:`n/B\to y<1`: :math:`\kappa\to((1+\sqrt y)/(1-\sqrt y))^2=1+4\sqrt y+O(y)`;

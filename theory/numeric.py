@@ -1,10 +1,10 @@
-r"""Numeric counterparts of THEORY.md §1 on arrays (float64, pure numpy, no sympy).
+r"""Numeric counterparts of docs/theory-reference.md §1 on arrays (float64, pure numpy, no sympy).
 
 Inputs are the per-sample errors :math:`\delta\in\mathbb R^{B\times m}` and the layer inputs
 :math:`A\in\mathbb R^{B\times n}`; everything else is derived:
 
 * :math:`G=\frac1B\delta^\top A`, :math:`C_\delta=\frac1B\delta^\top\delta`, :math:`C_A=\frac1B A^\top A` (uncentred);
-* thin SVD :math:`G=\sum_k\sigma_k u_k w_k^\top` (right singular vectors are :math:`w_k`, THEORY.md §1.1);
+* thin SVD :math:`G=\sum_k\sigma_k u_k w_k^\top` (right singular vectors are :math:`w_k`, docs/theory-reference.md §1.1);
 * :math:`p_k=\delta u_k`, :math:`q_k=Aw_k`; :math:`h^{\rm Kron}_k=(u_k^\top C_\delta u_k)(w_k^\top C_Aw_k)=\tfrac{\|p_k\|^2}{B}\tfrac{\|q_k\|^2}{B}`;
 * :math:`h^{\rm SoP}_k=\frac1B\sum_i p_{ik}^2q_{ik}^2`, :math:`\omega_k=(p_k^\top q_k)^2/(\|p_k\|^2\|q_k\|^2)`,
   :math:`R_k=h^{\rm SoP}_k/h^{\rm Kron}_k`, :math:`\chi_k=h^{\rm exact}_k/h^{\rm Kron}_k`;
@@ -177,7 +177,7 @@ def empirical_fisher(delta: np.ndarray, A: np.ndarray, convention: str = "row") 
 
 @dataclass(frozen=True)
 class Decomposition:
-    r"""Every per-direction quantity of THEORY.md §1.4 on the window :math:`k=1..K`, plus the slopes.
+    r"""Every per-direction quantity of docs/theory-reference.md §1.4 on the window :math:`k=1..K`, plus the slopes.
 
     ``alpha_exact``, ``chi`` and ``psi_chi`` are NaN unless an exact curvature was supplied. ``align_delta`` and
     ``align_A`` are :math:`|\langle u_k,q^\delta_k\rangle|` and :math:`|\langle w_k,q^A_k\rangle|` (eigenvectors of
@@ -215,6 +215,8 @@ class Decomposition:
     notes: tuple[str, ...] = field(default=())
 
     def summary(self) -> dict[str, float]:
+        r"""The window's exponents (:math:`\alpha_{\rm Kron}`, :math:`\alpha_{\rm exact}`, :math:`\beta`, :math:`\phi`,
+        :math:`\psi_\omega`, :math:`\psi_\chi`) as floats."""
         keys = ("alpha_kron", "alpha_exact", "beta", "phi", "psi_omega", "psi_chi")
         return {k: float(getattr(self, k)) for k in keys}
 

@@ -1,4 +1,4 @@
-r"""BIC comparison of rank profiles (App. G, K; THEORY.md §3.14), on top of :func:`theory.fits.fit_rank_models`.
+r"""BIC comparison of rank profiles (App. G, K; docs/theory-reference.md §3.14), on top of :func:`theory.fits.fit_rank_models`.
 
 Models on :math:`\ln\sigma_k` (OLS): power law :math:`c+b\ln k` (2 parameters), exponential :math:`c-b_{\rm exp}k` (2),
 log-normal in rank :math:`c_0+b\ln k+a\ln^2k` (3); :math:`\mathrm{BIC}=K\ln(\mathrm{RSS}/K)+p\ln K`. The power law is

@@ -1,4 +1,4 @@
-r"""Synthetic generators A–H of THEORY.md §3.0 (numpy, float64, seeded).
+r"""Synthetic generators A–H of docs/theory-reference.md §3.0 (numpy, float64, seeded).
 
 Each returns an :class:`Instance` carrying :math:`\delta` (B×m), :math:`A` (B×n), the population
 spectra used, and — where the recipe has one — the exact Hessian as a Kronecker pair
@@ -51,14 +51,17 @@ class Instance:
 
     @property
     def B(self) -> int:
+        """Batch size :math:`B` (rows of ``delta`` and ``A``)."""
         return int(self.delta.shape[0])
 
     @property
     def m(self) -> int:
+        """Output dimension :math:`m` (columns of ``delta``; rows of :math:`W`)."""
         return int(self.delta.shape[1])
 
     @property
     def n(self) -> int:
+        """Input dimension :math:`n` (columns of ``A``; columns of :math:`W`)."""
         return int(self.A.shape[1])
 
     def h_exact(self, U: np.ndarray, W: np.ndarray) -> np.ndarray | None:
@@ -267,7 +270,7 @@ def recipe_g_aligned(c=10, n=64, B=40, scale=10.0, seed=0) -> Instance:
     eigenvectors of :math:`C_\delta` (perfect alignment on a genuine softmax head; needs :math:`B\le n`).
 
     The :math:`B` inputs are orthogonal with :math:`\|a_i\|^2=n` (:math:`AA^\top=nI_B`), so
-    :math:`GG^\top=B^{-2}\delta^\top AA^\top\delta=(n/B)C_\delta` (THEORY.md §3.7): :math:`u_k` is the :math:`k`-th
+    :math:`GG^\top=B^{-2}\delta^\top AA^\top\delta=(n/B)C_\delta` (docs/theory-reference.md §3.7): :math:`u_k` is the :math:`k`-th
     eigenvector of :math:`C_\delta`, :math:`\sigma_k^2=(n/B)\lambda^\delta_k`, :math:`q_k=Aw_k\propto p_k` (so
     :math:`\omega\equiv1`) and :math:`w_k^\top C_Aw_k=\lambda^A_k=n/B`. Hence :math:`\rho^{(\delta)}\equiv\rho^{(A)}\equiv1`,
     :math:`\phi=0` and :math:`\alpha_{\rm Kron}=2` exactly. Labels come from a teacher :math:`W^*`; the weights are

@@ -1,4 +1,4 @@
-"""Every encoded statement, in the paper's order, with name lookup (THEORY.md §0.1 numbering; aliases accepted)."""
+"""Every encoded statement, in the paper's order, with name lookup (docs/theory-reference.md §0.1 numbering; aliases accepted)."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ _INDEX: dict[str, Statement] = {}
 for _st in STATEMENTS:
     for _n in _st.names:
         _INDEX.setdefault(normalise(_n), _st)
-# "Theorem 3/7/9" are printed as Propositions 3/7/9 (THEORY.md §0.1)
+# "Theorem 3/7/9" are printed as Propositions 3/7/9 (docs/theory-reference.md §0.1)
 for _num, _st in (("3", layernorm.proposition3), ("7", transfer.proposition7), ("9", zeta.proposition9)):
     _INDEX.setdefault(normalise(f"theorem {_num}"), _st)
 
@@ -113,4 +113,5 @@ def get_group(name: str) -> Group | None:
 
 
 def verdict_counts(statements: tuple[Statement, ...] = STATEMENTS) -> dict[Verdict, int]:
+    """How many of ``statements`` carry each verdict (every verdict listed, zeros included)."""
     return {v: sum(s.verdict is v for s in statements) for v in Verdict}

@@ -1,4 +1,4 @@
-r"""Proposition 5 (residual decorrelation, THEORY.md §3.7): no exact content; the identity it overlooks.
+r"""Proposition 5 (residual decorrelation, docs/theory-reference.md §3.7): no exact content; the identity it overlooks.
 
 :math:`GG^\top=B^{-2}\delta^\top(AA^\top)\delta`, so the :math:`u_k` are eigenvectors of :math:`\delta^\top K_A\delta`,
 :math:`K_A=AA^\top`. If :math:`K_A=cI_B` (possible only for :math:`B\le n`), :math:`U` diagonalises :math:`C_\delta`

@@ -1,4 +1,4 @@
-r"""Proposition 6 (softmax head, THEORY.md §3.8).
+r"""Proposition 6 (softmax head, docs/theory-reference.md §3.8).
 
 Exact [DERIVED]: :math:`\mathbf 1^\top\delta_i=0`, so :math:`C_\delta\mathbf 1=0`, :math:`\mathrm{rank}\,C_\delta\le\min(c-1,B)`,
 :math:`\mathbf 1^\top G=0` and :math:`\mathrm{rank}\,G\le c-1`. For the output layer (:math:`m=c`) every direction has

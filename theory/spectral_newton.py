@@ -1,5 +1,5 @@
 r"""The transfer function :math:`T(\sigma;\alpha)=\sigma/(\sigma^\alpha+d)`, Spectral Newton, and the scalar
-preconditioner of App. M (THEORY.md §3.12–3.13).
+preconditioner of App. M (docs/theory-reference.md §3.12–3.13).
 
 Closed forms [DERIVED]:
 

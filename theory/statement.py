@@ -75,6 +75,8 @@ STANDARD_DOC = "docs/verdict-standard.md"
 
 
 class Verdict(enum.StrEnum):
+    """The verdict of a statement under docs/verdict-standard.md; its value is the printed label."""
+
     IDENTITY = "identity (proved symbolically)"
     HOLDS = "holds under stated hypotheses (checked numerically)"
     HOLDS_ADDED = "holds under added hypotheses"
@@ -104,6 +106,8 @@ _RULES = {
 
 
 class HypothesisKind(enum.StrEnum):
+    """Where a hypothesis comes from: stated in the tex, a reading of an ambiguous text, or added by this project."""
+
     STATED = "stated"
     READING = "reading"
     ADDED = "added"
@@ -122,6 +126,7 @@ class Hypothesis:
 
     @property
     def stated_in_tex(self) -> bool:
+        """Whether the paper's tex states this hypothesis (kind ``stated``)."""
         return self.kind is HypothesisKind.STATED
 
     def __str__(self) -> str:
@@ -195,8 +200,7 @@ class Statement:
     """One statement of the paper (or one named part of it), encoded.
 
     ``printed`` is a sympy expression (no prose in symbol names: ``latex(printed)`` reads like the paper);
-    ``printed_text`` is the plain-text transcription; ``corrected`` the form that holds, where there is one.
-    """
+    ``printed_text`` is the plain-text transcription; ``corrected`` the form that holds, where there is one."""
 
     key: str
     name: str
@@ -231,9 +235,11 @@ class Statement:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Every name the statement is looked up by: its key, its printed name and its aliases."""
         return (self.key, self.name, *self.aliases)
 
     def hypotheses_of(self, kind: HypothesisKind) -> tuple[Hypothesis, ...]:
+        """The statement's hypotheses of one kind, in order."""
         return tuple(h for h in self.hypotheses if h.kind is kind)
 
     @property
@@ -342,6 +348,7 @@ class GroupEvidence:
 
     @property
     def confirms(self) -> bool:
+        """Whether every part's evidence confirms its verdict."""
         return all(e.confirms for e in self.parts)
 
     def __getitem__(self, i: int | str) -> Evidence:
@@ -392,6 +399,7 @@ class Group:
         return GroupEvidence(self.name, tuple(p.evidence(refresh) for p in self.parts))
 
     def describe(self, run: bool = True) -> str:
+        """Every part's :meth:`Statement.describe`, separated by blank lines."""
         return "\n\n".join(p.describe(run) for p in self.parts)
 
     def __repr__(self) -> str:

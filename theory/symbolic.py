@@ -125,7 +125,7 @@ rank = sp.Function("rank", integer=True, nonnegative=True)
 PR = sp.Function("PR", real=True, positive=True)
 kappa = sp.Function("kappa", real=True, positive=True)
 
-# dimensions and the vectors / matrices of THEORY.md §1.1 (right singular vectors are w_k)
+# dimensions and the vectors / matrices of docs/theory-reference.md §1.1 (right singular vectors are w_k)
 dims = dict(zip(("m", "n", "B"), sp.symbols("m n B", positive=True, integer=True), strict=True))
 vec_u = sp.MatrixSymbol("u_k", dims["m"], 1)
 vec_w = sp.MatrixSymbol("w_k", dims["n"], 1)
@@ -202,6 +202,7 @@ def points(prefix: str, K: int) -> list[sp.Symbol]:
 
 
 def mean(v: Any) -> sp.Expr:
+    r"""The arithmetic mean :math:`\frac1K\sum_kv_k` of a sequence of sympy expressions."""
     return sp.Add(*v) / len(v)
 
 

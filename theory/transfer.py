@@ -1,4 +1,4 @@
-r"""Proposition 7 (:math:`s=\alpha\gamma`), Remark 2, and the exact finite-sample identity (THEORY.md §3.10).
+r"""Proposition 7 (:math:`s=\alpha\gamma`), Remark 2, and the exact finite-sample identity (docs/theory-reference.md §3.10).
 
 With :math:`x=\ln\sigma_k`, :math:`\ell=\ln k`, :math:`y=\ln h_k` on one index set, :math:`e` the OLS residuals of
 :math:`y` on :math:`x`, :math:`r` the residuals of :math:`x` on :math:`\ell`, and :math:`s_{\rm idx}=-\mathrm{slope}_\ell(y)`:

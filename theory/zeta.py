@@ -1,5 +1,5 @@
 r"""Proposition 9 (ζ bound on the curvature participation ratio), the PR monotonicity lemma, and the window
-counterexample (THEORY.md §3.11, §5.1).
+counterexample (docs/theory-reference.md §3.11, §5.1).
 
 * Lemma: for positive non-increasing :math:`h`, :math:`\mathrm{PR}(K)=(\sum_{k\le K}h_k)^2/\sum_{k\le K}h_k^2` is
   non-decreasing in :math:`K`: with :math:`x=h_{K+1}`, :math:`S=\sum h_k`, :math:`Q=\sum h_k^2`,

@@ -20,7 +20,7 @@ from ..uncertainty.resample import rows_median
 
 CLAIMS = []
 
-# -- α by layer type (laws, CLAIMS.md §3.2) ---------------------------------------------------------------
+# -- α by layer type (laws, docs/claims-reference.md §3.2) ---------------------------------------------------------------
 CLAIMS.append(
     law(
         "abs.alpha.conv_approx2",

@@ -1,6 +1,6 @@
 """App. C controlled ablations (hypothesis.json; α refit from σ, h): α before and after, and Δ, for the printed
 ViT and GPT-2 layers. Δ is checked from the refit values; the Δ of the rounded printed parts is reported
-alongside (CLAIMS.md §3.1, "Δ from rounded parts")."""
+alongside (docs/claims-reference.md §3.1, "Δ from rounded parts")."""
 
 from __future__ import annotations
 

@@ -24,7 +24,9 @@ def _layers(b: Bundle) -> list[Node]:
     return list(b.need("kronecker")["layers"].items())
 
 
-def corr_of(rec: Node) -> float:
+def _corr_of(rec: Node) -> float:
+    r"""Pearson :math:`r(\ln h^{\rm Kron}_k,\ln\sigma_k^2)` of one App. L record over its stored top-30 pairs with
+    :math:`h>0` and :math:`\sigma>0`."""
     h, s = rec["h_kron_top30"].arr(), rec["sigma_top30"].arr()
     ok = (h > 0) & (s > 0)
     return float(np.corrcoef(np.log(h[ok]), np.log(s[ok] ** 2))[0, 1])
@@ -43,7 +45,7 @@ def _n(b: Bundle, ctx: Context) -> Measure:
 def _corr(stat: str) -> MeasureFn:
     def measure(b: Bundle, ctx: Context) -> Measure:
         L = _layers(b)
-        rs = [corr_of(r) for r in L]
+        rs = [_corr_of(r) for r in L]
         f: Callable[[list[float]], float] = {"mean": mean, "min": lambda v: min(v), "max": lambda v: max(v)}[stat]
         stored = [r["log_hkron_vs_log_sigma2_corr"].num() for r in L]
         cands = [Candidate("stored per-layer log_hkron_vs_log_sigma2_corr", f(stored), len(L), same=True)]

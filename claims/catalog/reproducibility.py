@@ -72,7 +72,7 @@ CLAIMS += [
         "Reproducibility",
         "verify_claims.py checks 27 claims",
         27,
-        nearest="the authors' verify_claims.py is not in the results bundle (CLAIMS.md §5: 29 checks coded, 2 silently dropped)",
+        nearest="the authors' verify_claims.py is not in the results bundle (docs/claims-reference.md §5: 29 checks coded, 2 silently dropped)",
     ),
     nodata("repro.n_experiments", "Reproducibility", "10 experiments", 10),
     nodata("repro.n_plots", "Reproducibility", "6 plots", 6),

@@ -30,6 +30,9 @@ MARKER = ".claims-report"
 
 @dataclass
 class Built:
+    """What one report build wrote: the output folder, its time, per folder the figures drawn and missing and the layers
+    tabulated, and the number of claims."""
+
     out: Path
     seconds: float
     drawn: dict[str, list[str]]  # folder → figure keys drawn
@@ -38,6 +41,7 @@ class Built:
     n_layers: dict[str, int]
 
     def line(self) -> str:
+        """The one-line summary printed by ``python -m claims report``."""
         parts = [
             f"{d}: {len(self.drawn[d])} figures drawn"
             + (f", missing {', '.join(self.missing[d])}" if self.missing[d] else "")
@@ -88,6 +92,11 @@ def _plots():  # type: ignore[no-untyped-def]
 
 
 def build(results: str, out: str | Path, compare: str | None = None) -> Built:
+    """Build the HTML report of ``results`` (and of ``compare`` beside it) into ``out``: every claim evaluated,
+    the figures drawn, the layer tables, written to a temporary folder and swapped in atomically.
+
+    Raises :class:`InputError` when a folder cannot be read, when ``out`` is a file or a non-empty folder that
+    this report did not write, or when matplotlib is missing."""
     t0 = time.perf_counter()
     from ..registry import REGISTRY
 

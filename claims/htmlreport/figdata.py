@@ -29,7 +29,7 @@ from .figkron import fig_kron_quality
 from .figrank import fig_phase_transition, fig_rank_profiles
 from .figure import Figure, array_layers, finite, project_networks, short, source
 
-#: α band of the paper's Fig. 5 ([1.85, 2.15]; CLAIMS.md §3.2).
+#: α band of the paper's Fig. 5 ([1.85, 2.15]; docs/claims-reference.md §3.2).
 BAND = (1.85, 2.15)
 #: Fig. 1 panels of the paper: (alpha_triangle block, layer name).
 FIG1_PANELS = (
@@ -46,6 +46,10 @@ TYPE_ORDER = ("conv", "head", "mlp_up", "dense", "attn_qkv", "attn_proj", "mlp_d
 # -- 1. h_k vs σ_k with the α fit -------------------------------------------------------------------------
 @dataclass
 class HSigmaPanel:
+    r"""One panel of the :math:`h_k`-vs-:math:`\sigma_k` figure: a layer's positive :math:`(\sigma_k,h_k)` pairs, how
+    many were dropped, and the refitted :math:`\ln h=c+\alpha\ln\sigma` (:math:`\alpha`, intercept :math:`c`,
+    :math:`R^2`)."""
+
     network: str
     layer: str
     type: str
@@ -68,6 +72,9 @@ def _hs_panel(net: Network, lay: Layer) -> HSigmaPanel | None:
 
 
 def fig_h_vs_sigma(b: Bundle) -> Figure:
+    r"""The paper's Fig. 1: :math:`h_k` against :math:`\sigma_k` (log–log) with the refitted :math:`\alpha` line, on the
+    paper's Fig. 1 layers when the folder holds the alpha_triangle file, else on one layer per layer type (the one
+    whose :math:`\alpha` is closest to its type's median) among the layers with raw arrays."""
     f = Figure(
         "fig1_h_vs_sigma",
         "Curvature h_k against gradient singular value σ_k (log–log) with the α fit",
@@ -111,6 +118,8 @@ def fig_h_vs_sigma(b: Bundle) -> Figure:
 # -- 2. s against αγ (the transfer identity, "alpha triangle") -----------------------------------------------
 @dataclass
 class TriangleSet:
+    r"""The points of one network in the transfer-identity figure: layer names, :math:`\alpha\gamma` and :math:`s`."""
+
     network: str
     names: list[str]
     ag: np.ndarray  # α·γ
@@ -119,12 +128,17 @@ class TriangleSet:
 
 @dataclass
 class TrianglePanel:
+    r"""The transfer-identity figure's data: the networks' point sets, the number of layers and the median
+    :math:`|s-\alpha\gamma|/s`."""
+
     sets: list[TriangleSet]
     n: int
     median_relerr: float  # median |s − αγ| / s over all points
 
 
 def fig_alpha_triangle(b: Bundle) -> Figure:
+    r"""The paper's Fig. 2 ("alpha triangle"): :math:`s` against :math:`\alpha\gamma` for every layer with finite
+    :math:`\alpha`, :math:`\gamma`, :math:`s\ne0`, with the median relative error :math:`|s-\alpha\gamma|/s`."""
     f = Figure(
         "fig2_alpha_triangle",
         "The transfer identity s = αγ ('alpha triangle')",
@@ -166,6 +180,9 @@ def fig_alpha_triangle(b: Bundle) -> Figure:
 # -- 5. α against depth -----------------------------------------------------------------------------------
 @dataclass
 class DepthPanel:
+    r"""One network's :math:`\alpha` by depth (file order), with layer types and, for a replicated project network,
+    the 95 % interval of each layer's :math:`\alpha`."""
+
     network: str
     names: list[str]
     types: list[str]
@@ -178,6 +195,8 @@ DEPTH_KEYS = ("alpha_triangle", "tiny", "in1k", "conv_gap_v2", "intrinsic_dim", 
 
 
 def fig_alpha_vs_depth(b: Bundle) -> Figure:
+    r"""The paper's Fig. 5: :math:`\alpha` against depth, one panel per network with at least three finite
+    :math:`\alpha`, with the Fig. 5 band around :math:`\alpha=2`."""
     f = Figure(
         "fig5_alpha_vs_depth",
         "α against depth",
@@ -223,4 +242,5 @@ FIGURES = (
 
 
 def all_figures(b: Bundle) -> list[Figure]:
+    """Every figure of the report (data only), in the report's order, from one results folder."""
     return [fn(b) for fn in FIGURES]

@@ -18,6 +18,10 @@ from .figure import Figure, project_networks, short, source
 # -- 6. Kronecker prediction quality against |α − 2| ------------------------------------------------------
 @dataclass
 class KronSet:
+    r"""One group of points in the Kronecker-quality figure: per layer :math:`|\alpha-2|`, the Kronecker slack
+    :math:`|1-\text{median concentration ratio}|` and the :math:`R^2` of the :math:`\alpha` fit; ``control`` sets are
+    drawn but left out of the correlation."""
+
     label: str
     names: list[str]
     gap: np.ndarray  # |α − 2|
@@ -28,6 +32,8 @@ class KronSet:
 
 @dataclass
 class KronPanel:
+    """The Kronecker-quality figure's data: its point groups and the correlations the files themselves store."""
+
     sets: list[KronSet]
     stored_r: dict[str, float]  # the file's stored correlations, if any
 
@@ -46,6 +52,8 @@ def _median_ratio(node: Node) -> float:
 
 
 def fig_kron_quality(b: Bundle) -> Figure:
+    r"""The paper's Fig. 6: Kronecker slack and :math:`R^2` against :math:`|\alpha-2|` per layer, with the Pearson
+    :math:`r` over the conv layers."""
     f = Figure(
         "fig6_kron_quality",
         "Kronecker prediction quality against |α − 2|",

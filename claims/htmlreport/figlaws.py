@@ -16,6 +16,9 @@ MAX_UNITS = 30
 
 @dataclass
 class UnitBar:
+    """One unit of a law drawn as a point with its 95 % interval (``lo == hi == point`` for a frozen authors' value) and
+    its verdict."""
+
     label: str
     point: float
     lo: float  # = point for a frozen (authors') value
@@ -26,6 +29,9 @@ class UnitBar:
 
 @dataclass
 class LawPanel:
+    """One law's panel: its verdict, the units' common band (None when they differ), the units drawn, how many there
+    are, and what the verdict's interval is of."""
+
     claim: str
     verdict: str
     band: tuple[float, float, bool] | None  # the units' common region (lo, hi, outside); None when they differ
@@ -35,6 +41,7 @@ class LawPanel:
 
 
 def fig_law_intervals(claims: list[Claim], outs: list[Outcome]) -> Figure:
+    """The law-interval figure: one panel per law judged with intervals on the project's data."""
     f = Figure(
         "fig7_law_intervals",
         "Law statistics on the project's measurements, with 95 % intervals",

@@ -20,6 +20,9 @@ from .figure import ARRAY_KEYS, Figure, array_layers, short, source
 # -- 3. rank profiles with the three BIC models ------------------------------------------------------------
 @dataclass
 class RankPanel:
+    r"""One rank-profile panel: a layer's :math:`\sigma_k`, its three BIC rank-model fits, and the BIC margin of the
+    winner over the runner-up."""
+
     network: str
     layer: str
     sigma: np.ndarray
@@ -29,6 +32,8 @@ class RankPanel:
 
 @dataclass
 class WinCounts:
+    """How many layers each rank model wins (lowest BIC), per source file."""
+
     counts: dict[str, dict[str, int]]  # source → model → layers won
 
 
@@ -43,6 +48,8 @@ def _rmt_trained(b: Bundle) -> list[tuple[str, str, np.ndarray]]:
 
 
 def fig_rank_profiles(b: Bundle) -> Figure:
+    r"""The paper's Fig. 3: :math:`\sigma_k` against :math:`k` with the power-law, exponential and log-normal-in-rank
+    fits, for the clearest winner of each model, and the win counts per file."""
     f = Figure(
         "fig3_rank_profiles",
         "Rank profiles σ_k against k with the three BIC models",
@@ -91,6 +98,9 @@ def fig_rank_profiles(b: Bundle) -> Figure:
 # -- 4. phase transition: BIC winners by epoch -----------------------------------------------------------
 @dataclass
 class Trajectory:
+    """One training trajectory's BIC winners: per epoch how many layers each rank model wins, and where the winners come
+    from."""
+
     label: str
     how: str  # where the winners come from
     epochs: list[int]
@@ -126,6 +136,7 @@ def _best_label(rec: Node) -> str:
 
 
 def fig_phase_transition(b: Bundle) -> Figure:
+    """The paper's Fig. 4: BIC winners by training epoch, for every trajectory in the folder (VGG-16 first)."""
     f = Figure(
         "fig4_phase_transition",
         "Rank-model phase transition: BIC winners by training epoch",

@@ -12,13 +12,16 @@ from ..bundle import FILE_KEYS, Bundle
 from ..records import Layer, Network, networks
 from ..replicates import final_groups
 
-#: Author files whose records keep per-layer σ and h arrays (CLAIMS.md §4).
+#: Author files whose records keep per-layer σ and h arrays (docs/claims-reference.md §4).
 ARRAY_KEYS = ("alpha_triangle", "hypothesis", "predictions", "conv_gap", "conv_gap_v2")
 PROJECT = "sad-results/1 files"
 
 
 @dataclass
 class Figure:
+    """One figure of the report: what it draws and needs, which layers it shows, the files and fields used, and its
+    panels (none when the folder lacks the data)."""
+
     key: str  # file stem of the PNG
     title: str
     what: str  # what is drawn, one or two sentences
@@ -30,6 +33,7 @@ class Figure:
 
     @property
     def missing(self) -> bool:
+        """Whether the folder lacked this figure's data (no panels)."""
         return not self.panels
 
 
@@ -53,6 +57,7 @@ def source(b: Bundle, key: str, fields: str) -> str:
 
 
 def finite(*xs: float) -> bool:
+    """Whether every value is a finite int or float."""
     return all(isinstance(x, (int, float)) and math.isfinite(x) for x in xs)
 
 

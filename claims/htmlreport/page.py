@@ -48,6 +48,8 @@ document.querySelectorAll("table.sortable").forEach(function(t){
 
 @dataclass
 class FolderView:
+    """One folder's part of the page: its tag and path, file counts, figures, outcomes, summary line and layer rows."""
+
     tag: str  # "results" | "compare": the PNG prefix
     path: str  # as given on the command line
     n_author: int
@@ -59,14 +61,17 @@ class FolderView:
 
 
 def e(x: object) -> str:
+    """``x`` as HTML-escaped text (quotes included)."""
     return html.escape(str(x), quote=True)
 
 
 def png_name(tag: str, f: Figure) -> str:
+    """The PNG file name of figure ``f`` for folder ``tag``."""
     return f"{tag}-{f.key}.png"
 
 
-def verdict_class(o: Outcome) -> str:
+def _verdict_class(o: Outcome) -> str:
+    """The CSS classes of an outcome's verdict cell."""
     c = {HOLDS: "v-holds", FAILS: "v-fails", NO_DATA: "v-nodata", INCONCLUSIVE: "v-inconclusive"}.get(o.verdict, "")
     return c + (" v-proxy" if o.proxy and o.verdict != NO_DATA else "")
 
@@ -131,7 +136,7 @@ def _claims(claims: list[Claim], views: list[FolderView]) -> str:
             title = o.source + (f" ({len(o.records)} records)" if o.records else "")
             ci = f" (95% ci {ci_text(c, o)})" if o.uncertainty is not None else ""
             cells.append(f'<td title="{e(title)}">{e(measured_text(c, o) + ci)}</td>')
-            cells.append(f'<td class="{verdict_class(o)}" title="{e(title)}">{e(o.label)}</td>')
+            cells.append(f'<td class="{_verdict_class(o)}" title="{e(title)}">{e(o.label)}</td>')
             r = o.replication
             rtitle = f"{r.source}; band from: {r.band_from}" if r is not None else ""
             cells.append(f'<td class="rep" title="{e(rtitle)}">{e(replication_text(c, o))}</td>')
@@ -170,6 +175,7 @@ def _layers(views: list[FolderView]) -> str:
 
 
 def render(claims: list[Claim], views: list[FolderView], built: str, seconds: float) -> str:
+    """The report's whole HTML page: folders, summaries, the per-claim table, the figures and the layer tables."""
     folders = "; ".join(
         f"{'results' if v.tag == 'results' else 'compare'}: <b>{e(v.path)}</b> ({v.n_author} of the authors' 15 files, "
         f"{v.n_project} sad-results/1 files)"

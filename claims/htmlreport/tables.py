@@ -16,11 +16,15 @@ from .figure import short
 
 
 def evaluate_all(claims: list[Claim], b: Bundle) -> list[Outcome]:
+    """Every claim evaluated on ``b`` with the default bands, in order."""
     return [evaluate(c, b) for c in claims]
 
 
 @dataclass
 class LayerRow:
+    r"""One row of the layer table: network, file, layer and type, :math:`\alpha` (:math:`R^2`), :math:`\gamma`,
+    :math:`s`, the transfer error, :math:`\mathrm{PR}_h`, the BIC winner and how it was obtained."""
+
     network: str
     file: str
     layer: str
@@ -79,4 +83,5 @@ def layer_rows(b: Bundle) -> list[LayerRow]:
 
 
 def num(x: float, d: int = 3) -> str:
+    """``x`` with ``d`` decimals, or an em dash for None and non-finite values."""
     return "—" if x is None or not math.isfinite(x) else f"{x:.{d}f}"

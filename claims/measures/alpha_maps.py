@@ -1,6 +1,6 @@
 """The ResNet-50 α maps (Tiny-ImageNet, ImageNet-1K pretrained): conv statistics under the stated selection
 (sel. I for tiny: conv type without downsample; sel. B for in1k: conv + downsample) and the single FC row.
-Printed in Table 1 and in §3; every other candidate rule of CLAIMS.md §2.11 is reported by ``show``."""
+Printed in Table 1 and in §3; every other candidate rule of docs/claims-reference.md §2.11 is reported by ``show``."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ SUMMARY = {  # the file's own summary field for each statistic (a candidate, nev
     ("in1k", "mean"): ("summary", "conv_mean_alpha"),
     ("in1k", "median"): ("summary", "conv_median_alpha"),
 }
-#: the printed numbers of each group (Table 1 + §3), checked jointly under every rule (CLAIMS.md §2.11)
+#: the printed numbers of each group (Table 1 + §3), checked jointly under every rule (docs/claims-reference.md §2.11)
 JOINT = {
     "tiny": {"n": 49, "mean": 1.94, "median": 1.93, "std": 0.15, "min_r2": 0.88},
     "in1k": {"n": 14, "mean": 2.10, "median": 2.15, "std": 0.14, "min_r2": 0.97},
@@ -139,7 +139,7 @@ def _min_r2(key, printed):
 
 
 def conv_stat_perturb(key: str, stat: str, printed: float) -> Perturb:
-    """Away from / towards the printed value for one conv statistic (CLAIMS.md §5 requirement 8)."""
+    """Away from / towards the printed value for one conv statistic (docs/claims-reference.md §5 requirement 8)."""
     if stat in ("mean", "median"):
         return flip(_shift(key, lambda o: 0.1), _shift(key, lambda o: printed - o.measured))
     if stat == "std":

@@ -1,4 +1,4 @@
-"""Law claims (CLAIMS.md §3.2): a predicate evaluated per network, on every file with layers of the
+"""Law claims (docs/claims-reference.md §3.2): a predicate evaluated per network, on every file with layers of the
 right type — the authors' files and the project's own ``sad-results/1`` files — listing violators.
 
 The project's files enter as replicated networks (:mod:`claims.replicates`: the seeds × batches of one run,

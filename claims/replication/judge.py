@@ -71,6 +71,7 @@ class Replication:
 
     @property
     def label(self) -> str:
+        """The verdict as printed, with ``(proxy)`` where the re-measurement was a proxy of the paper's setting."""
         return self.verdict + (" (proxy)" if self.proxy and self.verdict != NO_DATA else "")
 
     @property
@@ -79,6 +80,7 @@ class Replication:
         return self.verdict in (REPLICATES, NOT_REPLICATED) and not self.proxy
 
     def row(self) -> dict:
+        """The replication as a JSON-ready dict (the ``replication`` field of a verify row)."""
         return {
             "verdict": self.verdict,
             "experiment": self.experiment,

@@ -127,6 +127,8 @@ def one(experiment: str, name: str, field: str, what: str, **kw: Any) -> Spec:
 
 
 def custom(experiment: str, stat: Callable[[Network], Any], what: str, **kw: Any) -> Spec:
+    """A replication with its own statistic ``stat`` of a run's network (for claims no field-and-reduction form
+    describes)."""
     return Spec(experiment, stat, what, **kw)
 
 

@@ -51,6 +51,7 @@ class Region:
         return above and below
 
     def contains(self, x: float) -> bool:
+        """Whether ``x`` lies in the region (NaN never does; ±∞ is judged like any other value)."""
         if not math.isfinite(x) and not math.isinf(x):
             return False
         return self._inside(x) != self.outside
@@ -70,6 +71,8 @@ class Region:
         return inner
 
     def text(self) -> str:
+        """The region in interval notation, e.g. ``[1.85, 2.15]``, ``(−∞, 1)`` or ``outside [a, b]``."""
+
         def num(x: float) -> str:
             return "∞" if x == math.inf else "−∞" if x == -math.inf else f"{x:g}"
 
@@ -114,6 +117,7 @@ class Unit:
 
     @property
     def point_verdict(self) -> str:
+        """The verdict of the point value alone: holds inside the region, fails outside."""
         return HOLDS if self.region.contains(self.point) else FAILS
 
     @classmethod
@@ -138,6 +142,9 @@ class Group:
 
     @property
     def verdict(self) -> str:
+        """The group's verdict from its members': ``every`` holds when all hold and fails when one fails; ``most`` holds
+        when more than the fraction ``most`` hold and fails when even with the inconclusive ones they cannot;
+        ``some`` holds when one holds and fails when none holds or is inconclusive; otherwise inconclusive."""
         h, i, n = self.counts()
         if self.rule == "every":
             return HOLDS if h == n else FAILS if h + i < n else INCONCLUSIVE
@@ -148,6 +155,7 @@ class Group:
         raise ValueError(self.rule)
 
     def leaves(self) -> list[Unit]:
+        """Every unit under the group, depth first."""
         out: list[Unit] = []
         for m in self.members:
             out += m.leaves() if isinstance(m, Group) else [m]
@@ -170,16 +178,21 @@ class Uncertainty:
 
     @property
     def verdict(self) -> str:
+        """The verdict of the judged tree's root."""
         return self.root.verdict
 
     def leaves(self) -> list[Unit]:
+        """Every unit of the judged tree."""
         return self.root.leaves() if isinstance(self.root, Group) else [self.root]
 
     def project(self) -> list[Unit]:
+        """The units measured on the project's data (those with an interval)."""
         return [u for u in self.leaves() if u.ci is not None]
 
     @property
     def ci(self) -> tuple[float, float]:
+        """The verdict's interval: the law's own interval if given, else the single unit's interval (its point twice
+        when it has none), else the group's count interval ``[h, h + i]`` of members that hold."""
         if self.ci_value is not None:
             return self.ci_value
         r = self.root
@@ -190,6 +203,7 @@ class Uncertainty:
 
     @property
     def ci_of(self) -> str:
+        """What :attr:`ci` is the interval of, in words."""
         if self.ci_value is not None:
             return self.ci_text
         r = self.root
@@ -198,6 +212,7 @@ class Uncertainty:
         return f"{r.label} that hold, of {len(r.members)} ({r.rule})"
 
     def counts(self) -> dict[str, int | None]:
+        """The n's behind the verdict: fewest seeds and batches of any project unit, layers, networks and units."""
         p = self.project()
 
         def least(xs: list[int | None]) -> int | None:

@@ -19,6 +19,8 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 3
 
 
 def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``compare``: ``python -m empirics compare --preset tiny|cpu|gpu --out FILE`` (the optimizer comparison,
+    ``sad-optim/1``)."""
     p = subparsers.add_parser(
         "compare", help="optimizer comparison (AdamW, Spectral Newton, Muon, App. M scalar configs) → sad-optim/1"
     )
@@ -95,6 +97,7 @@ def build_spec(args: argparse.Namespace):
 
 
 def run_cli(args: argparse.Namespace) -> int:
+    """Entry point of ``python -m empirics compare``: 0 ok, 2 bad input (one line), 3 interrupted (resumable)."""
     from empirics.output import Interrupts
 
     with Interrupts() as stop:

@@ -17,6 +17,8 @@ class CompareError(ValueError):
 
 
 def load_data(spec: CompareSpec, data_root: str | None) -> tuple[Dataset, Dataset]:
+    """The train and test splits of the spec's dataset (seeded subsets of the sizes it asks for); raises
+    :class:`CompareError` when the dataset is not a classification task."""
     kw = dict(spec.data_kwargs)
     train = load_dataset(spec.dataset, split="train", root=data_root, n_samples=spec.train_samples, seed=0, **kw)
     test = load_dataset(spec.dataset, split="test", root=data_root, n_samples=spec.test_samples, seed=0, **kw)
@@ -34,6 +36,7 @@ def split_validation(train: Dataset, fraction: float, seed: int) -> tuple[Datase
 
 
 def build(spec: CompareSpec, ds: Dataset, seed: int, device: torch.device) -> torch.nn.Module:
+    """The spec's zoo model built for dataset ``ds`` from ``seed``, on ``device`` in the spec's dtype."""
     from empirics.zoo import build_model
 
     model = build_model(spec.model, **build_kwargs_for(ds, seed=seed, model_kwargs=spec.model_kwargs))

@@ -28,6 +28,11 @@ LR_CENTRE = {
 
 @dataclass(frozen=True)
 class CompareSpec:
+    r"""One optimizer comparison: model and dataset (with their knobs and subset sizes), training budget (epochs,
+    batch size, schedule, weight decay, SN damping :math:`d`), the learning-rate search (grid factors, epochs,
+    seed, validation fraction), the window and batch of the scalar configs' :math:`s=\alpha\gamma`, the seeds
+    and the dtype."""
+
     name: str
     model: str
     dataset: str
@@ -52,9 +57,11 @@ class CompareSpec:
     dtype: str = "float32"
 
     def lr_grid(self, cfg: str) -> list[float]:
+        """The learning-rate grid of config ``cfg``: its family's centre times each of ``lr_factors``."""
         return [LR_CENTRE[cfg] * f for f in self.lr_factors]
 
     def with_overrides(self, **kw) -> CompareSpec:
+        """A copy with the given fields replaced (``None`` values leave a field as it is)."""
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
 
 

@@ -1,4 +1,4 @@
-r"""Directional curvatures of a layer along its gradient's singular directions (THEORY.md §1.3–§1.4).
+r"""Directional curvatures of a layer along its gradient's singular directions (docs/theory-reference.md §1.3–§1.4).
 
 For a layer with weight :math:`W` (matrix view :math:`m\times n`, :mod:`empirics.layerkinds`) and the batch
 objective :math:`\mathcal L=\frac1B\sum_i\ell_i` (``loss_fn(outputs, targets)`` returns the per-sample

@@ -7,7 +7,7 @@ output of sample :math:`i` by
 .. math::  J_iv=\sum_p\delta_{i,p}^\top(D\star a_i)_p,\qquad
            \delta_{c,i}=\frac{\partial f_{i,c}}{\partial z_i}\ (c=1,\dots,n_{\rm out}),
 
-and :math:`v^\top H_{\rm GN}v=\frac1B\sum_i(J_iv)^\top\nabla^2_f\ell_i\,(J_iv)` (THEORY.md §1.3). When the
+and :math:`v^\top H_{\rm GN}v=\frac1B\sum_i(J_iv)^\top\nabla^2_f\ell_i\,(J_iv)` (docs/theory-reference.md §1.3). When the
 samples do not interact (eval mode: no batch statistics), :math:`\delta_{c,i}` for **every** sample and
 **every** measured layer comes from one backward of :math:`\sum_if_{i,c}`; the :math:`n_{\rm out}` backwards
 (one per output component, batched with ``is_grads_batched``) are shared by all layers and all directions,

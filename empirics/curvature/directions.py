@@ -1,4 +1,4 @@
-r"""The gradient of each layer and its singular directions (THEORY.md §1.3).
+r"""The gradient of each layer and its singular directions (docs/theory-reference.md §1.3).
 
 :func:`gradient_matrices` — :math:`G=\nabla_W\mathcal L=\frac1B\sum_i\delta_ia_i^\top` in the matrix view
 (:mod:`empirics.layerkinds`); :func:`top_k_directions` — :math:`G=\sum_k\sigma_ku_kw_k^\top` with the

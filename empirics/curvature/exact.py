@@ -1,5 +1,5 @@
 r"""Exact directional curvatures :math:`h^{\rm exact}_k=v_k^\top Hv_k=\frac{d^2}{dt^2}\mathcal L(W+tD_k)|_{t=0}`
-(THEORY.md §1.3–§1.4), :math:`H` the Hessian block of one layer, batched over directions.
+(docs/theory-reference.md §1.3–§1.4), :math:`H` the Hessian block of one layer, batched over directions.
 
 Methods (``method=``):
 

@@ -1,4 +1,4 @@
-r"""Gauss–Newton directional curvature, jvp form (THEORY.md §1.3).
+r"""Gauss–Newton directional curvature, jvp form (docs/theory-reference.md §1.3).
 
 :math:`v^\top H_{\rm GN}v=\frac1B\sum_i (J_iv)^\top\nabla_f^2\ell_i\,(J_iv)`, with :math:`J_iv` the jvp of the
 outputs along :math:`D` and the quadratic form of the loss Hessian in the outputs from a double backward of

@@ -32,6 +32,7 @@ class Dataset:
         return int(self.inputs.shape[0])
 
     def subset(self, index: torch.Tensor) -> Dataset:
+        """The samples at ``index`` (same name, kind, classes, task; metadata copied)."""
         return Dataset(
             self.inputs[index], self.targets[index], self.name, self.kind, self.n_classes, self.task, dict(self.meta)
         )

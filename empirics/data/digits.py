@@ -19,6 +19,9 @@ N_TRAIN = 1437
 def load_digits(
     split: str, *, image_size: int | None, n_classes: int | None, n_samples: int | None, seed: int, channels: int = 3
 ) -> Dataset:
+    """scikit-learn's digits as a :class:`Dataset`: split ``train``/``test`` of the fixed split, ``channels`` ×
+    ``image_size``² standardized images, optionally the first ``n_classes`` classes and a seeded subset of
+    ``n_samples``."""
     from sklearn.datasets import load_digits as sk_load
 
     bunch = sk_load()

@@ -70,6 +70,8 @@ def _finish(x, y, name, n_classes_total, n_classes, image_size, n_samples, seed,
 
 
 def load_cifar(name, split, root, *, n_classes, image_size, n_samples, seed) -> Dataset:
+    """CIFAR-10 or CIFAR-100 (``name``) from the pickle batches under ``root``; raises :class:`DatasetNotFound` naming
+    the missing files."""
     folder = root / WHERE[name][0]
     if name == "cifar10":
         files = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
@@ -110,6 +112,8 @@ def _read_images(paths: list[Path], size: int, *, crop: bool) -> torch.Tensor:
 
 
 def load_tiny_imagenet(split, root, *, n_classes, image_size, n_samples, seed) -> Dataset:
+    """Tiny-ImageNet-200 from its folder layout under ``root`` (labels in ``wnids.txt`` order; ``test`` is the val
+    split); raises :class:`DatasetNotFound` naming the missing files."""
     folder = root / "tiny-imagenet-200"
     wnids_file = folder / "wnids.txt"
     split_dir = folder / ("train" if split == "train" else "val")
@@ -130,6 +134,8 @@ def load_tiny_imagenet(split, root, *, n_classes, image_size, n_samples, seed) -
 
 
 def load_imagenet(split, root, *, n_classes, image_size, n_samples, seed) -> Dataset:
+    """ImageNet from class folders under ``root/imagenet/{train,val}`` (sorted wnids = labels; a seeded subset of 4096
+    images by default); raises :class:`DatasetNotFound` when missing."""
     folder = root / "imagenet" / ("train" if split == "train" else "val")
     _require("imagenet", root, folder)
     wnids = sorted(p.name for p in folder.iterdir() if p.is_dir())

@@ -42,17 +42,23 @@ class Teacher:
         self.mean, self.std = z.mean(0), z.std(0).clamp_min(1e-12)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The teacher's raw logits (N, n_classes): a fixed random 3×3 conv with tanh on 16×16-pooled inputs, pooled to
+        4×4, then a fixed random readout."""
         x = F.adaptive_avg_pool2d(x, 16)
         h = torch.tanh(F.conv2d(x, self.conv, padding=1))
         return F.adaptive_avg_pool2d(h, 4).flatten(1) @ self.readout.T
 
     def labels(self, x: torch.Tensor) -> torch.Tensor:
+        """The teacher's labels (N,): argmax of the logits standardized per class (over a fixed reference set)."""
         return ((self.logits(x) - self.mean) / self.std).argmax(1)
 
 
 def load_synthetic(
     name: str, split: str, *, n_classes: int | None, image_size: int | None, n_samples: int | None, seed: int
 ) -> Dataset:
+    """A synthetic teacher-labelled image set (``synthetic-cifar``/``-tiny``/``-imagenet``): seeded random images
+    (upsampled low-resolution noise plus pixel noise, standardized) labelled by the fixed :class:`Teacher`; raises
+    ``ValueError`` for fewer than 2 classes."""
     channels, size = SHAPES[name]
     size = size if image_size is None else image_size
     n_classes = DEFAULT_CLASSES[name] if n_classes is None else n_classes

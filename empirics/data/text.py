@@ -25,6 +25,7 @@ CIPHER_SEED = 1234
 
 
 def corpus_bytes() -> bytes:
+    """The corpus: every pydoc topic text in sorted key order, blank-line separated, as UTF-8 bytes."""
     from pydoc_data.topics import topics
 
     return "\n\n".join(topics[k] for k in sorted(topics)).encode("utf-8")
@@ -38,6 +39,8 @@ def _split_bytes(split: str) -> torch.Tensor:
 
 
 def load_text(name: str, split: str, *, context: int, n_samples: int | None, seed: int) -> Dataset:
+    """The ``text`` (next-byte LM) or ``text-cls`` (written vs substituted bytes) dataset of windows of ``context``
+    bytes from one split, with the corpus hash in ``meta``; raises ``ValueError`` for ``context < 2``."""
     if context < 2:
         raise ValueError(f"context must be at least 2 bytes, got {context}")
     data = _split_bytes(split)

@@ -1,4 +1,4 @@
-r"""Kronecker factors and alignment quantities on real layers (issue 5 item 4; THEORY.md §1.2–1.5, G1–G3, G13).
+r"""Kronecker factors and alignment quantities on real layers (issue 5 item 4; docs/theory-reference.md §1.2–1.5, G1–G3, G13).
 
 **Vec convention and factor order (stated once for all of ``empirics.kron``).** A weight is viewed as a
 matrix :math:`W\in\mathbb R^{m\times n}` (Conv2d: ``weight.reshape(c_out, -1)``, row-major), vectorised

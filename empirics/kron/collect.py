@@ -1,4 +1,4 @@
-r"""Per-sample layer inputs and errors of one layer, collected with hooks (THEORY.md §1.1, §1.5, G1).
+r"""Per-sample layer inputs and errors of one layer, collected with hooks (docs/theory-reference.md §1.1, §1.5, G1).
 
 For a layer :math:`y=Wa(+b)` and per-sample losses :math:`\ell_i` (``loss_fn(outputs, targets)``, shape
 (B,)), the hooks record the layer input and :math:`\delta_i=\partial\ell_i/\partial y_i` (a tensor hook on
@@ -376,7 +376,7 @@ def _gn_chunk(outputs, weight, m, sink, errors_of, lik, gn_mode, gn_samples, key
 def layer_io_from_arrays(delta, A, *, delta_gn_sum=None, name: str = "arrays") -> LayerIO:
     r"""A :class:`LayerIO` from given errors and inputs — (B, m) and (B, n), or (B, L, m) and (B, L, n).
 
-    For synthetic layers (THEORY.md §3.0 recipes) and cross-checks: no model, no hooks. ``G`` is
+    For synthetic layers (docs/theory-reference.md §3.0 recipes) and cross-checks: no model, no hooks. ``G`` is
     :math:`\frac1B\sum_{i,t}\delta a^\top`; ``g_residual`` is NaN (there is no autograd reference);
     ``delta_gn_sum`` optionally supplies :math:`\sum_{i,t}\mathbb E[\tilde\delta\tilde\delta^\top]/c`.
     """

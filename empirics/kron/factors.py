@@ -1,4 +1,4 @@
-r"""Kronecker-factor quantities along gradient singular directions (THEORY.md §1.4, §1.5).
+r"""Kronecker-factor quantities along gradient singular directions (docs/theory-reference.md §1.4, §1.5).
 
 With :math:`p_{it,k}=u_k^\top\delta_{i,t}` and :math:`q_{it,k}=w_k^\top a_{i,t}` (per sample :math:`i`,
 position :math:`t=1..L`), everything here is built from five sums per direction:

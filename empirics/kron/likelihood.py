@@ -1,7 +1,7 @@
-r"""The model's predictive distribution behind a per-sample loss, for the Gauss–Newton factor (THEORY.md G1).
+r"""The model's predictive distribution behind a per-sample loss, for the Gauss–Newton factor (docs/theory-reference.md G1).
 
 The GN factor of a layer is :math:`\frac1B\sum_i M_i` with
-:math:`M_i=(J_i^{f\leftarrow y})^\top\nabla_f^2\ell_i\,J_i^{f\leftarrow y}` (THEORY.md §1.3). It is estimated
+:math:`M_i=(J_i^{f\leftarrow y})^\top\nabla_f^2\ell_i\,J_i^{f\leftarrow y}` (docs/theory-reference.md §1.3). It is estimated
 from *would-be* errors :math:`\tilde\delta_i=\partial\ell_i(f,\tilde y)/\partial y_i` with labels
 :math:`\tilde y` drawn from the model's own predictive distribution.
 

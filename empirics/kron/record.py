@@ -1,4 +1,4 @@
-r"""The ``kron`` sub-record of a layer (schema ``sad-results/1``): THEORY.md §1.4–1.6, §3.3, §3.9, G1–G3, G13.
+r"""The ``kron`` sub-record of a layer (schema ``sad-results/1``): docs/theory-reference.md §1.4–1.6, §3.3, §3.9, G1–G3, G13.
 
 Given a :class:`~empirics.kron.collect.LayerIO` and the engine's top-:math:`k` singular triplets
 :math:`(\sigma_k,u_k,w_k)` of :math:`G` and exact curvatures :math:`h^{\rm exact}_k`:
@@ -13,7 +13,7 @@ Given a :class:`~empirics.kron.collect.LayerIO` and the engine's top-:math:`k` s
   (I1) :math:`\sigma_k=\frac1B\sum pq`, (I2) :math:`\sigma_k^2=L^2\omega_kh^{\rm naive}_k=L\omega_kh^{\rm KFC}_k`,
   :math:`\alpha_{\rm Kron}=\beta+\phi=2-\psi_\omega`, :math:`\alpha_{\rm exact}=\beta+\phi+\psi_\chi`.
 
-Weight-sharing layers (:math:`L>1`: conv locations, tokens) have two forms (THEORY.md §1.5):
+Weight-sharing layers (:math:`L>1`: conv locations, tokens) have two forms (docs/theory-reference.md §1.5):
 ``naive`` (the :math:`BL` pairs as samples: :math:`C_A=\frac1{BL}\sum aa^\top`) and ``kfc``
 (:math:`\Omega=\frac1B\sum\sum aa^\top=L\,C_A`, :math:`\Gamma=C_\delta`). Both are stored under ``forms``;
 ``conv_form`` selects which fills the top-level fields (``conv_form`` is ``null`` when :math:`L=1`).
@@ -204,7 +204,7 @@ def kron_record(io: LayerIO, sigma, U, W, h_exact, *, conv_form: str = "naive") 
         "factor_normalisation": {
             "C_A": "naive: (1/(B L)) sum_{i,t} a a^T; kfc: Omega = (1/B) sum_{i,t} a a^T",
             "C_delta": "(1/(B L)) sum_{i,t} delta delta^T, delta_i = d ell_i / d y_i (per-sample loss); = KFC Gamma",
-            "C_delta_gn": "(1/(B L)) sum_{i,t} E[delta~ delta~^T] / c, labels drawn from the model (THEORY.md G1)",
+            "C_delta_gn": "(1/(B L)) sum_{i,t} E[delta~ delta~^T] / c, labels drawn from the model (docs/theory-reference.md G1)",
         },
         "gn": dict(io.gn),
         "h_kron_ef": P["h_kron_ef"],

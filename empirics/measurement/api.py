@@ -106,6 +106,8 @@ def _batch(batch) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def working_copy(model: nn.Module, dtype: torch.dtype, device: torch.device) -> nn.Module:
+    """A deep copy of ``model`` on ``device`` in ``dtype``, in eval mode, with a HuggingFace model's key/value cache
+    switched off; the caller's model is left untouched."""
     work = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
     cfg = getattr(work, "config", None)
     if cfg is not None and getattr(cfg, "use_cache", None):

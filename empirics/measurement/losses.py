@@ -45,6 +45,7 @@ class PerSampleLoss:
     name: str
 
     def __call__(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        r"""The per-sample losses :math:`\ell_i` of a batch, shape ``(B,)``."""
         return self.fn(output, target)
 
 

@@ -74,6 +74,7 @@ class SelectedOutput(nn.Module):
         self.training = model.training
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
+        """The selected tensor of the wrapped model's output; raises ``ValueError`` when the selection is not a tensor."""
         inner: nn.Module = self.__dict__["inner"]
         out = self.__dict__["select"](inner(*args, **kwargs))
         if not isinstance(out, torch.Tensor):
@@ -81,6 +82,7 @@ class SelectedOutput(nn.Module):
         return out
 
     def train(self, mode: bool = True) -> SelectedOutput:
+        """Set train/eval mode on the wrapped model (and this view); returns the view."""
         self.__dict__["inner"].train(mode)
         self.training = mode
         return self

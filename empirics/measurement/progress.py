@@ -43,6 +43,7 @@ class Progress(NullProgress):
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def start(self, total: int) -> None:
+        """Open the bar (terminal) for ``total`` layers, or remember the count for the plain lines."""
         self.total = total
         if self.tty:
             from tqdm.auto import tqdm
@@ -52,6 +53,7 @@ class Progress(NullProgress):
             )
 
     def layer(self, index: int, name: str) -> None:
+        """Show the layer's name on the bar, or print a ``layer i/total NAME`` line."""
         self.index = index
         if self.bar is not None:
             self.bar.set_postfix_str(name)
@@ -59,6 +61,7 @@ class Progress(NullProgress):
             print(f"{self.desc}: layer {index + 1}/{self.total} {name}", file=self.stream, flush=True)
 
     def chunk(self, name: str, done: int, total: int) -> None:
+        """Show ``done/total directions`` of a layer measured in several chunks (nothing for a single chunk)."""
         if done >= total and done <= 1:
             return
         if self.bar is not None:
@@ -67,10 +70,12 @@ class Progress(NullProgress):
             print(f"{self.desc}:   {name}: {done}/{total} directions", file=self.stream, flush=True)
 
     def layer_done(self) -> None:
+        """Advance the bar by one layer."""
         if self.bar is not None:
             self.bar.update(1)
 
     def close(self) -> None:
+        """Close the bar, if one is open."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None

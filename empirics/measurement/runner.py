@@ -1,4 +1,4 @@
-r"""Measure layers into ``sad-results/1`` LAYER records (THEORY.md §1.3–§1.6).
+r"""Measure layers into ``sad-results/1`` LAYER records (docs/theory-reference.md §1.3–§1.6).
 
 Per layer: :math:`G` and its top-k SVD, then every enabled quantity of :mod:`empirics.quantities` in
 registry order (exact curvatures, Gauss–Newton, finite differences, Kronecker sub-record, extras, window

@@ -43,7 +43,7 @@ parameter space (zero off-diagonal blocks). The row-major view of the stored wei
 its singular vectors, coordinates that the layer never combines (for a depthwise conv: channels that never
 interact) — a function of a matrix that is not the layer's map. So ``to_matrix`` returns a stack
 ``(g, c_o/g, (c_i/g)·Πk)`` (every route of :mod:`empirics.optim.transfer` accepts a batch); ``groups = 1``
-is the plain row-major matrix of THEORY.md §1.5 / :func:`empirics.layers.weight_matrix`.
+is the plain row-major matrix of docs/theory-reference.md §1.5 / :func:`empirics.layers.weight_matrix`.
 
 ``to_matrix`` returns a view where it can (no copy); ``from_matrix`` takes a tensor of the matrix shape
 (any dtype) and returns the weight's shape. Both are ``functools.partial`` objects, so a view pickles.

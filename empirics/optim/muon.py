@@ -2,7 +2,7 @@ r"""Muon baseline on every matrix parameter (conv weights included) + AdamW on t
 
 Muon (K. Jordan et al., 2024; ``torch.optim.Muon`` since torch 2.9) replaces the momentum matrix
 :math:`U=\sum_k\sigma_ku_kw_k^\top` by an approximation of its polar factor :math:`UW^\top` — the
-:math:`\alpha=1`, :math:`d\to0` member of :math:`T(\sigma;\alpha)` (THEORY.md §3.12 (iv)) — computed by
+:math:`\alpha=1`, :math:`d\to0` member of :math:`T(\sigma;\alpha)` (docs/theory-reference.md §3.12 (iv)) — computed by
 :func:`newton_schulz`, the quintic iteration
 
 .. math:: X_0=U/\max(\lVert U\rVert_F,\varepsilon),\qquad A=X X^\top,\quad

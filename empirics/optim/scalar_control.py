@@ -1,9 +1,9 @@
-r"""App. M's negative control: AdamW with a scalar per-layer learning rate (THEORY.md §3.13, G19).
+r"""App. M's negative control: AdamW with a scalar per-layer learning rate (docs/theory-reference.md §3.13, G19).
 
 .. math:: \eta_\ell=\eta_0\,(s_\ell/\bar s)^{\beta_{\rm pc}},\qquad s_\ell=\alpha_\ell\gamma_\ell\ \text{(measured)},
           \quad\beta_{\rm pc}\in\{0.5,1,1.5\}
 
-(:math:`\beta_{\rm pc}` is App. M's :math:`\beta`, renamed per THEORY.md §1.7). The tex leaves :math:`\bar s`,
+(:math:`\beta_{\rm pc}` is App. M's :math:`\beta`, renamed per docs/theory-reference.md §1.7). The tex leaves :math:`\bar s`,
 :math:`\eta_0`, the controls and the measurement schedule undefined (G19). Choices made here (all arguments):
 
 * :math:`\bar s` — ``mean="geometric"`` (default): :math:`\bar s=\exp\overline{\ln s_\ell}`, so the multipliers

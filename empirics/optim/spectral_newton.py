@@ -1,4 +1,4 @@
-r"""Spectral Newton (SN) as a ``torch.optim.Optimizer`` (THEORY.md §"Transfer function", §3.12, G18).
+r"""Spectral Newton (SN) as a ``torch.optim.Optimizer`` (docs/theory-reference.md §"Transfer function", §3.12, G18).
 
 For every matrix parameter :math:`W` (:math:`m\times n` = outputs × inputs, read through
 :func:`~empirics.optim.matrix_view.matrix_view`: a conv weight row-major as :math:`c_{\rm out}\times

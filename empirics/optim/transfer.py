@@ -1,6 +1,6 @@
 r"""The Spectral Newton direction :math:`\Delta W=\sum_kT(\sigma_k;\alpha)\,u_kw_k^\top` in torch, without an SVD.
 
-THEORY.md §"Transfer function" and §3.12. For a gradient (or momentum) matrix :math:`G=\sum_k\sigma_ku_kw_k^\top`
+docs/theory-reference.md §"Transfer function" and §3.12. For a gradient (or momentum) matrix :math:`G=\sum_k\sigma_ku_kw_k^\top`
 (:math:`m\times n`, thin SVD, :math:`w_k` the right singular vectors) and
 
 .. math:: T(\sigma;\alpha)=\frac{\sigma}{\sigma^\alpha+d},\qquad d>0,

@@ -47,6 +47,7 @@ class PresetError(ValueError):
 
 
 def default_cache_dir() -> Path:
+    """Where trained checkpoints are cached: ``$SAD_CACHE`` if set, else ``~/.cache/sad-verify``."""
     env = os.environ.get("SAD_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "sad-verify"
 

@@ -65,7 +65,10 @@ class RunSpec:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def epochs_to_measure(self) -> tuple[int, ...]:
+        """The epochs whose checkpoints are measured: ``measure_epochs``, or the final epoch only."""
         return tuple(self.measure_epochs) if self.measure_epochs is not None else (self.epochs,)
 
     def out_name(self, epoch: int) -> str:
+        """The results file of one measured epoch: ``NAME.json``, or ``NAME_eEPOCH.json`` when several epochs are
+        measured."""
         return f"{self.name}_e{epoch}.json" if len(self.epochs_to_measure()) > 1 else f"{self.name}.json"

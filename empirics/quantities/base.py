@@ -60,10 +60,12 @@ class LayerContext:
 
     @property
     def name(self) -> str:
+        """The layer's record name."""
         return self.plan.name
 
     @property
     def k(self) -> int:
+        """The number of directions measured in this layer."""
         return self.plan.k
 
 

@@ -25,6 +25,7 @@ class GradientEnergy(Quantity):
     on_empty = True  # a zero gradient is declined with a note, not skipped silently
 
     def measure(self, ctx: LayerContext) -> dict[str, Any]:
+        r"""``sigma_energy`` :math:`E_k=\sum_{j\le k}\sigma_j^2/\|G\|_F^2`; declines a zero gradient."""
         total = float((ctx.plan.G.double() ** 2).sum())
         if total == 0.0:
             raise Decline("sigma_energy not computed: zero gradient")

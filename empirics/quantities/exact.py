@@ -33,9 +33,12 @@ class ExactCurvature(Quantity):
         self.together: dict[str, CurvatureResult] = {}
 
     def enabled(self, settings: MeasureSettings) -> bool:
+        """Always on."""
         return True
 
     def prepare(self, engine: CurvatureEngine, plans: dict[str, LayerPlan], settings: MeasureSettings) -> None:
+        """Under ``auto``/``gn_exact``, measure every certified piecewise-linear layer in one engine call (shared output
+        adjoints)."""
         if settings.method not in GROUPED:
             return
         verdicts = engine.piecewise(list(plans))
@@ -48,6 +51,8 @@ class ExactCurvature(Quantity):
             self.together = engine.exact(D, method=settings.method, gn_form=settings.gn_form)
 
     def measure(self, ctx: LayerContext) -> dict[str, Any]:
+        r"""``h_exact`` :math:`h_k=v_k^\top Hv_k` of the layer (from :meth:`prepare` when measured there), the method
+        and chunk size used; notes for the GN-exact form and for methods that failed."""
         if ctx.k == 0:
             r = CurvatureResult(ctx.directions.sigma.new_zeros(0), ctx.settings.method, None, 0.0)
         elif ctx.name in self.together:
@@ -69,6 +74,7 @@ class ExactCurvature(Quantity):
         return {"h_exact": floats(r.values), "curvature_method": r.method, "chunk_size": r.chunk_size}
 
     def finish(self, ctx: LayerContext) -> None:
+        """Record the auto-timing trials of the methods (``method_trial_s``), when there were any."""
         r = ctx.results.get("exact")
         if r is not None and r.trial_seconds:
             ctx.timing["method_trial_s"] = dict(r.trial_seconds)

@@ -18,9 +18,12 @@ class FiniteDifferenceCurvature(Quantity):
     schema = {"h_fd": "numbers_or_null", "fd_settings": "object"}
 
     def enabled(self, settings: MeasureSettings) -> bool:
+        """On when ``settings.fd``."""
         return settings.fd
 
     def measure(self, ctx: LayerContext) -> dict[str, Any]:
+        r"""``h_fd``: central second differences of :math:`\mathcal L` along each :math:`D_k` (step ``fd_eps``, dtype
+        ``fd_dtype``), with the settings used."""
         s = ctx.settings
         t = time.perf_counter()
         r = ctx.engine.finite_differences({ctx.name: ctx.D}, eps=s.fd_eps, dtype=s.fd_dtype)[ctx.name]

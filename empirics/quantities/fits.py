@@ -20,9 +20,12 @@ class WindowFits(Quantity):
     on_empty = True
 
     def enabled(self, settings: MeasureSettings) -> bool:
+        """Always on."""
         return True
 
     def measure(self, ctx: LayerContext) -> dict[str, Any]:
+        r"""``fits``: :func:`theory.fits.summarize_layer` of the record's ``sigma`` and ``h_exact`` (:math:`\alpha`,
+        :math:`\gamma`, :math:`s`, :math:`R^2`, BIC rank models, PR), its notes prefixed ``fits:``."""
         fits = summarize_layer(ctx.record["sigma"], ctx.record["h_exact"]).as_dict()
         ctx.notes.extend(f"fits: {s}" for s in fits.get("notes", []))
         return {"fits": fits}

@@ -20,9 +20,13 @@ class GaussNewtonCurvature(Quantity):
     schema = {"h_gn": "numbers_or_null", "gn_gap": "numbers_or_null"}
 
     def enabled(self, settings: MeasureSettings) -> bool:
+        """On when ``settings.gn``."""
         return settings.gn
 
     def measure(self, ctx: LayerContext) -> dict[str, Any]:
+        r"""``h_gn`` :math:`v_k^\top H_{\rm GN}v_k` and ``gn_gap`` :math:`h^{\rm exact}_k-h^{\rm GN}_k` (``h_exact``
+        reused where the output is piecewise linear in the weight); declines a model whose output is not a single
+        tensor."""
         t = time.perf_counter()
         exact = ctx.results["exact"]
         if exact.method == GN_EXACT_LABEL:

@@ -27,9 +27,13 @@ class KroneckerRecord(Quantity):
     on_empty = True
 
     def enabled(self, settings: MeasureSettings) -> bool:
+        """On when ``settings.kron``."""
         return settings.kron
 
     def measure(self, ctx: LayerContext) -> dict[str, Any]:
+        r"""The ``kron`` sub-record: the layer's inputs and errors collected with hooks, the factors :math:`C_A`,
+        :math:`C_\delta` and the alignment quantities along the same :math:`u_k, w_k`; declines layers without a
+        factor pair, tied weights and layers the collector cannot handle."""
         if ctx.k == 0:
             raise Decline(f"{NOT_COMPUTED} (k = 0)")
         layer = ctx.plan.layer

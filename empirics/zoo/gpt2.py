@@ -18,6 +18,8 @@ TASKS = ("lm", "classification")
 
 
 class GPT2(nn.Module):
+    """GPT-2-style causal decoder over bytes (see the module docstring for names and the two tasks)."""
+
     def __init__(
         self,
         num_classes: int | None = None,
@@ -46,6 +48,8 @@ class GPT2(nn.Module):
         nn.init.normal_(self.pos_emb.weight, std=0.02)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """Logits for byte indices ``idx`` (b, t): (b, t, vocab) for ``lm``, (b, C) for ``classification``; raises
+        ``ValueError`` when ``t`` exceeds the context."""
         t = idx.shape[1]
         if t > self.context:
             raise ValueError(f"sequence length {t} exceeds the context {self.context}")

@@ -18,6 +18,7 @@ class MLP(nn.Module):
         self.head = tag(nn.Linear(dims[-1], num_classes), "head")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (b, C) of the flattened inputs."""
         x = x.flatten(1)
         for layer in self.layers:
             x = torch.relu(layer(x))

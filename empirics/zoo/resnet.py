@@ -1,7 +1,7 @@
 """ResNet-18 (basic blocks) and ResNet-50 (bottlenecks) with torchvision's module names.
 
 Names: ``conv1``, ``bn1``, ``layer{1..4}.{j}.conv{1,2[,3]}``, ``layer{s}.0.downsample.0`` (1×1 conv,
-type ``downsample``), ``fc`` (type ``head``). Stems (THEORY G21: the paper mixes a 3×3 and a 7×7 stem):
+type ``downsample``), ``fc`` (type ``head``). Stems (docs/theory-reference.md G21: the paper mixes a 3×3 and a 7×7 stem):
 
 * ``"cifar"``: 3×3 conv, stride 1, no max-pool (32×32 inputs; conv1 matrix 64 × 27 at 3 channels);
 * ``"tiny"``: 7×7 conv, stride 2, no max-pool (64×64 inputs; conv1 matrix 64 × 147);
@@ -25,6 +25,9 @@ def _conv(cin: int, cout: int, k: int, stride: int = 1, layer_type: str = "conv"
 
 
 class BasicBlock(nn.Module):
+    """Basic residual block: 3×3 conv, BN, ReLU, 3×3 conv, BN, plus the skip (a 1×1 ``downsample`` conv when the shape
+    changes), ReLU."""
+
     expansion = 1
 
     def __init__(self, cin: int, planes: int, stride: int = 1):
@@ -38,6 +41,7 @@ class BasicBlock(nn.Module):
             self.downsample = nn.Sequential(_conv(cin, planes, 1, stride, "downsample"), nn.BatchNorm2d(planes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """relu(bn2(conv2(relu(bn1(conv1 x)))) + skip(x))."""
         out = torch.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         skip = x if self.downsample is None else self.downsample(x)
@@ -45,6 +49,9 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
+    """Bottleneck block: 1×1, 3×3 (strided), 1×1 (×4 channels) convs with BN, plus the skip (``downsample`` when the
+    shape changes), ReLU."""
+
     expansion = 4
 
     def __init__(self, cin: int, planes: int, stride: int = 1):
@@ -61,6 +68,7 @@ class Bottleneck(nn.Module):
             self.downsample = nn.Sequential(_conv(cin, out, 1, stride, "downsample"), nn.BatchNorm2d(out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1 x))))))) + skip(x))."""
         y = torch.relu(self.bn1(self.conv1(x)))
         y = torch.relu(self.bn2(self.conv2(y)))
         y = self.bn3(self.conv3(y))
@@ -69,6 +77,9 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
+    """ResNet with torchvision's module names: stem (``cifar``/``tiny``/``imagenet``), four stages of ``block`` at
+    widths width·(1, 2, 4, 8), global average pooling, ``fc`` head; raises ``ValueError`` for an unknown stem."""
+
     def __init__(
         self,
         block: type[BasicBlock] | type[Bottleneck],
@@ -103,14 +114,17 @@ class ResNet(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (b, C) of images (b, C_in, H, W)."""
         x = self.maxpool(torch.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(self.avgpool(x).flatten(1))
 
 
 def resnet18(num_classes: int, in_channels: int = 3, width: int = 64, stem: str = "cifar") -> ResNet:
+    """ResNet-18: basic blocks (2, 2, 2, 2), CIFAR stem by default."""
     return ResNet(BasicBlock, (2, 2, 2, 2), num_classes, in_channels, width, stem)
 
 
 def resnet50(num_classes: int, in_channels: int = 3, width: int = 64, stem: str = "imagenet") -> ResNet:
+    """ResNet-50: bottleneck blocks (3, 4, 6, 3), ImageNet stem by default."""
     return ResNet(Bottleneck, (3, 4, 6, 3), num_classes, in_channels, width, stem)

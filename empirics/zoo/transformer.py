@@ -24,6 +24,8 @@ class LayerNorm(nn.LayerNorm):
     and state_dict as ``nn.LayerNorm``)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(x − mean) / sqrt(var + eps) over the last axis, then the affine map if any (explicit ops, for exact second
+        derivatives)."""
         mu = x.mean(-1, keepdim=True)
         var = (x - mu).square().mean(-1, keepdim=True)
         y = (x - mu) * torch.rsqrt(var + self.eps)
@@ -31,6 +33,9 @@ class LayerNorm(nn.LayerNorm):
 
 
 class Attention(nn.Module):
+    """Multi-head self-attention with a fused ``qkv`` Linear and an output ``proj``, softmax computed explicitly (causal
+    mask optional); raises ``ValueError`` when the width is not divisible by the heads."""
+
     def __init__(self, dim: int, n_head: int, causal: bool = False):
         super().__init__()
         if dim % n_head:
@@ -40,6 +45,8 @@ class Attention(nn.Module):
         self.proj = tag(nn.Linear(dim, dim), "attn_proj")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r"""Attention of tokens ``x`` (b, t, d): per head :math:`\mathrm{softmax}(QK^\top/\sqrt{d_h})V`, heads
+        concatenated, then ``proj``."""
         b, t, d = x.shape
         h = self.n_head
         q, k, v = self.qkv(x).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)  # each (b, h, t, d_h)
@@ -52,16 +59,21 @@ class Attention(nn.Module):
 
 
 class MLPBlock(nn.Module):
+    """Transformer MLP: ``up`` (Linear to ``hidden``), GELU, ``down`` (back to ``dim``)."""
+
     def __init__(self, dim: int, hidden: int):
         super().__init__()
         self.up = tag(nn.Linear(dim, hidden), "mlp_up")
         self.down = tag(nn.Linear(hidden, dim), "mlp_down")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """down(GELU(up(x))) on tokens (b, t, d)."""
         return self.down(nn.functional.gelu(self.up(x)))
 
 
 class Block(nn.Module):
+    """Pre-LN transformer block: attention and MLP, each behind a LayerNorm and added to the residual stream."""
+
     def __init__(self, dim: int, n_head: int, mlp_ratio: int = 4, causal: bool = False):
         super().__init__()
         self.norm1 = LayerNorm(dim)
@@ -70,6 +82,7 @@ class Block(nn.Module):
         self.mlp = MLPBlock(dim, mlp_ratio * dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x + attn(LN₁ x), then + mlp(LN₂ ·), on tokens (b, t, d)."""
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
 

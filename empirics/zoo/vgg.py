@@ -18,6 +18,9 @@ CFG11 = (1, "M", 2, "M", 4, 4, "M", 8, 8, "M", 8, 8, "M")
 
 
 class VGG(nn.Module):
+    """VGG-11 (no BatchNorm) with a CIFAR-sized classifier of ``classifier_layers`` linears (see the module docstring
+    for the names)."""
+
     def __init__(
         self,
         num_classes: int,
@@ -57,4 +60,5 @@ class VGG(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (b, C) of images (b, C_in, H, W)."""
         return self.classifier(self.avgpool(self.features(x)).flatten(1))

@@ -15,15 +15,21 @@ from empirics.zoo.transformer import Block, LayerNorm, init_transformer
 
 
 class PatchEmbed(nn.Module):
+    """Patch embedding: a ``patch``×``patch`` conv with stride ``patch`` (type ``patch_embed``), patches as tokens."""
+
     def __init__(self, in_channels: int, dim: int, patch: int):
         super().__init__()
         self.proj = tag(nn.Conv2d(in_channels, dim, patch, stride=patch), "patch_embed")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Tokens (b, n_patches, dim) of images (b, C, H, W)."""
         return self.proj(x).flatten(2).transpose(1, 2)  # (b, n_patches, dim)
 
 
 class ViT(nn.Module):
+    """ViT: patch embedding, class token, learned positions, pre-LN blocks, final LayerNorm and ``head`` on the class
+    token; raises ``ValueError`` when the image size is not a multiple of the patch."""
+
     def __init__(
         self,
         num_classes: int,
@@ -49,6 +55,7 @@ class ViT(nn.Module):
         init_transformer(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (b, C) from the class token's final state."""
         z = self.patch_embed(x)
         z = torch.cat([self.cls_token.expand(z.shape[0], -1, -1), z], dim=1) + self.pos_embed
         for block in self.blocks:

@@ -1,5 +1,5 @@
 """Every claim with data can change its verdict: its own perturbation of the backing data flips it
-(holds → fails, or fails → holds when moved towards the printed value). CLAIMS.md §5 requirement 8."""
+(holds → fails, or fails → holds when moved towards the printed value). docs/claims-reference.md §5 requirement 8."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The precision rules of CLAIMS.md §3.1 and checked JSON access (claims.tolerance, claims.jsonpath)."""
+"""The precision rules of docs/claims-reference.md §3.1 and checked JSON access (claims.tolerance, claims.jsonpath)."""
 
 from __future__ import annotations
 

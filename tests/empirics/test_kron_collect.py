@@ -1,4 +1,4 @@
-"""collect_layer_io: hooks give G = (1/B) sum_i sum_t delta_{i,t} a_{i,t}^T = autograd's gradient (THEORY.md §1.1, §1.5)."""
+"""collect_layer_io: hooks give G = (1/B) sum_i sum_t delta_{i,t} a_{i,t}^T = autograd's gradient (docs/theory-reference.md §1.1, §1.5)."""
 
 from __future__ import annotations
 

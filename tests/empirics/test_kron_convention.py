@@ -1,4 +1,4 @@
-"""The vec convention and factor order of empirics.kron (THEORY.md §1.2, G2), tested once, densely.
+"""The vec convention and factor order of empirics.kron (docs/theory-reference.md §1.2, G2), tested once, densely.
 
 Row-major vec(u w^T) = u (x) w (numpy ravel order), so H_K = C_delta (x) C_A; the column-major pairing
 C_A (x) C_delta with the same v gives a different (wrong) value.

@@ -1,4 +1,4 @@
-r"""The Gauss–Newton error factor (THEORY.md G1): exact mode vs an explicitly formed
+r"""The Gauss–Newton error factor (docs/theory-reference.md G1): exact mode vs an explicitly formed
 :math:`\frac1{BL}\sum_{i,t}J^\top\nabla_f^2\ell\,J`, and the seeded Monte-Carlo estimate converging to it —
 including the loss-scale correction :math:`1/c` for an LM whose per-sample loss averages over tokens."""
 

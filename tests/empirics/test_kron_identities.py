@@ -1,5 +1,5 @@
 """kron_record on real small layers vs an independent numpy computation; identities I1–I4 and the conv
-scale identities (THEORY.md §1.4, §1.5, §3.9) to 1e-10; nulls and exclusions reported, never silent."""
+scale identities (docs/theory-reference.md §1.4, §1.5, §3.9) to 1e-10; nulls and exclusions reported, never silent."""
 
 from __future__ import annotations
 
@@ -175,7 +175,7 @@ def test_zero_eigenvalue_gives_null_with_note():
 
 
 def test_softmax_head_has_rank_c_minus_1_error_factor():
-    """Softmax CE errors sum to zero over classes: lambda^delta_c = 0 (THEORY.md G12), reported as null."""
+    """Softmax CE errors sum to zero over classes: lambda^delta_c = 0 (docs/theory-reference.md G12), reported as null."""
     torch.manual_seed(13)
     model = nn.Sequential(nn.Linear(5, 4)).eval()
     io = collect_layer_io(model, ce, torch.randn(30, 5), torch.randint(0, 4, (30,)), "0", gn_samples=1)

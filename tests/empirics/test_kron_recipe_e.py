@@ -1,4 +1,4 @@
-r"""Curvature vs Kronecker on THEORY.md's Recipe E (linear least squares, exact Hessian known) and on a
+r"""Curvature vs Kronecker on Recipe E of docs/theory-reference.md §3.0 (linear least squares, exact Hessian known) and on a
 real conv layer with a dense autograd Hessian — checks of the assembly of chi, psi_chi and alpha_exact.
 
 Recipe E: :math:`\mathcal L=\frac1{2B}\sum_i\lVert Wa_i-t_i\rVert^2`, :math:`H=I_m\otimes C_A` (row-major),
@@ -70,7 +70,7 @@ def test_recipe_e_generic_chi_is_inverse_u_C_delta_u():
 
 
 def test_recipe_e_aligned_alpha_exact_half_alpha_kron_two():
-    """THEORY.md §3.3 falsifying test 1: rho = omega = 1, alpha_Kron = 2, alpha_exact = 0.5; Eq. (3) would say 3.5."""
+    """docs/theory-reference.md §3.3 falsifying test 1: rho = omega = 1, alpha_Kron = 2, alpha_exact = 0.5; Eq. (3) would say 3.5."""
     rng = np.random.default_rng(21)
     m = n = r = 8
     B = 24

@@ -1,4 +1,4 @@
-"""The layer loop (empirics.measurement.runner): planted closed forms (THEORY.md recipe E), diagnostics, k checks, Kronecker sub-record."""
+"""The layer loop (empirics.measurement.runner): planted closed forms (docs/theory-reference.md recipe E), diagnostics, k checks, Kronecker sub-record."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _orthonormal(rows: int, cols: int, g: torch.Generator) -> torch.Tensor:
 
 
 def recipe_e(e_of_lambda, m=7, n=8, r=6, B=20, seed=0):
-    r"""Linear least squares, aligned (THEORY.md recipe E): :math:`A=\sqrt B S\,\mathrm{diag}(\sqrt{\lambda^A})V_0^\top`,
+    r"""Linear least squares, aligned (docs/theory-reference.md recipe E): :math:`A=\sqrt B S\,\mathrm{diag}(\sqrt{\lambda^A})V_0^\top`,
     :math:`t_i=W^*a_i`, :math:`W-W^*=U_0\mathrm{diag}(e)V_0^\top`. Then :math:`H=I_m\otimes C_A`,
     :math:`\sigma_k=e_k\lambda^A_k`, :math:`h^{\rm exact}_k=\lambda^A_k`."""
     g = torch.Generator().manual_seed(seed)

@@ -18,7 +18,7 @@ from theory.registry import STATEMENTS
 
 #: multi-letter identifiers that are notation, not prose
 NOTATION = {
-    # superscripts / subscripts of the paper and THEORY.md
+    # superscripts / subscripts of the paper and docs/theory-reference.md
     "Kron", "exact", "SoP", "GN", "idx", "eff", "pc", "out",
     # operator names and named quantities
     "Var", "Cov", "rank", "norm", "vec", "PR", "BIC", "RSS",
