@@ -5,13 +5,24 @@ learning-rate search budget (the same number of trials, each for the same number
 validation split, drawn with one search seed). Only the *centre* of the learning-rate grid differs per
 optimizer family (AdamW-type steps are ~1e-3, orthogonalised steps (Muon, SN) ~1e-2); the grid's factors
 around the centre, and so its size, are identical for every config.
+
+The hybrid configs (``sn``, ``muon``) update matrix weights with their own step and every other parameter
+(biases, norm gains, embeddings, positional tables) with an internal AdamW. The searched ``lr`` is the matrix
+rate; the AdamW part's rate is the spec's ``adamw_lr`` (default :data:`HYBRID_ADAMW_LR` = 1e-3, the AdamW grid
+centre and ``empirics.optim.ADAMW_LR``), fixed, not searched, passed explicitly to ``build_optimizer`` and
+recorded in the output (``optimizers.adamw_lr`` and each hybrid run's ``adamw_lr``). The schedule scales both
+parts by the same factor.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 from empirics.compare_schema import CONFIG_NAMES
+
+#: Learning rate of the internal AdamW of the hybrid configs (sn, muon): their non-matrix parameters.
+HYBRID_ADAMW_LR = 1e-3
 
 #: Learning-rate grid centre per config (AdamW family vs orthogonalised updates).
 LR_CENTRE = {
@@ -50,6 +61,12 @@ class CompareSpec:
     s_batch: int = 256  # measurement batch (first samples of the train split)
     s_warmup_steps: int = 0  # AdamW steps before measuring s (0: the initial model)
     dtype: str = "float32"
+    adamw_lr: float = HYBRID_ADAMW_LR  # the AdamW part (non-matrix parameters) of sn/muon; fixed, not searched
+
+    def __post_init__(self) -> None:
+        a = self.adamw_lr
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a) or a <= 0:
+            raise ValueError(f"adamw_lr must be a finite number > 0, got {a!r}")
 
     def lr_grid(self, cfg: str) -> list[float]:
         return [LR_CENTRE[cfg] * f for f in self.lr_factors]
