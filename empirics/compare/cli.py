@@ -13,7 +13,7 @@ import math
 import sys
 import time
 
-from empirics.arguments import first_line, positive_int
+from empirics.arguments import first_line, positive_float, positive_int
 from empirics.compare.spec import PRESETS
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 3
@@ -37,7 +37,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     p.add_argument("--epochs", type=positive_int, default=None)
     p.add_argument(
         "--adamw-lr",
-        type=float,
+        type=positive_float,
         default=None,
         help="learning rate of the internal AdamW of sn and muon (their non-matrix parameters: biases, norm "
         "gains, embeddings); fixed, not searched; default 1e-3 (the AdamW grid centre)",
