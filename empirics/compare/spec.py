@@ -133,7 +133,7 @@ PRESETS: dict[str, CompareSpec] = {
         seeds=(42, 43, 44),
         model_kwargs={"width": 8},
         data_kwargs={"image_size": 8, "n_classes": 200},
-        lr_factors=(1 / 3, 1.0, 3.0, 9.0),
+        lr_factors=(1 / 3, 1.0, 3.0, 9.0, 27.0),
         search_epochs=3,
         s_k=8,
         s_batch=128,
@@ -150,7 +150,7 @@ PRESETS: dict[str, CompareSpec] = {
         configs=("adamw", "sn", "muon"),
         model_kwargs={"width": 64, "depth": 2, "n_head": 4, "patch": 2},
         data_kwargs={"image_size": 8, "n_classes": 200},
-        lr_factors=(1 / 3, 1.0, 3.0, 9.0),
+        lr_factors=(1 / 3, 1.0, 3.0, 9.0, 27.0),
         search_epochs=3,
     ),
     # Table 3's budget: ResNet-18, 30 epochs, seed 42 first (local CIFAR-10/100 with --data-dir, else synthetic)
