@@ -17,7 +17,7 @@ from claims.model import FAILS, HOLDS
 from tests.claims.cases import PAPER, RESULTS, ROOT, link_paper, needs_paper, paper_doc, verify, write
 
 MEASUREMENT = "resnet18_digits_e10.json"  # a shipped sad-results/1 file with Kronecker records in both conv forms
-COMPARISON = "optim_compare_cpu.json"  # a shipped sad-optim/1 file
+COMPARISON = "optim_compare_offceiling_conv.json"  # a shipped sad-optim/1 file (every config, per-epoch curves)
 MODELS = ("power_law", "exponential", "lognormal")
 #: cross-file checks: a file is compared with the files it derives from
 DEPENDS = {"model_fit": ("alpha_triangle",), "kfac_prediction": ("conv_gap_v2",), "depth_scaling": ("model_fit", "rmt")}
