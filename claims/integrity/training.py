@@ -30,7 +30,7 @@ OPTIM_FIELDS = {
     "$.summary.*.optimizer": f"{SUMMARY_FROM_RUNS} (when runs are stored)",
     "$.summary.*.sec_*": f"median over the runs: {SUMMARY_FROM_RUNS} (when runs are stored; relative tolerance)",
     "$.summary.*.n_steps": f"{SUMMARY_FROM_RUNS} (when runs are stored)",
-    "$.runs[].steps": "the last cumulative step count equals the run's n_steps",
+    "$.runs[].n_steps": "the run's last cumulative step count (steps[-1]), when the run keeps its per-epoch block",
     "$.summary.*.curve.*": f"per epoch: seed means of accuracy and losses, medians of steps and wall time: "
     f"{SUMMARY_FROM_RUNS} (when runs are stored)",
     "$.lr_search.chosen.*": "the grid lr with the highest val_accuracy (ties: the smaller lr)",
@@ -69,7 +69,7 @@ def optim(b: Bundle, root: Node, t: Tally) -> None:
         if r.has("final"):
             t.num("$.runs[].final", r.opt("final"), float(r["test_accuracy"].arr()[-1]))
         if r.has("steps") and r.has("n_steps") and r["steps"].value:
-            t.same("$.runs[].steps", r.opt("n_steps"), int(r["steps"].value[-1]))
+            t.same("$.runs[].n_steps", r.opt("n_steps"), int(r["steps"].value[-1]))
     from_runs = summarize_runs([r.value for r in runs], ddof) if runs else {}
     chosen = root["lr_search"].get("chosen")
     sm = root["summary"]

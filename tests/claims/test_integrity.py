@@ -209,7 +209,9 @@ MUTATIONS: dict[str, dict[str, tuple]] = {
         "$.summary.*.sec_*": ("summary", "sn", "sec_per_opt_step"),
         "$.summary.*.n_steps": ("summary", "adamw", "n_steps"),
         "$.lr_search.chosen.*": ("lr_search", "chosen", "spectral_beta10"),
-        "$.s_by_layer.*.s": ("s_by_layer", "layers.1", "s"),
+        "$.s_by_layer.*.s": ("s_by_layer", "layer1.0.conv1", "s"),
+        "$.runs[].n_steps": ("runs", 4, "n_steps"),
+        "$.summary.*.curve.*": ("summary", "sn", "curve", "test_accuracy"),
     },
     "sad-results/1": {
         **{
