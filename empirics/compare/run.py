@@ -6,6 +6,10 @@ minibatches are a seeded permutation per epoch, the learning rate follows the sp
 (cosine from ``lr`` to 0 over all steps, no warm-up; or constant), and the test accuracy is evaluated
 after every epoch. Each cell runs inside :func:`empirics.train.deterministic` (seeded, deterministic
 kernels). Timings: :func:`time.perf_counter` around each step (CUDA synchronised before reading the clock).
+Per epoch a cell also records the test loss, the mean training loss over its minibatches, the cumulative
+optimizer steps and the cumulative training wall time (evaluation excluded): accuracy against steps and
+against wall time (:data:`empirics.compare_schema.CURVE_KEYS`). The hybrid configs (sn, muon) get the spec's
+``adamw_lr`` for their internal AdamW, explicitly.
 """
 
 from __future__ import annotations
