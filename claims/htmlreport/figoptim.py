@@ -99,7 +99,9 @@ def fig_optimizer_curves(b: Bundle) -> Figure:
     for d in complete_files(b):
         curves = [c for c in (_curve(d, cfg) for cfg in _configs(d)) if c is not None]
         if curves:
-            f.panels.append(CurvePanel(d.file, describe(d), curves))
+            v = d.value
+            title = f"{d.file}\n({v['model']} on {v['dataset']}, {v['n_epochs']} epochs)"
+            f.panels.append(CurvePanel(d.file, title, curves))
     if f.panels:
         f.sources.append("sad-optim/1 → summary.<cfg>.curve (epoch, steps, wall_seconds, test_accuracy, test_loss)")
     skipped = [d.file for d in complete_files(b) if d.file not in {p.file for p in f.panels}]
