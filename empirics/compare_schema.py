@@ -33,10 +33,23 @@ File layout (every key is required unless marked optional)::
 
     RUN = {"config", "optimizer", "seed", "lr", "test_accuracy": [% per epoch 1..E], "best", "final",
            "sec_per_step", "sec_per_opt_step", "sec_per_epoch", "n_steps",
+           "adamw_lr": float | null,      # optional: the internal AdamW's rate of sn/muon (null for the others)
+           CURVE...,                      # optional as a block (files written before it lack it), see below
            "measured_with": {...}}        # optional: the session that ran the cell (see empirics.schema)
     SUMMARY = {"mean_best", "std_best", "seeds": [best test acc % per seed], "seed_ids": [int],
                "final": [final-epoch test acc % per seed], "lr", "optimizer",
-               "sec_per_step", "sec_per_opt_step", "sec_per_epoch"}
+               "sec_per_step", "sec_per_opt_step", "sec_per_epoch",
+               "curve": {...}}            # optional: present when every run of the config has the CURVE block
+
+**Wall-clock accounting** (the CURVE block, :data:`CURVE_KEYS`; one value per epoch, as long as
+``test_accuracy``): ``steps`` — cumulative optimizer steps at the end of the epoch (integers ≥ 0,
+non-decreasing); ``wall_seconds`` — cumulative training wall time in seconds at the end of the epoch
+(evaluation excluded; finite, ≥ 0, non-decreasing); ``test_loss`` and ``train_loss`` — mean per-sample loss on
+the test split after the epoch, and over the epoch's minibatches (finite ≥ 0, or null when non-finite,
+e.g. after a divergence). A run that diverged keeps its last values for the remaining epochs (no more steps,
+no more time). ``summary.<cfg>.curve`` = ``{"epoch": [1..E], "steps", "wall_seconds" (medians over seeds),
+"test_accuracy", "test_loss", "train_loss" (means over seeds; null where a seed has null)}``: accuracy against
+steps and against wall time, side by side.
 
 ``best`` is the maximum over epochs of the test accuracy (as App. M reports), ``final`` the last epoch's.
 Times are medians: ``sec_per_step`` of one full training step (forward, backward, optimizer step),
@@ -56,6 +69,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "CONFIG_NAMES",
     "SCALAR_CONFIGS",
+    "HYBRID_CONFIGS",
+    "CURVE_KEYS",
     "ALIASES",
     "OPTIMIZER_OF",
     "STD_DDOF",
@@ -71,6 +86,10 @@ STD_DDOF = 1
 #: App. M's five scalar per-layer configs (β ∈ {0.5, 1, 1.5}, inverse scaling, random per-layer noise).
 SCALAR_CONFIGS = ("spectral_beta05", "spectral_beta10", "spectral_beta15", "inverse_spectral", "random_perlayer")
 CONFIG_NAMES = ("adamw", "sn", "muon", *SCALAR_CONFIGS)
+#: configs whose optimizer has an internal AdamW for the non-matrix parameters (its rate: ``adamw_lr``).
+HYBRID_CONFIGS = ("sn", "muon")
+#: the per-epoch wall-clock block of a RUN (all or none), each as long as ``test_accuracy``.
+CURVE_KEYS = ("steps", "wall_seconds", "test_loss", "train_loss")
 ALIASES = {"adam_baseline": "adamw"}
 #: config name → optimizer name of :func:`empirics.optim.build_optimizer`.
 OPTIMIZER_OF = {
@@ -196,8 +215,71 @@ def validate(doc: Any) -> None:
                 if key not in run:
                     raise SchemaError(f"{p}.{key}", "missing")
                 _need(run[key], typ, f"{p}.{key}")
+            for i_acc, v in enumerate(run["test_accuracy"]):
+                _number(v, f"{p}.test_accuracy[{i_acc}]", lo=0.0, hi=100.0)
+            if run.get("adamw_lr") is not None:
+                _number(run["adamw_lr"], f"{p}.adamw_lr", lo=0.0)
+                if run["adamw_lr"] <= 0:
+                    raise SchemaError(f"{p}.adamw_lr", f"must be > 0, got {run['adamw_lr']!r}")
+            _check_curve(run, p)
             if "measured_with" in run:
                 check_measured_with(run["measured_with"], f"{p}.measured_with")
+    for cfg, node in doc["summary"].items():
+        if "curve" in node:
+            _check_summary_curve(node["curve"], f"$.summary.{cfg}.curve")
+
+
+def _non_decreasing(xs: list[Any], path: str, typ: type) -> None:
+    prev = 0.0
+    for i, v in enumerate(xs):
+        _need(v, typ, f"{path}[{i}]")
+        x = _number(v, f"{path}[{i}]", lo=0.0)
+        if x < prev:
+            raise SchemaError(f"{path}[{i}]", f"decreases ({x} after {prev}); a cumulative count never does")
+        prev = x
+
+
+def _losses(xs: list[Any], path: str) -> None:
+    for i, v in enumerate(xs):
+        if v is not None:
+            _number(v, f"{path}[{i}]", lo=0.0)
+
+
+def _check_curve(run: dict, p: str) -> None:
+    """The CURVE block of one RUN: all of :data:`CURVE_KEYS` or none; lists as long as ``test_accuracy``."""
+    present = [k for k in CURVE_KEYS if k in run]
+    if not present:
+        return
+    if len(present) != len(CURVE_KEYS):
+        missing = [k for k in CURVE_KEYS if k not in run]
+        raise SchemaError(f"{p}.{missing[0]}", f"missing (the per-epoch block needs all of {', '.join(CURVE_KEYS)})")
+    n = len(run["test_accuracy"])
+    for k in CURVE_KEYS:
+        _need(run[k], list, f"{p}.{k}")
+        if len(run[k]) != n:
+            raise SchemaError(f"{p}.{k}", f"has {len(run[k])} values but test_accuracy has {n} (one per epoch)")
+    _non_decreasing(run["steps"], f"{p}.steps", int)
+    _non_decreasing(run["wall_seconds"], f"{p}.wall_seconds", float)
+    _losses(run["test_loss"], f"{p}.test_loss")
+    _losses(run["train_loss"], f"{p}.train_loss")
+
+
+def _check_summary_curve(c: Any, p: str) -> None:
+    _need(c, dict, p)
+    for k in ("epoch", "test_accuracy", *CURVE_KEYS):
+        if k not in c:
+            raise SchemaError(f"{p}.{k}", "missing")
+        _need(c[k], list, f"{p}.{k}")
+        if len(c[k]) != len(c["epoch"]):
+            raise SchemaError(f"{p}.{k}", f"has {len(c[k])} values but epoch has {len(c['epoch'])}")
+    if [int(e) if _type_ok(e, int) else e for e in c["epoch"]] != list(range(1, len(c["epoch"]) + 1)):
+        raise SchemaError(f"{p}.epoch", "expected 1, 2, ..., E")
+    for i, v in enumerate(c["test_accuracy"]):
+        _number(v, f"{p}.test_accuracy[{i}]", lo=0.0, hi=100.0)
+    _non_decreasing(c["steps"], f"{p}.steps", float)
+    _non_decreasing(c["wall_seconds"], f"{p}.wall_seconds", float)
+    _losses(c["test_loss"], f"{p}.test_loss")
+    _losses(c["train_loss"], f"{p}.train_loss")
 
 
 def _median(xs: list[Any]) -> float | None:
@@ -237,4 +319,29 @@ def summarize_runs(runs: list[dict], ddof: int = STD_DDOF) -> dict[str, dict]:
             "sec_per_epoch": _median([r.get("sec_per_epoch") for r in rs]),
             "n_steps": int(rs[0]["n_steps"]),
         }
+        if all(all(k in r for k in CURVE_KEYS) for r in rs):
+            out[cfg]["curve"] = _summary_curve(rs)
     return out
+
+
+def _mean_or_none(xs: list[Any]) -> float | None:
+    if any(x is None for x in xs):
+        return None
+    return sum(float(x) for x in xs) / len(xs)
+
+
+def _summary_curve(rs: list[dict]) -> dict[str, list]:
+    """Per epoch: seed means of accuracy and losses, medians of cumulative steps and wall time."""
+    n = min(len(r["test_accuracy"]) for r in rs)
+
+    def col(key: str, e: int) -> list[Any]:
+        return [r[key][e] for r in rs]
+
+    return {
+        "epoch": list(range(1, n + 1)),
+        "steps": [_median(col("steps", e)) for e in range(n)],
+        "wall_seconds": [_median(col("wall_seconds", e)) for e in range(n)],
+        "test_accuracy": [_mean_or_none(col("test_accuracy", e)) for e in range(n)],
+        "test_loss": [_mean_or_none(col("test_loss", e)) for e in range(n)],
+        "train_loss": [_mean_or_none(col("train_loss", e)) for e in range(n)],
+    }

@@ -27,8 +27,10 @@ def optim_doc(
     sec: dict[str, float] | None = None,
     seeds: tuple[int, ...] = SEEDS,
     complete: bool = True,
+    curves: bool = False,
 ) -> dict:
-    """A valid file whose config ``c`` has best test accuracies ``accs[c]`` (one per seed, percent)."""
+    """A valid file whose config ``c`` has best test accuracies ``accs[c]`` (one per seed, percent); ``curves``:
+    with the per-epoch block (10 steps per epoch, each epoch 30 × the config's ``sec`` of wall time)."""
     sec = sec or {}
     runs = []
     for cfg, vals in accs.items():
@@ -49,6 +51,13 @@ def optim_doc(
                     "n_steps": 30,
                 }
             )
+            if curves:
+                runs[-1].update(
+                    steps=[10, 20, 30],
+                    wall_seconds=[30 * t, 60 * t, 90 * t],
+                    test_loss=[2.0, 1.5, 1.6],
+                    train_loss=[2.2, 1.4, 1.2],
+                )
     doc = {
         "schema": SCHEMA_VERSION,
         "complete": complete,

@@ -56,38 +56,78 @@ def test_main_command_gives_law_verdicts_on_shipped_results():
     assert out.returncode == (1 if any(c["verdict"] == "fails" for c in claims) else 0)
 
 
-# -- the optimizer comparison (``python -m empirics compare --preset cpu --out results/``) --------------------
-def test_comparison_file_is_shipped_valid_and_complete():
+# -- the optimizer comparisons off the ceiling (``python -m empirics compare --preset cpu-offceiling-conv|vit``) ------
+SHIPPED_OPTIM = {
+    "optim_compare_offceiling_conv.json": "cpu-offceiling-conv",
+    "optim_compare_offceiling_vit.json": "cpu-offceiling-vit",
+}
+
+
+def test_comparison_files_are_shipped_valid_complete_and_keep_their_curves():
     from empirics.compare.spec import PRESETS
-    from empirics.compare_schema import CONFIG_NAMES, summarize_runs
+    from empirics.compare_schema import CURVE_KEYS, HYBRID_CONFIGS, summarize_runs
     from empirics.compare_schema import validate as validate_optim
 
-    shipped = {"optim_compare_cpu.json": "cpu", "optim_compare_cpu_conv.json": "cpu-conv"}
-    assert sorted(p.name for p in OPTIM_FILES) == sorted(shipped)
+    assert sorted(p.name for p in OPTIM_FILES) == sorted(SHIPPED_OPTIM)
     for path in OPTIM_FILES:
         doc = json.loads(path.read_text())
         validate_optim(doc)
-        spec = PRESETS[shipped[path.name]]
-        assert doc["complete"] is True and set(doc["summary"]) == set(CONFIG_NAMES)
+        spec = PRESETS[SHIPPED_OPTIM[path.name]]
+        assert doc["complete"] is True and set(doc["summary"]) == set(spec.configs)
         assert doc["model"] == spec.model and doc["n_epochs"] == spec.epochs and doc["seed_list"] == list(spec.seeds)
-        assert doc["dataset_kind"] == "real"
+        assert doc["dataset"] == "synthetic-cifar" and doc["n_classes"] == 200
         assert doc["provenance"].get("git_commit") is not None
         assert json.loads(json.dumps(summarize_runs(doc["runs"]))) == doc["summary"]  # the summary is the runs'
         assert all(len(s["seeds"]) >= 3 for s in doc["summary"].values())
+        # the same tuning budget for every config: the same number of searched rates, each for the same epochs
+        assert {len(v) for v in doc["lr_search"]["val_accuracy"].values()} == {len(spec.lr_factors)}
+        assert doc["optimizers"]["adamw_lr"] == spec.adamw_lr
+        for run in doc["runs"]:
+            assert all(len(run[k]) == spec.epochs for k in CURVE_KEYS) and run["steps"][-1] == run["n_steps"]
+            assert run["adamw_lr"] == (spec.adamw_lr if run["config"] in HYBRID_CONFIGS else None)
+        # off the ceiling: AdamW ends far below 100 %
+        assert max(doc["summary"]["adamw"]["seeds"]) < 80
 
 
-def test_comparison_claims_get_verdicts_from_the_shipped_file():
+def verify_json(folder) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "claims", "verify", "--results", str(RESULTS), "--json"],
+        [sys.executable, "-m", "claims", "verify", "--results", str(folder), "--json"],
         capture_output=True,
         text=True,
         cwd=RESULTS.parent,
     )
     assert out.returncode in (0, 1), out.stderr
-    claims = {c["id"]: c for c in json.loads(out.stdout)}
+    return {c["id"]: c for c in json.loads(out.stdout)}
+
+
+def test_comparison_claims_get_verdicts_from_the_shipped_files():
+    claims = verify_json(RESULTS)
     for cid in ("t3.law.sn_outperforms_adamw", "appM.law.scalar_within_seed_var", "s7.sn.cost.project"):
         assert claims[cid]["verdict"] in ("holds", "fails", "inconclusive"), cid
         assert claims[cid]["n_seeds"] >= 3 and len(claims[cid]["ci"]) == 2, cid
-    # the printed numbers describe ResNet CIFAR experiments: never judged on the digits comparison
+    # the printed numbers describe ResNet CIFAR experiments: never judged on the synthetic-task comparisons
     for cid in ("t3.rn18_c10.adamw", "appM.adam.mean", "s7.sn.gains.cifar10"):
-        assert claims[cid]["verdict"] == "no data" and "optim_compare_cpu.json" in claims[cid]["source"], cid
+        assert claims[cid]["verdict"] == "no data" and "optim_compare_offceiling_conv.json" in claims[cid]["source"], (
+            cid
+        )
+
+
+@pytest.mark.parametrize("shift, verdict", [(-15.0, "fails"), (15.0, "holds")])
+def test_sn_law_verdict_on_a_shipped_file_moves_when_its_accuracies_move(tmp_path, shift, verdict):
+    """The shipped conv comparison with SN's per-seed accuracies moved far below / above AdamW's (the summary
+    rebuilt from the edited runs): the SN law follows."""
+    from empirics.compare_schema import summarize_runs
+
+    name = "optim_compare_offceiling_conv.json"
+    doc = json.loads((RESULTS / name).read_text())
+    adamw = sorted(r["best"] for r in doc["runs"] if r["config"] == "adamw")
+    for r in doc["runs"]:
+        if r["config"] == "sn":
+            r["test_accuracy"] = [
+                min(100.0, max(0.0, a - r["best"] + sum(adamw) / 3 + shift)) for a in r["test_accuracy"]
+            ]
+            r["best"], r["final"] = max(r["test_accuracy"]), r["test_accuracy"][-1]
+    doc["summary"] = summarize_runs(doc["runs"])
+    (tmp_path / name).write_text(json.dumps(doc))
+    c = verify_json(tmp_path)["t3.law.sn_outperforms_adamw"]
+    assert c["verdict"] == verdict and c["n_seeds"] == 3, c

@@ -22,6 +22,7 @@ from ..integrity import integrity_claims
 from ..report import integrity_summary, replication_summary, summary
 from .figdata import all_figures
 from .figlaws import fig_law_intervals
+from .figoptim import comparison_tables, fig_optimizer_curves
 from .page import GENERATOR, FolderView, png_name, render
 from .tables import evaluate_all, layer_rows
 
@@ -114,8 +115,10 @@ def build(results: str, out: str | Path, compare: str | None = None) -> Built:
         line = summary(claims, outs) + ". " + integrity_summary(checks, evaluate_all(checks, b))
         rep = replication_summary(claims, outs)
         line += (". " + rep) if rep else ""
-        figs = all_figures(b) + [fig_law_intervals(claims, outs)]
-        views.append(FolderView(tag, path, len(b.present), len(b.project), figs, outs, line, layer_rows(b)))
+        figs = all_figures(b) + [fig_law_intervals(claims, outs), fig_optimizer_curves(b)]
+        views.append(
+            FolderView(tag, path, len(b.present), len(b.project), figs, outs, line, layer_rows(b), comparison_tables(b))
+        )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))

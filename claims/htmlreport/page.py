@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..model import FAILS, HOLDS, INCONCLUSIVE, NO_DATA, Claim, Outcome
 from ..report import ci_text, measured_text, printed_text, replication_text, tolerance_text
+from .figoptim import ComparisonTable
 from .figure import Figure
 from .tables import LayerRow, num
 
@@ -58,6 +59,7 @@ class FolderView:
     outcomes: list[Outcome]
     summary: str
     layers: list[LayerRow]
+    comparisons: list[ComparisonTable] = field(default_factory=list)
 
 
 def e(x: object) -> str:
@@ -174,6 +176,65 @@ def _layers(views: list[FolderView]) -> str:
     return "\n".join(out)
 
 
+def _ci(lo: float, hi: float, signed: bool = False) -> str:
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "—"
+    return f"[{lo:+.2f}, {hi:+.2f}]" if signed else f"[{lo:.2f}, {hi:.2f}]"
+
+
+def _comparisons(views: list[FolderView]) -> str:
+    hdr = (
+        "config",
+        "seeds",
+        "lr",
+        "best acc % (seed mean)",
+        "95 % interval",
+        "final acc %",
+        "Δ best vs AdamW (pp)",
+        "95 % interval of Δ",
+        "steps",
+        "wall s (train)",
+        "ms / opt step",
+        "acc % at AdamW's wall time",
+    )
+    out = [
+        '<section id="comparisons"><h2>Optimizer comparisons</h2>',
+        "<p class=meta>Per complete sad-optim/1 file: each config's best test accuracy (max over epochs) as the mean "
+        "over seeds with its seed-bootstrap 95 % interval; Δ = mean(config) − mean(AdamW) with the interval the law "
+        "claims use; the whole run's optimizer steps and training wall time (medians over seeds; evaluation "
+        "excluded), the median optimizer.step() time, and the seed-mean accuracy at the last epoch that ended "
+        "within AdamW's total training wall time (accuracy at matched wall time; matched steps = the whole run, "
+        "every config takes the same steps). Click a header to sort.</p>",
+    ]
+    any_table = False
+    for k, v in enumerate(views):
+        for j, t in enumerate(v.comparisons):
+            any_table = True
+            out.append(f"<h3>{e(v.path)}: {e(t.title)}</h3>")
+            out.append(f'<table class="sortable comparison" id="comparison-{k}-{j}"><thead><tr>')
+            out.append("".join(f"<th>{e(h)}</th>" for h in hdr) + "</tr></thead><tbody>")
+            for r in t.rows:
+                out.append(
+                    f'<tr data-config="{e(r.config)}"><td>{e(r.config)}</td><td class="n">{r.n_seeds}</td>'
+                    f'<td class="n" data-v="{r.lr!r}">{r.lr:.3g}</td>'
+                    + _numcell(r.best, 2)
+                    + f"<td>{e(_ci(*r.best_ci))}</td>"
+                    + _numcell(r.final, 2)
+                    + _numcell(r.delta, 2)
+                    + f"<td>{e(_ci(*r.delta_ci, signed=True))}</td>"
+                    + _numcell(r.steps, 0)
+                    + _numcell(r.wall, 1)
+                    + _numcell(r.sec_per_opt_step * 1e3, 2)
+                    + _numcell(r.acc_at_adamw_wall, 2)
+                    + "</tr>"
+                )
+            out.append("</tbody></table>")
+    if not any_table:
+        out.append('<p class="missing">no complete sad-optim/1 comparison file in the folder(s)</p>')
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def render(claims: list[Claim], views: list[FolderView], built: str, seconds: float) -> str:
     """The report's whole HTML page: folders, summaries, the per-claim table, the figures and the layer tables."""
     folders = "; ".join(
@@ -194,8 +255,10 @@ def render(claims: list[Claim], views: list[FolderView], built: str, seconds: fl
             "<h1>Spectral Alignment Decomposition — claims report</h1>",
             f'<p class="meta">{folders}.<br>Built {e(built)} by <code>{GENERATOR}</code> in {seconds:.1f} s: '
             f"{drawn} figures drawn, {missing} listed as missing; {len(claims)} claims.</p>",
-            '<p class="meta"><a href="#figures">Figures</a> · <a href="#claims">Claims</a> · <a href="#layers">Per-layer records</a></p>',
+            '<p class="meta"><a href="#figures">Figures</a> · <a href="#comparisons">Optimizer comparisons</a> · '
+            '<a href="#claims">Claims</a> · <a href="#layers">Per-layer records</a></p>',
             _figures(views),
+            _comparisons(views),
             _claims(claims, views),
             _layers(views),
             f"<script>{JS}</script>",

@@ -23,6 +23,7 @@ from theory.fits import RANK_MODELS  # noqa: E402
 from .figdata import BAND, DepthPanel, HSigmaPanel, TrianglePanel  # noqa: E402
 from .figkron import KronPanel, correlations  # noqa: E402
 from .figlaws import LawPanel  # noqa: E402
+from .figoptim import CurvePanel  # noqa: E402
 from .figrank import RankPanel, Trajectory, WinCounts  # noqa: E402
 from .figure import Figure  # noqa: E402
 
@@ -291,6 +292,43 @@ def _law_intervals(f: Figure) -> MplFigure:
     return fig
 
 
+CONFIG_STYLE = {
+    "adamw": ("#000000", "-"),
+    "sn": ("#d62728", "-"),
+    "muon": ("#1f77b4", "-"),
+    "spectral_beta05": ("#2ca02c", "--"),
+    "spectral_beta10": ("#17becf", "--"),
+    "spectral_beta15": ("#9467bd", "--"),
+    "inverse_spectral": ("#ff7f0e", ":"),
+    "random_perlayer": ("#7f7f7f", ":"),
+}
+
+
+def _optimizer_curves(f: Figure) -> MplFigure:
+    ps: list[CurvePanel] = f.panels
+    fig, axs = _new(len(ps), 3, 3.9, 2.9)
+    for row, p in enumerate(ps):
+        a_steps, a_wall, a_loss = axs[3 * row : 3 * row + 3]
+        for c in p.curves:
+            col, ls = CONFIG_STYLE.get(c.config, ("k", "-"))
+            kw = {"color": col, "ls": ls, "lw": 1.4 if c.config in ("adamw", "sn") else 1.0, "marker": "o", "ms": 2.5}
+            a_steps.plot(c.steps, c.accuracy, label=c.config, **kw)
+            a_wall.plot(c.wall, c.accuracy, **kw)
+            a_loss.plot(c.steps, c.test_loss, **kw)
+        a_steps.set_xlabel("optimizer steps")
+        a_wall.set_xlabel("training wall time (s)")
+        a_loss.set_xlabel("optimizer steps")
+        a_steps.set_ylabel("test accuracy (%), seed mean")
+        a_wall.set_ylabel("test accuracy (%), seed mean")
+        a_loss.set_ylabel("test loss, seed mean")
+        a_steps.set_title(f"{p.title}\naccuracy vs steps", fontsize=8)
+        a_wall.set_title("accuracy vs wall time", fontsize=8)
+        a_loss.set_title("test loss vs steps", fontsize=8)
+        a_steps.legend(loc="lower right", fontsize=6.5)
+    fig.suptitle(f.title)
+    return fig
+
+
 DRAW = {
     "fig1_h_vs_sigma": _h_vs_sigma,
     "fig2_alpha_triangle": _alpha_triangle,
@@ -299,6 +337,7 @@ DRAW = {
     "fig5_alpha_vs_depth": _alpha_vs_depth,
     "fig6_kron_quality": _kron_quality,
     "fig7_law_intervals": _law_intervals,
+    "fig8_optimizer_curves": _optimizer_curves,
 }
 
 

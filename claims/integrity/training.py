@@ -30,6 +30,9 @@ OPTIM_FIELDS = {
     "$.summary.*.optimizer": f"{SUMMARY_FROM_RUNS} (when runs are stored)",
     "$.summary.*.sec_*": f"median over the runs: {SUMMARY_FROM_RUNS} (when runs are stored; relative tolerance)",
     "$.summary.*.n_steps": f"{SUMMARY_FROM_RUNS} (when runs are stored)",
+    "$.runs[].n_steps": "the run's last cumulative step count (steps[-1]), when the run keeps its per-epoch block",
+    "$.summary.*.curve.*": f"per epoch: seed means of accuracy and losses, medians of steps and wall time: "
+    f"{SUMMARY_FROM_RUNS} (when runs are stored)",
     "$.lr_search.chosen.*": "the grid lr with the highest val_accuracy (ties: the smaller lr)",
     "$.s_by_layer.*.s": "alpha · gamma of the layer",
 }
@@ -37,7 +40,8 @@ FIELDS = {"precond": PRECOND_FIELDS, "sad-optim/1": OPTIM_FIELDS}
 NOT_CHECKED = {
     "precond": "std_best (its ddof and rounding are undocumented: 3 of the 6 values match the seeds' std with "
     "neither ddof); note and conclusion (text)",
-    "sad-optim/1": "runs[].test_accuracy, sec_* of the runs and lr_search.val_accuracy (measurements); "
+    "sad-optim/1": "runs[].test_accuracy, the runs' wall_seconds, losses and sec_*, lr_search.val_accuracy "
+    "(measurements); "
     "s_by_layer alpha, gamma, s_hessian (measured on a model the file does not store); provenance",
 }
 
@@ -64,6 +68,8 @@ def optim(b: Bundle, root: Node, t: Tally) -> None:
         t.num("$.runs[].best", r.opt("best"), float(acc.max()) if acc.size else math.nan)
         if r.has("final"):
             t.num("$.runs[].final", r.opt("final"), float(r["test_accuracy"].arr()[-1]))
+        if r.has("steps") and r.has("n_steps") and r["steps"].value:
+            t.same("$.runs[].n_steps", r.opt("n_steps"), int(r["steps"].value[-1]))
     from_runs = summarize_runs([r.value for r in runs], ddof) if runs else {}
     chosen = root["lr_search"].get("chosen")
     sm = root["summary"]
@@ -89,6 +95,13 @@ def optim(b: Bundle, root: Node, t: Tally) -> None:
         for k in ("sec_per_step", "sec_per_opt_step", "sec_per_epoch"):
             if node.has(k):
                 t.num("$.summary.*.sec_*", node.opt(k), math.nan if ref[k] is None else ref[k], relative=True)
+        if node.has("curve"):
+            rc = ref.get("curve")
+            for k in node["curve"].keys():
+                if rc is None or k not in rc:
+                    t.same("$.summary.*.curve.*", node["curve"].opt(k), "(not recomputable from the runs)")
+                else:
+                    t.array("$.summary.*.curve.*", node["curve"].opt(k), [math.nan if v is None else v for v in rc[k]])
     grid, val = root["lr_search"].get("grid"), root["lr_search"].get("val_accuracy")
     if chosen is not None and grid is not None and val is not None:
         for cfg in chosen.keys():

@@ -1,4 +1,4 @@
-"""``python -m empirics compare --preset tiny|cpu|gpu [--optimizers ...] [--seeds N] [--epochs E] [--out results/]``.
+"""``python -m empirics compare --preset NAME [--optimizers ...] [--seeds N] [--epochs E] [--adamw-lr LR] [--out results/]``.
 
 Exit status: 0 ok; 2 bad arguments or input (one line on stderr, no traceback: unknown optimizer, model or
 dataset, seeds < 1, a missing local dataset, an output that is a device/FIFO or cannot be written, an output
@@ -9,10 +9,11 @@ moment: finished cells stay in the file, and the same command resumes without re
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
-from empirics.arguments import first_line, positive_int
+from empirics.arguments import first_line, positive_float, positive_int
 from empirics.compare.spec import PRESETS
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 3
@@ -36,6 +37,13 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
         "--seeds", type=positive_int, default=None, help="number of seeds (the preset's list, extended by +1)"
     )
     p.add_argument("--epochs", type=positive_int, default=None)
+    p.add_argument(
+        "--adamw-lr",
+        type=positive_float,
+        default=None,
+        help="learning rate of the internal AdamW of sn and muon (their non-matrix parameters: biases, norm "
+        "gains, embeddings); fixed, not searched; default 1e-3 (the AdamW grid centre)",
+    )
     p.add_argument("--model", default=None, help="zoo model (default: the preset's)")
     p.add_argument(
         "--dataset",
@@ -82,6 +90,10 @@ def build_spec(args: argparse.Namespace):
         if args.epochs < 1:
             raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
         kw["epochs"] = args.epochs
+    if args.adamw_lr is not None:
+        if not math.isfinite(args.adamw_lr) or args.adamw_lr <= 0:
+            raise ValueError(f"--adamw-lr must be a finite number > 0, got {args.adamw_lr}")
+        kw["adamw_lr"] = args.adamw_lr
     if args.model is not None:
         if args.model not in MODEL_NAMES:
             raise ValueError(f"--model: unknown model {args.model!r}; choose from {', '.join(MODEL_NAMES)}")

@@ -6,6 +6,10 @@ minibatches are a seeded permutation per epoch, the learning rate follows the sp
 (cosine from ``lr`` to 0 over all steps, no warm-up; or constant), and the test accuracy is evaluated
 after every epoch. Each cell runs inside :func:`empirics.train.deterministic` (seeded, deterministic
 kernels). Timings: :func:`time.perf_counter` around each step (CUDA synchronised before reading the clock).
+Per epoch a cell also records the test loss, the mean training loss over its minibatches, the cumulative
+optimizer steps and the cumulative training wall time (evaluation excluded): accuracy against steps and
+against wall time (:data:`empirics.compare_schema.CURVE_KEYS`). The hybrid configs (sn, muon) get the spec's
+``adamw_lr`` for their internal AdamW, explicitly.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ import torch
 
 from empirics import results_io
 from empirics.compare.s_measure import measure_s
-from empirics.compare.setup import CompareError, build, load_data, split_validation
+from empirics.compare.setup import CompareError, build, inputs_to, load_data, split_validation
 from empirics.compare.spec import CompareSpec
 from empirics.compare_schema import (
     CONFIG_NAMES,
+    HYBRID_CONFIGS,
     OPTIMIZER_OF,
     SCALAR_CONFIGS,
     SCHEMA_VERSION,
@@ -74,6 +79,10 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
 def _median(xs: list[float]) -> float:
     a = sorted(xs)
     n = len(a)
@@ -100,6 +109,10 @@ def train_cell(
     steps_per_epoch = math.ceil(len(train) / spec.batch_size)
     total = epochs * steps_per_epoch
     accs: list[float] = []
+    test_loss: list[float | None] = []
+    train_loss: list[float | None] = []
+    steps: list[int] = []  # cumulative optimizer steps at the end of each epoch
+    wall: list[float] = []  # cumulative training wall time (s) at the end of each epoch, evaluation excluded
     step_t: list[float] = []
     opt_t: list[float] = []
     epoch_t: list[float] = []
@@ -108,6 +121,8 @@ def train_cell(
         kw: dict[str, Any] = {"lr": lr, "weight_decay": spec.weight_decay, "seed": seed, "damping": spec.damping}
         if cfg in SCALAR_CONFIGS:
             kw["s_by_layer"] = dict(s_values or {})
+        if cfg in HYBRID_CONFIGS:
+            kw["adamw_lr"] = spec.adamw_lr  # the AdamW part's rate: explicit, never the matrix lr
         opt = build_optimizer(OPTIMIZER_OF[cfg], model, **kw)
         if spec.schedule == "cosine":
             sched = torch.optim.lr_scheduler.LambdaLR(
@@ -120,9 +135,10 @@ def train_cell(
             model.train()
             perm = torch.randperm(len(train), generator=g)
             t_epoch = time.perf_counter()
+            loss_sum, n_loss = 0.0, 0
             for start in range(0, len(train), spec.batch_size):
                 idx = perm[start : start + spec.batch_size]
-                x = train.inputs[idx].to(device=device, dtype=dtype)
+                x = inputs_to(train.inputs[idx], device, dtype)
                 y = train.targets[idx].to(device)
                 _sync(device)
                 t0 = time.perf_counter()
@@ -134,6 +150,7 @@ def train_cell(
                 if not torch.isfinite(loss):
                     diverged = epoch
                     break
+                loss_sum, n_loss = loss_sum + float(loss.detach()), n_loss + 1
                 try:
                     opt.step()
                 except FloatingPointError:  # empirics.optim refuses non-finite gradients
@@ -145,16 +162,31 @@ def train_cell(
                 step_t.append(t2 - t0)
                 opt_t.append(t2 - t1)
             epoch_t.append(time.perf_counter() - t_epoch)
-            accs.append(100.0 * evaluate(model, evalset)["accuracy"])
-            if diverged is not None:
-                accs += [accs[-1]] * (epochs - epoch)  # a diverged run keeps its last accuracy
+            ev = evaluate(model, evalset)
+            accs.append(100.0 * ev["accuracy"])
+            test_loss.append(_finite_or_none(ev["loss"]))
+            train_loss.append(_finite_or_none(loss_sum / n_loss) if n_loss and diverged is None else None)
+            steps.append(len(step_t))
+            wall.append(sum(epoch_t))
+            if diverged is not None:  # a diverged run keeps its last values (no more steps, no more time)
+                pad = epochs - epoch
+                accs += [accs[-1]] * pad
+                test_loss += [test_loss[-1]] * pad
+                train_loss += [None] * pad
+                steps += [steps[-1]] * pad
+                wall += [wall[-1]] * pad
                 break
     return {
         "config": cfg,
         "optimizer": OPTIMIZER_OF[cfg],
         "seed": int(seed),
         "lr": float(lr),
+        "adamw_lr": float(spec.adamw_lr) if cfg in HYBRID_CONFIGS else None,
         "test_accuracy": accs,
+        "test_loss": test_loss,
+        "train_loss": train_loss,
+        "steps": steps,
+        "wall_seconds": [round(w, 4) for w in wall],
         "best": max(accs),
         "final": accs[-1],
         "diverged_at_epoch": diverged,
@@ -245,8 +277,14 @@ def _new_document(spec: CompareSpec, train: Dataset, test: Dataset, dev: torch.d
         "weight_decay": spec.weight_decay,
         "damping": spec.damping,
         "optimizers": {
-            "source": "empirics.optim.build_optimizer(name, model, lr=, weight_decay=, seed=, damping=, s_by_layer=)",
+            "source": "empirics.optim.build_optimizer(name, model, lr=, weight_decay=, seed=, damping=, "
+            "s_by_layer= (scalar configs), adamw_lr= (sn, muon))",
             "names": {c: OPTIMIZER_OF[c] for c in spec.configs},
+            "adamw_lr": float(spec.adamw_lr),
+            "adamw_lr_applies_to": [c for c in spec.configs if c in HYBRID_CONFIGS],
+            "adamw_lr_rule": "the internal AdamW of sn/muon (biases, norm gains, embeddings, other non-matrix "
+            "parameters) runs at adamw_lr, fixed (not searched); the searched lr is the matrix rate; the "
+            "schedule scales both",
             "defaults": "everything else at empirics.optim's defaults (sn: alpha per layer type, scale none, "
             "momentum 0.95 Nesterov; muon: Newton-Schulz 5 steps; scalar configs: geometric-mean s-bar)",
         },
@@ -256,6 +294,10 @@ def _new_document(spec: CompareSpec, train: Dataset, test: Dataset, dev: torch.d
         "std_ddof": STD_DDOF,
         "accuracy_unit": "percent",
         "best_accuracy": "max over epochs of the test accuracy (as App. M); final = last epoch",
+        "curves": "per run and epoch: test_accuracy (%), test_loss and train_loss (mean per-sample cross-entropy; "
+        "train = mean over the epoch's minibatches), steps (cumulative optimizer steps) and wall_seconds "
+        "(cumulative training wall time, evaluation excluded); summary.<cfg>.curve: their seed mean "
+        "(steps, wall: median)",
         "lr_search": {
             "grid": {c: spec.lr_grid(c) for c in spec.configs},
             "factors": list(spec.lr_factors),

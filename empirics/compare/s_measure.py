@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from empirics.compare.setup import CompareError, build
+from empirics.compare.setup import CompareError, build, inputs_to
 from empirics.compare.spec import CompareSpec
 from empirics.data import Dataset, loss_for
 from empirics.train import deterministic
@@ -34,13 +34,13 @@ def measure_s(spec: CompareSpec, train: Dataset, device: torch.device, progress:
             loss_fn = loss_for(train)
             for _ in range(spec.s_warmup_steps):
                 idx = torch.randperm(len(train), generator=g)[: spec.batch_size]
-                x = train.inputs[idx].to(device=device, dtype=getattr(torch, spec.dtype))
+                x = inputs_to(train.inputs[idx], device, getattr(torch, spec.dtype))
                 opt.zero_grad(set_to_none=True)
                 loss_fn(model(x), train.targets[idx].to(device)).mean().backward()
                 opt.step()
     model = model.to(dtype=torch.float64).eval()
     n = min(spec.s_batch, len(train))
-    x = train.inputs[:n].to(device=device, dtype=torch.float64)
+    x = inputs_to(train.inputs[:n], device, torch.float64)
     y = train.targets[:n].to(device)
     types = layer_table(model)
     settings = MeasureSettings(k=spec.s_k, gn=False, kron=False, clamp_k=True)

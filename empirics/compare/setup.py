@@ -9,7 +9,7 @@ from empirics.compare.spec import CompareSpec
 from empirics.data import Dataset, load_dataset
 from empirics.model_args import build_kwargs_for
 
-__all__ = ["CompareError", "load_data", "split_validation", "build"]
+__all__ = ["CompareError", "load_data", "split_validation", "build", "inputs_to"]
 
 
 class CompareError(ValueError):
@@ -41,3 +41,8 @@ def build(spec: CompareSpec, ds: Dataset, seed: int, device: torch.device) -> to
 
     model = build_model(spec.model, **build_kwargs_for(ds, seed=seed, model_kwargs=spec.model_kwargs))
     return model.to(device=device, dtype=getattr(torch, spec.dtype))
+
+
+def inputs_to(x: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A minibatch of inputs on ``device``: images in the model's ``dtype``, token ids (integers) unchanged."""
+    return x.to(device=device, dtype=dtype) if x.is_floating_point() else x.to(device)

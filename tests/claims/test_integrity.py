@@ -17,7 +17,7 @@ from claims.model import FAILS, HOLDS
 from tests.claims.cases import PAPER, RESULTS, ROOT, link_paper, needs_paper, paper_doc, verify, write
 
 MEASUREMENT = "resnet18_digits_e10.json"  # a shipped sad-results/1 file with Kronecker records in both conv forms
-COMPARISON = "optim_compare_cpu.json"  # a shipped sad-optim/1 file
+COMPARISON = "optim_compare_offceiling_conv.json"  # a shipped sad-optim/1 file (every config, per-epoch curves)
 MODELS = ("power_law", "exponential", "lognormal")
 #: cross-file checks: a file is compared with the files it derives from
 DEPENDS = {"model_fit": ("alpha_triangle",), "kfac_prediction": ("conv_gap_v2",), "depth_scaling": ("model_fit", "rmt")}
@@ -209,7 +209,9 @@ MUTATIONS: dict[str, dict[str, tuple]] = {
         "$.summary.*.sec_*": ("summary", "sn", "sec_per_opt_step"),
         "$.summary.*.n_steps": ("summary", "adamw", "n_steps"),
         "$.lr_search.chosen.*": ("lr_search", "chosen", "spectral_beta10"),
-        "$.s_by_layer.*.s": ("s_by_layer", "layers.1", "s"),
+        "$.s_by_layer.*.s": ("s_by_layer", "layer1.0.conv1", "s"),
+        "$.runs[].n_steps": ("runs", 4, "n_steps"),
+        "$.summary.*.curve.*": ("summary", "sn", "curve", "test_accuracy"),
     },
     "sad-results/1": {
         **{

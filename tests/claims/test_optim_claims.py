@@ -279,3 +279,22 @@ def test_every_fixture_claim_gets_data(tmp_path):
     for cid in LAWS + NUMBERS:
         assert ev(cid, f).verdict in (HOLDS, FAILS, INCONCLUSIVE), cid
     json.dumps([ev(c, f).measured for c in LAWS])  # measured values are JSON-able
+
+
+def test_sn_law_verdict_moves_with_the_accuracies(tmp_path):
+    """Sweep SN's per-seed accuracies from well below AdamW to well above it (3 seeds, the off-ceiling files'
+    shape, with their per-epoch curves): Δ follows the shift exactly, and the verdict moves monotonically
+    fails → inconclusive → holds, never back; the App. M "does not reproduce" law is judged only once SN wins."""
+    order = {FAILS: 0, INCONCLUSIVE: 1, HOLDS: 2}
+    seen = []
+    for shift in (-8.0, -4.0, -1.0, 0.0, 1.0, 4.0, 8.0):
+        doc = optim_doc(accs(30.0, sn=shift), curves=True)
+        f = write(tmp_path / f"s{shift:+}", {"offceiling.json": doc})
+        out = ev("t3.law.sn_outperforms_adamw", f)
+        (u,) = out.uncertainty.leaves()
+        assert u.point == pytest.approx(shift) and u.ci[0] < shift < u.ci[1]
+        seen.append(out.verdict)
+        repro = ev("appM.law.scalar_does_not_reproduce_sn_gain", f)
+        assert (repro.verdict == NO_DATA) == (out.verdict != HOLDS), (shift, out.verdict, repro.verdict)
+    assert seen[0] == FAILS and seen[-1] == HOLDS and INCONCLUSIVE in seen
+    assert [order[v] for v in seen] == sorted(order[v] for v in seen)

@@ -5,6 +5,7 @@ output folder replaced only when complete, and ``verify`` never importing matplo
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -83,8 +84,8 @@ def test_report_from_paper_results(tmp_path):
     assert claim_ids_in(page) == set(REGISTRY)
     for f in FIGS:  # the authors' folder holds data for all six figure types
         assert (out / f"results-{f}.png").is_file(), f
-    # … and no project measurement: the law-interval figure is listed as missing, the only one
-    assert re.findall(r'data-missing="([^"]+)"', page) == ["fig7_law_intervals"]
+    # … and no project measurement: the law-interval and optimizer-curve figures are listed as missing, the only ones
+    assert re.findall(r'data-missing="([^"]+)"', page) == ["fig7_law_intervals", "fig8_optimizer_curves"]
     # Fig. 1 is drawn from the paper's own panel layers and says so
     assert "results_alpha_triangle.json → [block].results[name].sigma, h_exact" in page
 
@@ -94,7 +95,7 @@ def test_report_from_shipped_results(tmp_path):
     page, _ = build(RESULTS, out)
     assert_self_contained(page, out)
     assert claim_ids_in(page) == set(REGISTRY)
-    for f in (*FIGS, "fig7_law_intervals"):  # the project's files: the law intervals too
+    for f in (*FIGS, "fig7_law_intervals", "fig8_optimizer_curves"):  # the project's files: laws, comparisons too
         assert (out / f"results-{f}.png").is_file(), f
     assert "95% ci" in page and "v-inconclusive" in page
     # every project layer is in the per-layer table
@@ -285,3 +286,43 @@ def test_replicated_networks_get_error_bars_and_the_law_figure(tmp_path):
     page, _ = build(folder, tmp_path / "rep")
     assert (tmp_path / "rep" / "results-fig7_law_intervals.png").is_file()
     assert f"<th>replication ({folder})</th>" in page
+
+
+def test_comparison_table_and_curves_show_accuracy_against_steps_and_wall_time(tmp_path):
+    """A comparison file with per-epoch curves: the figure has its row (accuracy vs steps, vs wall time, loss), the
+    table one row per config with its seed interval, Δ vs AdamW with its interval, and the accuracy at AdamW's
+    wall time (the last epoch within it); a file without curves still gets its table, and the figure says so."""
+    from claims.bundle import Bundle
+    from claims.htmlreport.figoptim import comparison_tables, fig_optimizer_curves
+    from tests.optim_fixture import optim_doc
+
+    d = tmp_path / "r"
+    d.mkdir()
+    accs = {"adamw": [40.0, 41.0, 42.0], "sn": [45.0, 46.0, 47.0], "muon": [30.0, 31.0, 29.0]}
+    doc = optim_doc(accs, sec={"adamw": 1e-3, "sn": 3e-3, "muon": 2e-3}, curves=True)
+    (d / "cmp.json").write_text(json.dumps(doc))
+    old = optim_doc(accs)
+    (d / "old.json").write_text(json.dumps(old))
+    b = Bundle(str(d))
+    f = fig_optimizer_curves(b)
+    (p,) = f.panels
+    assert p.file == "cmp.json" and [c.config for c in p.curves] == ["adamw", "sn", "muon"]
+    sn = p.curves[1]
+    assert sn.steps == [10.0, 20.0, 30.0] and sn.wall == pytest.approx([0.09, 0.18, 0.27])
+    assert any("old.json" in n and "no per-epoch curves" in n for n in f.notes)
+    tables = {t.file: t for t in comparison_tables(b)}
+    t = tables["cmp.json"]
+    rows = {r.config: r for r in t.rows}
+    assert rows["sn"].best == pytest.approx(46.0) and rows["sn"].delta == pytest.approx(5.0)
+    lo, hi = rows["sn"].delta_ci
+    assert 0 < lo < 5.0 < hi
+    assert rows["sn"].best_ci[0] < 46.0 < rows["sn"].best_ci[1]
+    assert t.adamw_wall == pytest.approx(0.09)
+    # SN (3× AdamW's time per epoch) had finished one epoch when AdamW's training time was spent, Muon (2×) one;
+    # AdamW at its own budget: its final epoch
+    assert rows["sn"].acc_at_adamw_wall == pytest.approx(45.0) and rows["muon"].acc_at_adamw_wall == pytest.approx(29.0)
+    assert rows["adamw"].acc_at_adamw_wall == pytest.approx(40.9) and rows["adamw"].delta == 0.0
+    assert math.isnan(tables["old.json"].rows[0].wall)
+    page, _ = build(d, tmp_path / "rep")
+    assert (tmp_path / "rep" / "results-fig8_optimizer_curves.png").is_file()
+    assert page.count('<tr data-config="sn">') == 2 and "acc % at AdamW&#x27;s wall time" in page

@@ -46,8 +46,8 @@ def test_every_figure_loads(page):
     )
     n_missing = page.eval("document.querySelectorAll('[data-missing]').length")
     folders = 2 if PAPER.is_dir() else 1
-    assert len(imgs) + n_missing == 7 * folders  # six figure types and the law intervals
-    assert len(imgs) >= 7
+    assert len(imgs) + n_missing == 8 * folders  # six figure types, the law intervals, the optimizer curves
+    assert len(imgs) >= 8
     bad = [i["src"] for i in imgs if not i["ok"]]
     assert not bad, f"images that did not load: {bad}"
 

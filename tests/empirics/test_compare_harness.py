@@ -183,6 +183,8 @@ def _cli(*args, cwd=ROOT):
         (["--dataset", "cifar10", "--data-dir", "/nonexistent"], "cifar10"),
         (["--epochs", "0"], "argument --epochs: must be an integer >= 1"),
         (["--device", "tpu"], "unknown device"),
+        (["--adamw-lr", "0"], "argument --adamw-lr: must be a finite number > 0"),
+        (["--adamw-lr", "nan"], "argument --adamw-lr: must be a finite number"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, msg, tmp_path):
