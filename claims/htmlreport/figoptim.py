@@ -24,6 +24,9 @@ from .figure import Figure
 
 @dataclass
 class Curve:
+    """One optimizer config's seed-mean learning curve: per epoch the cumulative steps, wall time (s), test
+    accuracy (%) and test loss."""
+
     config: str
     epoch: list[int]
     steps: list[float]
@@ -34,6 +37,8 @@ class Curve:
 
 @dataclass
 class CurvePanel:
+    """The curves of one comparison file (one figure row)."""
+
     file: str
     title: str
     curves: list[Curve]
@@ -41,6 +46,8 @@ class CurvePanel:
 
 @dataclass
 class ConfigRow:
+    """One config's row of a comparison table: accuracy with its seed interval, Δ vs AdamW, wall-clock cost."""
+
     config: str
     n_seeds: int
     lr: float
@@ -57,6 +64,9 @@ class ConfigRow:
 
 @dataclass
 class ComparisonTable:
+    """The table of one comparison file; ``adamw_wall`` is AdamW's whole training time (s), the budget at which
+    every config's accuracy is also read."""
+
     file: str
     title: str
     adamw_wall: float
@@ -87,6 +97,7 @@ def _configs(d: Node) -> list[str]:
 
 
 def fig_optimizer_curves(b: Bundle) -> Figure:
+    """Figure 8: test accuracy against steps and against wall time, and the test loss, per comparison file."""
     f = Figure(
         "fig8_optimizer_curves",
         "Optimizer comparisons: test accuracy against steps and against wall time, and the test loss",
