@@ -5,7 +5,8 @@ end to end).
 ``smoke`` keeps of each :class:`~empirics.presets.spec.RunSpec` everything that names the experiment — model
 (and so its depth and layer names), dataset, the measured epochs, the layer selection, ``run.experiment.id`` —
 and shrinks the rest: widths (:data:`SMOKE_WIDTH`), image size and context, the training subset, B, k, the
-number of seeds and batches. Its files record ``run.experiment.scale = "smoke"`` and are proxies (shown by
+number of seeds and batches, and the training length of runs whose epoch is not part of their identity (no named
+checkpoints, no experiment at a stated epoch: :data:`SMOKE_EPOCHS`). Its files record ``run.experiment.scale = "smoke"`` and are proxies (shown by
 ``claims verify``, never counted as a replication). The Kronecker and Gauss–Newton records are kept only where
 a claim reads them (:data:`SMOKE_KRON`).
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from empirics.experiments import FULL_SCALE
+from empirics.experiments import EXPERIMENTS, FULL_SCALE
 from empirics.presets.spec import RunSpec
 
 __all__ = ["SCALES", "SMOKE_KRON", "SMOKE_WIDTH", "scaled"]
@@ -45,7 +46,13 @@ SMOKE_INPUT: dict[str, dict[str, int]] = {
 }
 #: experiments whose claims read the Kronecker record (App. D: χ and the SoP/PoS concentration)
 SMOKE_KRON = frozenset({"cifar10_resnet18_conv_gap"})
-SMOKE_B, SMOKE_K, SMOKE_SEEDS, SMOKE_BATCHES = 8, 6, (0, 1), 2
+SMOKE_B, SMOKE_K, SMOKE_SEEDS, SMOKE_BATCHES, SMOKE_EPOCHS = 8, 6, (0, 1), 2, 2
+
+
+def _fixed_epochs(spec: RunSpec) -> bool:
+    """Whether the run's epochs belong to its identity: named checkpoints, or an experiment at a stated epoch."""
+    stated = spec.experiment is not None and EXPERIMENTS[spec.experiment].epoch is not None
+    return spec.measure_epochs is not None or spec.checkpoint_epochs is not None or stated
 
 
 def scaled(spec: RunSpec, scale: str) -> RunSpec:
@@ -63,6 +70,7 @@ def scaled(spec: RunSpec, scale: str) -> RunSpec:
         spec,
         model_kwargs=model_kwargs,
         data_kwargs=data_kwargs,
+        epochs=spec.epochs if _fixed_epochs(spec) else min(spec.epochs, SMOKE_EPOCHS),
         train_samples=SMOKE_B * SMOKE_BATCHES * 2,
         train_batch_size=SMOKE_B * 2,
         batch_size=SMOKE_B,

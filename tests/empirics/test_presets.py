@@ -280,3 +280,17 @@ def test_run_cli_interrupt_keeps_layers_and_resumes(tmp_path, capsys, monkeypatc
     done = json.loads((out / "tiny_mlp.json").read_text())
     assert done["complete"] and done["layers"][0] == partial["layers"][0] and len(done["layers"]) == 2
     assert sorted(p.name for p in out.iterdir()) == ["tiny_mlp.json"]  # no lock or temp file left
+
+
+def test_docs_list_every_run_and_every_experiment_not_remeasured():
+    from empirics.presets.tables import NOT_REMEASURED, PROXY_ONLY
+    from tests.paths import ROOT
+
+    text = (ROOT / "docs" / "presets.md").read_text()
+    for specs in PRESETS.values():
+        for s in specs:
+            assert f"`{s.name}`" in text, s.name
+            if s.experiment:
+                assert f"`{s.experiment}`" in text, s.experiment
+    for exp_id in [*NOT_REMEASURED, *PROXY_ONLY]:
+        assert exp_id in text, exp_id
