@@ -3,16 +3,18 @@ many-class task, float64 on CPU) and ``paper`` (the paper's sweep at its batch s
 
 from __future__ import annotations
 
+from typing import Any
+
 from empirics.presets.spec import RunSpec
 
 __all__ = ["CPU_PRESET", "NOT_REMEASURED", "PAPER_PRESET", "PRESETS", "PROXY_ONLY"]
 
 
-_DIGITS16 = {"image_size": 16}
+_DIGITS16: dict[str, Any] = {"image_size": 16}
 #: every network of the cpu preset is trained with these seeds and measured on this many disjoint batches
 CPU_SEEDS = (0, 1, 2)
 CPU_BATCHES = 5
-_REP = {"seeds": CPU_SEEDS, "n_batches": CPU_BATCHES}
+_REP: dict[str, Any] = {"seeds": CPU_SEEDS, "n_batches": CPU_BATCHES}
 #: ResNet-18's measured layers in the cpu preset: the stem, both convs of each stage's first block, the three
 #: downsample convs and the head (every layer kind; the stage's later blocks are left out for time)
 _RN18_LAYERS = (
@@ -143,11 +145,11 @@ CPU_PRESET: list[RunSpec] = [
 #: every trained network of the paper preset: 3 training seeds, 5 disjoint measurement batches per checkpoint
 PAPER_SEEDS = (0, 1, 2)
 PAPER_BATCHES = 5
-_PREP = {"seeds": PAPER_SEEDS, "n_batches": PAPER_BATCHES}
+_PREP: dict[str, Any] = {"seeds": PAPER_SEEDS, "n_batches": PAPER_BATCHES}
 _SYNTH_LM = "the authors' synthetic LM generator is not published: measured on the text corpus instead"
 
 # one training run shared by the four ResNet-18 CIFAR-10 experiments (the cache key is the training settings)
-_RN18_C10 = {
+_RN18_C10: dict[str, Any] = {
     "epochs": 20,
     "train_batch_size": 128,
     "lr": 0.1,
@@ -155,7 +157,7 @@ _RN18_C10 = {
     "batch_size": 2048,
     **_PREP,
 }
-_RN50_TINY = {
+_RN50_TINY: dict[str, Any] = {
     "epochs": 25,
     "train_batch_size": 128,
     "lr": 0.1,
@@ -163,7 +165,7 @@ _RN50_TINY = {
     "batch_size": 2048,
     **_PREP,
 }
-_GPT6 = {
+_GPT6: dict[str, Any] = {
     "epochs": 5,
     "train_batch_size": 32,
     "lr": 3e-4,
