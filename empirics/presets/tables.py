@@ -26,7 +26,7 @@ _RN18_LAYERS = (
 
 #: The shipped ``results/``: 7 networks × 3 seeds × 5 disjoint batches (ResNet-18 also at epochs 0 and 5),
 #: float64 on CPU, sized to take under an hour on an idle 2-core machine: widths, B, ResNet-18's measured layers
-#: and the text models' depth (4 blocks) and context (16 bytes) chosen for that, every network keeping each of
+#: and the text models' depth (2 blocks) and context (16 bytes) chosen for that, every network keeping each of
 #: its layer kinds; the Gauss–Newton curvature (no claim reads it; a fifth of the time) is not recorded.
 CPU_PRESET: list[RunSpec] = [
     RunSpec(
@@ -95,7 +95,7 @@ CPU_PRESET: list[RunSpec] = [
         "gpt2_text",
         "gpt2",
         "text",
-        {"d_model": 64, "n_head": 4, "n_layer": 4},
+        {"d_model": 64, "n_head": 4, "n_layer": 2},
         {"context": 16},
         train_samples=4096,
         epochs=3,
@@ -112,7 +112,7 @@ CPU_PRESET: list[RunSpec] = [
         "gpt2_text_cls",
         "gpt2",
         "text-cls",
-        {"d_model": 64, "n_head": 4, "n_layer": 4, "task": "classification"},
+        {"d_model": 64, "n_head": 4, "n_layer": 2, "task": "classification"},
         {"context": 16},
         train_samples=4096,
         epochs=1,
