@@ -294,3 +294,28 @@ def test_docs_list_every_run_and_every_experiment_not_remeasured():
                 assert f"`{s.experiment}`" in text, s.experiment
     for exp_id in [*NOT_REMEASURED, *PROXY_ONLY]:
         assert exp_id in text, exp_id
+
+
+def test_experiment_record_marks_proxies_and_says_why():
+    from empirics.data import load_dataset
+    from empirics.presets.run import experiment_record
+    from empirics.presets.scales import scaled
+    from empirics.presets.tables import PAPER_PRESET
+
+    real = load_dataset("digits", n_samples=4)
+    synthetic = load_dataset("synthetic-cifar", n_samples=4)
+    vgg = next(s for s in PAPER_PRESET if s.experiment == "cifar10_vgg11_triangle")
+    assert experiment_record(vgg, real) == {
+        "id": "cifar10_vgg11_triangle",
+        "proxy": False,
+        "proxy_reason": None,
+        "scale": "full",
+    }
+    stand_in = experiment_record(vgg, synthetic)
+    assert stand_in["proxy"] and "synthetic-cifar substitutes cifar10" in stand_in["proxy_reason"]
+    smoke = experiment_record(scaled(vgg, "smoke"), real)
+    assert smoke["proxy"] and smoke["scale"] == "smoke" and "scale 'smoke'" in smoke["proxy_reason"]
+    lm = next(s for s in PAPER_PRESET if s.experiment == "synthetic_lm_gpt2_6block")
+    assert experiment_record(lm, real)["proxy"] and "not published" in experiment_record(lm, real)["proxy_reason"]
+    with pytest.raises(ValueError, match="unknown scale 'huge'"):
+        scaled(vgg, "huge")
