@@ -3,7 +3,7 @@
     python -m benchmarks.records_agree NEW_DIR REF_DIR FILE.json [FILE.json ...]
 
 For every layer (matched by name) and every numeric array or number of its record (``sigma``, ``h_exact``,
-``h_gn``, the ``kron`` sub-record, ``fits``; not ``timing``, ``measured_at``, ``chunk_size``), the largest
+``h_gn``, the ``kron`` sub-record, ``fits``; not ``timing``, ``measured_at``, ``measured_with``, ``chunk_size``), the largest
 difference relative to the reference array's largest magnitude, and for ``sigma``/``h_exact`` also the
 largest elementwise relative difference. Two kinds of fields sit at round-off by construction and are
 compared on another scale: ``gn_gap`` (:math:`h^{\rm exact}-h^{\rm GN}`, ~1e-17 on piecewise-linear layers)
@@ -24,7 +24,7 @@ from typing import Any
 
 __all__ = ["compare_records", "main"]
 
-SKIP = frozenset({"timing", "measured_at", "chunk_size"})
+SKIP = frozenset({"timing", "measured_at", "measured_with", "chunk_size"})  # provenance and timings
 
 
 def _numeric_list(v: Any) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 from .context import DEFAULT
 from .model import FAILS, HOLDS, INCONCLUSIVE, INTEGRITY, LAW, NO_DATA, NUMBER, Claim, Outcome, printed_display
 from .tolerance import fmt
-from .uncertainty.judge import Unit
+from .uncertainty.judge import Group, Unit
 
 
 def printed_text(c: Claim, o: Outcome | None = None) -> str:
@@ -324,6 +324,18 @@ def law_table(claims: list[Claim], outs: list[Outcome]) -> str:
         )
         ln = f"{n['n_layers'] or '—'} / {n['n_networks'] or '—'}" if u is not None else "—"
         verdict = o.label + (f" (point: {o.point_verdict})" if u is not None and o.point_verdict != o.verdict else "")
-        cells = [f"`{c.id}`", c.location, printed_text(c, o), measured_text(c, o), ci_text(c, o), sb, ln, verdict]
+        measured, ci = measured_text(c, o), ci_text(c, o)
+        if u is not None and u.ci_value is None and isinstance(u.root, Group):  # a population: counts, in words
+            held, undecided, total = u.root.counts()
+            m = o.measured
+            if (
+                isinstance(m, (list, tuple))
+                and len(m) >= 2
+                and all(float(x).is_integer() for x in m[:2])
+                and int(m[1]) == total
+            ):
+                measured = f"{int(m[0])} of {total} hold (point values)"
+            ci = f"{held}–{held + undecided} of {total} {u.root.label} hold ({u.root.rule})"
+        cells = [f"`{c.id}`", c.location, printed_text(c, o), measured, ci, sb, ln, verdict]
         lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines)

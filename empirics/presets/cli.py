@@ -1,4 +1,4 @@
-"""``python -m empirics run --preset cpu|paper --out results/``: exit 0 ok; 2 bad input (one line: unknown run,
+"""``python -m empirics run --preset cpu|paper [--scale full|smoke] --out results/``: exit 0 ok; 2 bad input (one line: unknown run,
 missing dataset, an output folder that cannot be written, an output another run is writing, a file made with
 other settings); 3 interrupted (Ctrl-C or SIGTERM at any moment: finished layers kept, the same command
 resumes)."""
@@ -10,6 +10,7 @@ import sys
 import time
 
 from empirics.arguments import first_line
+from empirics.presets.scales import SCALES, scaled
 from empirics.presets.tables import PRESETS
 
 __all__ = ["register_cli", "run_cli"]
@@ -28,6 +29,12 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
         action="store_true",
         help="substitute the synthetic task of the same shape for a missing dataset",
     )
+    p.add_argument(
+        "--scale",
+        default="full",
+        choices=SCALES,
+        help="full (as written) or smoke (the same runs and experiment identities at toy size; proxies)",
+    )
     p.add_argument("--only", nargs="*", default=None, help="run only these runs of the preset")
     p.add_argument("--list", action="store_true", help="list the preset's runs and exit")
     p.add_argument("--no-progress", action="store_true")
@@ -42,10 +49,12 @@ def _log(msg: str) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     """Entry point of ``python -m empirics run``: 0 ok, 2 bad input (one line), 3 interrupted (resumable)."""
     if args.list:
-        for s in PRESETS[args.preset]:
+        for s in (scaled(x, args.scale) for x in PRESETS[args.preset]):
+            exp = f"; experiment {s.experiment}" if s.experiment else ""
             print(
                 f"{s.name}: {s.model} {s.model_kwargs} on {s.dataset} {s.data_kwargs}; epochs {s.epochs}, "
-                f"measured at {list(s.epochs_to_measure())}, B={s.batch_size}, k={s.k}"
+                f"measured at {list(s.epochs_to_measure())}, B={s.batch_size}, k={s.k}, "
+                f"seeds {list(s.seed_list())} x {s.n_batches} batches{exp}"
             )
         return 0
     from empirics.output import Interrupts
@@ -73,6 +82,7 @@ def run_cli(args: argparse.Namespace) -> int:
                 only=args.only,
                 defer=stop.deferred,
                 log=None if args.no_progress else _log,
+                scale=args.scale,
             )
         except (ValueError, DatasetNotFound) as exc:
             print(f"error: {first_line(exc)}", file=sys.stderr)

@@ -1,14 +1,20 @@
-"""Running a preset: train each :class:`~empirics.presets.spec.RunSpec` once (cached), measure its checkpoints
-with the engine, and write one ``sad-results/1`` file per measured checkpoint through the one run writer
-(:class:`empirics.output.RunWriter`).
+"""Running a preset: train each :class:`~empirics.presets.spec.RunSpec` once per training seed (cached), measure
+each checkpoint on every measurement batch with the engine, and write one ``sad-results/1`` file per (checkpoint,
+seed, batch) through the one run writer (:class:`empirics.output.RunWriter`).
 
-Files: ``<name>.json``, or ``<name>_e<epoch>.json`` when a run measures several epochs (α over training,
-App. E). All files of a run are locked before its training starts (a second run on the same folder exits 2
-naming the holder). A complete file is skipped; a partial one is resumed layer by layer; a file made with other
-settings (spec, dtype, device, or the run record of the checkpoint) is refused with one line. Checkpoints are
-cached (``cache_dir``, default ``$SAD_CACHE`` or ``~/.cache/sad-verify``) under a hash of the training
-settings, written atomically, and the cache folder is locked while a run trains into it. The measurement batch
-is the first B samples of a seeded permutation of the train split (the same batch at every checkpoint).
+Files: ``<name>[_e<epoch>][_s<seed>_b<batch>].json`` (:meth:`RunSpec.out_name`): the epoch when a run measures
+several (α over training, App. E), seed and batch index when it repeats. Every file records ``run.run_name``
+(the spec's name), ``run.seed``, ``run.batch_index``, ``run.epoch`` and, for a paper experiment,
+``run.experiment`` (:mod:`empirics.schema`). All files of a spec are locked before its training starts (a second
+run on the same folder exits 2 naming the holder). A complete file is skipped; a partial one is resumed layer by
+layer; a file made with other settings (spec, dtype, device, or the run record of the checkpoint) is refused
+with one line. Checkpoints are cached (``cache_dir``, default ``$SAD_CACHE`` or ``~/.cache/sad-verify``) under a
+hash of the training settings (seed included), written atomically, and the cache folder is locked while a run
+trains into it.
+
+Measurement batches: one permutation of the training split, seeded with the training seed; batch ``b`` is its
+samples ``[b·B, (b+1)·B)`` — disjoint within a checkpoint, the same batch at every checkpoint of one seed. A
+spec whose ``n_batches · B`` exceeds the split is refused with one line before anything is trained.
 """
 
 from __future__ import annotations
@@ -26,18 +32,30 @@ import torch
 
 from empirics import results_io
 from empirics.data import SYNTHETIC_STANDIN, Dataset, DatasetNotFound, data_root, load_dataset, loss_for
+from empirics.experiments import FULL_SCALE
 from empirics.kron.likelihood import KEYED_LABELS
 from empirics.model_args import build_kwargs_for, nonfinite_entries
 from empirics.output import OutputLock, RunWriter
 from empirics.output.target import remove_orphan_temps, write_text_atomic
 from empirics.output.writer import merge_records
+from empirics.presets.scales import scaled
 from empirics.presets.spec import RunSpec
 from empirics.presets.tables import PRESETS
 from empirics.schema import validate
 from empirics.train import train
 from empirics.zoo import ARCHITECTURES, build_model, layer_table
+from empirics.zoo.weights import load_weights
 
-__all__ = ["PresetError", "default_cache_dir", "load_data", "run_spec", "run_preset", "identity"]
+__all__ = [
+    "PresetError",
+    "default_cache_dir",
+    "experiment_record",
+    "identity",
+    "load_data",
+    "measurement_batches",
+    "run_preset",
+    "run_spec",
+]
 
 Defer = Callable[[], AbstractContextManager[Any]]
 
@@ -93,8 +111,8 @@ def _checkpoints(
     device: torch.device,
 ) -> dict[int, Path]:
     """Train ``spec`` once (cached, the cache folder locked meanwhile); {epoch: checkpoint path}."""
-    folder = cache / f"{spec.name}-{spec.train_key()}"
-    wanted = spec.epochs_to_measure()
+    folder = cache / f"{spec.model}-{spec.dataset}-{spec.train_key()}"  # shared by specs with one training
+    wanted = spec.epochs_to_save()
     paths = {e: folder / f"epoch_{e}.pt" for e in wanted}
     folder.parent.mkdir(parents=True, exist_ok=True)
     with OutputLock(folder):
@@ -107,7 +125,7 @@ def _checkpoints(
         if spec.init_weights is not None:
             wpath = data_root(root) / spec.init_weights
             if wpath.exists():
-                model.load_state_dict(torch.load(wpath, map_location="cpu", weights_only=True))
+                load_weights(model, wpath)
             elif not fallback:
                 raise DatasetNotFound(
                     f"{spec.name}: weights {wpath} not found; put the state_dict file there (data root: --data-root)"
@@ -165,49 +183,71 @@ def run_spec(
     preset: str = "custom",
     defer: Defer | None = None,
 ) -> list[Path]:
-    """Train (cached), then measure every checkpoint of ``spec`` not yet complete in ``out_dir``; returns the
-    files. ``defer``: the interrupt handler's write guard (:meth:`empirics.output.Interrupts.deferred`)."""
+    """Train (cached) each seed of ``spec``, then measure every (checkpoint, seed, batch) not yet complete in
+    ``out_dir``; returns the files. ``defer``: the interrupt handler's write guard
+    (:meth:`empirics.output.Interrupts.deferred`)."""
     out = Path(out_dir)
     dtype, dev = _dtype_device(device)
-    want = {
-        "spec": json.loads(json.dumps(dataclasses.asdict(spec), default=str)),
-        "dtype": str(dtype).replace("torch.", ""),
-        "device": dev.type,
-    }
-    writers = {}
+    wants = {seed: _want(spec.for_seed(seed), dtype, dev) for seed in spec.seed_list()}
+    writers: dict[tuple[int, int, int], RunWriter] = {}
     try:
         for e in spec.epochs_to_measure():
-            writers[e] = RunWriter(out / spec.out_name(e), validator=validate, identity=identity, defer=defer)
-            writers[e].start()
-        todo = [e for e, w in writers.items() if not (w.load(want) or {}).get("complete")]
-        if todo:
-            _measure_spec(spec, todo, writers, want, dtype, dev, progress, synthetic_fallback, cache_dir,
-                          data_root_dir, preset)  # fmt: skip
+            for seed, batch in spec.cells():
+                w = RunWriter(out / spec.out_name(e, seed, batch), validator=validate, identity=identity, defer=defer)
+                writers[(e, seed, batch)] = w
+                w.start()
+        todo = [key for key, w in writers.items() if not (w.load(wants[key[1]]) or {}).get("complete")]
+        for seed in spec.seed_list():
+            mine = [(e, b) for e, s, b in todo if s == seed]
+            if mine:
+                one = spec.for_seed(seed)
+                jobs = {(e, b): writers[(e, seed, b)] for e, b in mine}
+                _measure_spec(one, spec, jobs, wants[seed], dtype, dev, progress, synthetic_fallback, cache_dir,
+                              data_root_dir, preset)  # fmt: skip
         return [w.path for w in writers.values()]
     finally:
         for w in writers.values():
             w.close()
 
 
-def _measure_spec(spec, todo, writers, want, dtype, dev, progress, fallback, cache_dir, root, preset) -> None:
+def _want(one: RunSpec, dtype: torch.dtype, dev: torch.device) -> dict[str, Any]:
+    return {
+        "spec": json.loads(json.dumps(dataclasses.asdict(one), default=str)),
+        "dtype": str(dtype).replace("torch.", ""),
+        "device": dev.type,
+    }
+
+
+def measurement_batches(n: int, batch_size: int, n_batches: int, seed: int) -> list[torch.Tensor]:
+    """Disjoint index sets of ``batch_size`` samples out of ``n``: consecutive slices of one permutation seeded
+    with ``seed`` (batch ``b`` = slice ``[b·B, (b+1)·B)``); raises :class:`PresetError` when ``n_batches·B > n``."""
+    if n_batches * batch_size > n:
+        raise PresetError(
+            f"{n_batches} disjoint measurement batches of B = {batch_size} need {n_batches * batch_size} samples; "
+            f"the training split has {n}"
+        )
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return [perm[b * batch_size : (b + 1) * batch_size] for b in range(n_batches)]
+
+
+def _measure_spec(spec, full, jobs, want, dtype, dev, progress, fallback, cache_dir, root, preset) -> None:
+    """Measure the (epoch, batch) ``jobs`` of one training seed (``spec`` = ``full.for_seed(seed)``)."""
     from empirics.measurement.runner import measure_layers
     from empirics.quantities import MeasureSettings
 
     t_start = time.perf_counter()
     train_ds = load_data(spec, "train", fallback, spec.train_samples, root)
+    try:
+        index = measurement_batches(len(train_ds), spec.batch_size, full.n_batches, spec.seed)
+    except PresetError as exc:
+        raise PresetError(f"{spec.name}: {exc}") from None
     test_ds = load_data(spec, "test", fallback, None, root)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir() / preset
     ckpts = _checkpoints(spec, train_ds, test_ds, cache, root, progress, fallback, dev)
     t_train = time.perf_counter() - t_start
     train_log = json.loads((ckpts[spec.epochs_to_measure()[0]].parent / "train_metrics.json").read_text())
     loss_fn = loss_for(train_ds)
-    g = torch.Generator().manual_seed(spec.seed)
-    idx = torch.randperm(len(train_ds), generator=g)[: spec.batch_size]
-    batch = train_ds.subset(idx)
-    x = batch.inputs.to(dev, dtype) if batch.inputs.is_floating_point() else batch.inputs.to(dev)
-    y = batch.targets.to(dev)
-    for epoch in todo:
-        t0 = time.perf_counter()
+    for epoch in sorted({e for e, _ in jobs}):
         ckpt = torch.load(ckpts[epoch], map_location="cpu", weights_only=True)
         bad = nonfinite_entries(ckpt["model"])
         if bad:
@@ -216,48 +256,81 @@ def _measure_spec(spec, todo, writers, want, dtype, dev, progress, fallback, cac
         model.load_state_dict(ckpt["model"])
         model = model.to(dev, dtype).eval()
         types = _layer_types(spec, model, epoch)
-        run = _run_record(spec, train_ds, batch, epoch, ckpt["metrics"], ckpt["build_kwargs"], dtype, dev)
-        writer = writers[epoch]
-        previous = writer.load({**want, "run": run})
-        settings = _settings(spec, preset, train_ds, train_log, types)
-        prov = results_io.provenance(settings, seed=spec.seed, device=str(dev), dtype=want["dtype"])
-        prov = results_io.resumed_provenance(prov, (previous or {}).get("provenance"))
-        stamp = results_io.part_stamp(prov)
-        order = list(types)
-        done = [r for r in (previous or {}).get("layers", []) if r.get("name") in types]
-        doc: dict[str, Any] = {
-            "schema": "sad-results/1",
-            "complete": False,
-            "run": run,
-            "provenance": prov,
-            "layers": done,
-        }
+        for b in sorted(bi for e, bi in jobs if e == epoch):
+            t0 = time.perf_counter()
+            batch = train_ds.subset(index[b])
+            x = batch.inputs.to(dev, dtype) if batch.inputs.is_floating_point() else batch.inputs.to(dev)
+            y = batch.targets.to(dev)
+            run = _run_record(spec, train_ds, batch, epoch, ckpt["metrics"], ckpt["build_kwargs"], dtype, dev)
+            run["batch_index"] = b
+            if spec.experiment is not None:
+                run["experiment"] = experiment_record(spec, train_ds)
+            writer = jobs[(epoch, b)]
+            previous = writer.load({**want, "run": run})
+            settings = _settings(spec, preset, train_ds, train_log, types) | {
+                "repetition": {"seeds": list(full.seed_list()), "n_batches": full.n_batches, "batch_index": b}
+            }
+            prov = results_io.provenance(settings, seed=spec.seed, device=str(dev), dtype=want["dtype"])
+            prov = results_io.resumed_provenance(prov, (previous or {}).get("provenance"))
+            stamp = results_io.part_stamp(prov)
+            order = list(types)
+            done = [r for r in (previous or {}).get("layers", []) if r.get("name") in types]
+            doc: dict[str, Any] = {
+                "schema": "sad-results/1",
+                "complete": False,
+                "run": run,
+                "provenance": prov,
+                "layers": done,
+            }
 
-        def on_layer(record, doc=doc, writer=writer, order=order, stamp=stamp):
-            record["measured_with"] = stamp
-            doc["layers"] = merge_records(doc["layers"], [record], order)
-            writer.write(doc)
+            def on_layer(record, doc=doc, writer=writer, order=order, stamp=stamp):
+                record["measured_with"] = stamp
+                doc["layers"] = merge_records(doc["layers"], [record], order)
+                writer.write(doc)
 
-        measure_layers(
-            model,
-            loss_fn,
-            x,
-            y,
-            types,
-            MeasureSettings(k=spec.k, gn=spec.gn, kron=spec.kron, clamp_k=spec.clamp_k, method=spec.method),
-            progress=progress,
-            skip=frozenset(r["name"] for r in done),
-            on_layer=on_layer,
-        )
-        doc["provenance"]["settings"]["seconds"] = {
-            "train_and_data": round(t_train, 2),
-            "measure": round(time.perf_counter() - t0, 2),
-        }
-        writer.write(doc, final=True)
+            measure_layers(
+                model,
+                loss_fn,
+                x,
+                y,
+                types,
+                MeasureSettings(k=spec.k, gn=spec.gn, kron=spec.kron, clamp_k=spec.clamp_k, method=spec.method),
+                progress=progress,
+                skip=frozenset(r["name"] for r in done),
+                on_layer=on_layer,
+            )
+            doc["provenance"]["settings"]["seconds"] = {
+                "train_and_data": round(t_train, 2),
+                "measure": round(time.perf_counter() - t0, 2),
+            }
+            writer.write(doc, final=True)
+
+
+def experiment_record(spec: RunSpec, train_ds: Dataset) -> dict[str, Any]:
+    """``run.experiment``: the paper experiment ``spec`` re-measures; a proxy when the data are a stand-in
+    (synthetic fallback), the scale is not full, or the spec says why it is one."""
+    reasons = []
+    if train_ds.kind != "real":
+        reasons.append(f"stand-in data: {train_ds.name} substitutes {spec.dataset}")
+    if spec.scale != FULL_SCALE:
+        reasons.append(f"scale {spec.scale!r}: reduced widths, data, B, k and training")
+    if spec.proxy_reason:
+        reasons.append(spec.proxy_reason)
+    return {
+        "id": spec.experiment,
+        "proxy": bool(reasons),
+        "proxy_reason": "; ".join(reasons) or None,
+        "scale": spec.scale,
+    }
 
 
 def _layer_types(spec: RunSpec, model: torch.nn.Module, epoch: int) -> dict[str, str]:
     types = {n: t for n, t in layer_table(model).items() if spec.layer_types is None or t in spec.layer_types}
+    if spec.layer_names is not None:
+        unknown = sorted(set(spec.layer_names) - set(types))
+        if unknown:
+            raise PresetError(f"{spec.name}: unknown layer(s) {', '.join(unknown)}; choose from {', '.join(types)}")
+        types = {n: t for n, t in types.items() if n in spec.layer_names}
     if spec.trajectory_layers is not None and epoch != max(spec.epochs_to_measure()):
         unknown = sorted(set(spec.trajectory_layers) - set(types))
         if unknown:
@@ -297,7 +370,7 @@ def _settings(spec, preset, train_ds, train_log, types) -> dict[str, Any]:
         "bn_mode": "eval",
         "bias_measured": False,
         "k_rule": "k = min(k, numerical rank of G) per layer" if spec.clamp_k else "k as requested",
-        "measurement_batch": "first B samples of a seeded permutation of the train split",
+        "measurement_batch": "samples [b·B, (b+1)·B) of a permutation of the train split seeded with the training seed",
         "dataset_meta": train_ds.meta,
         "layers_selected": types,
         "training": {k: v for k, v in train_log.items() if k != "history"} | {"final": train_log["history"][-1]},
@@ -317,11 +390,13 @@ def run_preset(
     only: list[str] | None = None,
     defer: Defer | None = None,
     log: Callable[[str], None] | None = None,
+    scale: str = FULL_SCALE,
 ) -> list[Path]:
-    """Run every spec of preset ``name`` (or those named in ``only``); returns the results files."""
+    """Run every spec of preset ``name`` (or those named in ``only``) at ``scale``
+    (:mod:`empirics.presets.scales`); returns the results files."""
     if name not in PRESETS:
         raise PresetError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
-    specs = PRESETS[name]
+    specs = [scaled(s, scale) for s in PRESETS[name]]
     if only:
         unknown = sorted(set(only) - {s.name for s in specs})
         if unknown:
@@ -356,7 +431,7 @@ def run_preset(
             synthetic_fallback=synthetic_fallback,
             cache_dir=cache_dir,
             data_root_dir=data_root_dir,
-            preset=name,
+            preset=name if scale == FULL_SCALE else f"{name}-{scale}",
             defer=defer,
         )
     return files

@@ -10,7 +10,7 @@ from tests import paths
 
 
 def test_a_file_agrees_with_itself_and_a_perturbation_is_found(tmp_path):
-    doc = json.loads((paths.RESULTS / "resnet18_digits_e0.json").read_text())
+    doc = json.loads((paths.RESULTS / "resnet18_digits_e0_s0_b0.json").read_text())
     same = compare_records(doc, doc)
     assert same["mismatch"] == [] and max(same["scaled"].values()) == 0.0 and same["layers"] == 4
     bumped = copy.deepcopy(doc)

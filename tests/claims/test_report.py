@@ -60,7 +60,7 @@ def small(tmp_path) -> Path:
     """A results folder holding one shipped project file (a fast build)."""
     d = tmp_path / "small"
     d.mkdir()
-    shutil.copy(RESULTS / "mlp_digits.json", d)
+    shutil.copy(RESULTS / "mlp_digits_s0_b0.json", d)
     return d
 
 

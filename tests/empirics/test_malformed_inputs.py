@@ -294,7 +294,7 @@ RUN_CASES = [
     (lambda t: ["--out", (t / "f").write_text("x") and str(t / "f")], "a folder on its path is a file"),
     (lambda t: ["--out", "/dev/null"], "a folder on its path is a file"),
     (
-        lambda t: ["--out", (t / "o").mkdir() or (t / "o" / "mlp_digits.json").write_text("{") and str(t / "o")],
+        lambda t: ["--out", (t / "o").mkdir() or (t / "o" / "mlp_digits_s0_b0.json").write_text("{") and str(t / "o")],
         "invalid JSON",
     ),
 ]
@@ -312,9 +312,9 @@ def test_run_out_file_locked(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("SAD_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "out"
     out.mkdir()
-    with holding(out / "mlp_digits.json") as holder:
+    with holding(out / "mlp_digits_s0_b0.json") as holder:
         line = _one_line_exit_2(RUN + ["--out", str(out)], capsys)
-    assert f"mlp_digits.json: another run is writing it (pid {holder.pid}" in line, line
+    assert f"mlp_digits_s0_b0.json: another run is writing it (pid {holder.pid}" in line, line
     assert not (tmp_path / "cache").exists()
 
 

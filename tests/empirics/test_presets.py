@@ -41,9 +41,91 @@ def test_preset_tables_are_well_formed():
         assert len({s.name for s in specs}) == len(specs)
         for s in specs:
             assert s.model in MODEL_NAMES and s.dataset in DATASET_NAMES and s.k >= 1
-    for s in PRESETS["paper"]:  # the paper's batch sizes and k
-        assert 2048 <= s.batch_size <= 4096 and s.k == 20
+            assert s.n_batches >= 5, s.name  # repeated measurement: >= 5 disjoint batches per checkpoint
+            assert len(s.seed_list()) >= 3 or (s.epochs == 0 and s.init_weights), s.name  # >= 3 training seeds
+    for s in PRESETS["paper"]:  # the paper's batch sizes
+        assert 2048 <= s.batch_size <= 4096
     assert any(len(s.epochs_to_measure()) > 2 for s in PRESETS["cpu"])  # α over training
+
+
+def test_file_names_are_unique_and_never_carry_the_seed_in_run_name():
+    for specs in PRESETS.values():
+        names = [s.out_name(e, seed, b) for s in specs for e in s.epochs_to_measure() for seed, b in s.cells()]
+        assert len(set(names)) == len(names)
+    spec = dataclasses.replace(TINY, seeds=(3, 5), n_batches=2)
+    assert spec.out_name(1, 5, 1) == "tiny_mlp_e1_s5_b1.json" and TINY.out_name(1) == "tiny_mlp_e1.json"
+    assert spec.cells() == [(3, 0), (3, 1), (5, 0), (5, 1)]
+    with pytest.raises(ValueError, match="seeds must be distinct"):
+        dataclasses.replace(TINY, seeds=(1, 1))
+    with pytest.raises(ValueError, match="n_batches must be >= 1"):
+        dataclasses.replace(TINY, n_batches=0)
+
+
+def test_measurement_batches_are_disjoint_seeded_and_refused_when_too_many():
+    from empirics.presets.run import PresetError, measurement_batches
+
+    a = measurement_batches(100, 15, 5, seed=7)
+    assert [len(x) for x in a] == [15] * 5
+    flat = {int(i) for x in a for i in x}
+    assert len(flat) == 75  # disjoint
+    again = measurement_batches(100, 15, 5, seed=7)
+    assert all((x == y).all() for x, y in zip(a, again, strict=True))  # seeded
+    assert not (measurement_batches(100, 15, 1, seed=8)[0] == a[0]).all()
+    assert (measurement_batches(100, 15, 1, seed=7)[0] == a[0]).all()  # batch 0 does not depend on n_batches
+    with pytest.raises(PresetError, match="need 80 samples; the training split has 64"):
+        measurement_batches(64, 16, 5, seed=0)
+
+
+def test_repeated_spec_writes_one_file_per_checkpoint_seed_and_batch(tmp_path, monkeypatch):
+    """Two seeds x two batches x two checkpoints: eight files of one run_name, each with its seed, batch index and
+    epoch; batches of a checkpoint differ, seeds differ in their weights; a rerun measures nothing; a lost file is
+    measured again alone."""
+    spec = dataclasses.replace(TINY, seeds=(0, 1), n_batches=2)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    files = run_spec(spec, out, cache_dir=cache, progress=False)
+    assert sorted(f.name for f in files) == sorted(
+        f"tiny_mlp_e{e}_s{s}_b{b}.json" for e in (0, 1) for s in (0, 1) for b in (0, 1)
+    )
+    docs = {f.name: json.loads(f.read_text()) for f in files}
+    for name, doc in docs.items():
+        validate(doc)
+        run = doc["run"]
+        assert doc["complete"] and run["run_name"] == "tiny_mlp" and "experiment" not in run
+        assert name == f"tiny_mlp_e{run['epoch']}_s{run['seed']}_b{run['batch_index']}.json"
+        assert doc["provenance"]["settings"]["spec"]["seed"] == run["seed"]
+        assert doc["provenance"]["settings"]["repetition"] == {"seeds": [0, 1], "n_batches": 2,
+                                                                "batch_index": run["batch_index"]}  # fmt: skip
+    sig = {n: d["layers"][0]["sigma"] for n, d in docs.items()}
+    assert sig["tiny_mlp_e1_s0_b0.json"] != sig["tiny_mlp_e1_s0_b1.json"]  # another batch
+    assert sig["tiny_mlp_e1_s0_b0.json"] != sig["tiny_mlp_e1_s1_b0.json"]  # another seed
+    assert len(list(cache.iterdir())) == 2  # one training run per seed
+
+    import empirics.measurement.runner as runner
+
+    real, calls = runner.measure_layers, []
+
+    def spy(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(runner, "measure_layers", spy)
+    assert sorted(run_spec(spec, out, cache_dir=cache, progress=False)) == sorted(files)
+    assert calls == []  # already complete: nothing measured
+    (out / "tiny_mlp_e1_s1_b0.json").unlink()
+    run_spec(spec, out, cache_dir=cache, progress=False)
+    assert len(calls) == 1
+    redone = json.loads((out / "tiny_mlp_e1_s1_b0.json").read_text())
+    assert redone["layers"][0]["sigma"] == pytest.approx(sig["tiny_mlp_e1_s1_b0.json"], rel=1e-12)
+
+
+def test_too_many_batches_is_refused_before_training(tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("should not train")
+
+    monkeypatch.setattr(preset_run, "train", boom)
+    spec = dataclasses.replace(TINY, n_batches=3)  # 3 x 24 > 64 training samples
+    with pytest.raises(preset_run.PresetError, match="tiny_mlp: 3 disjoint measurement batches of B = 24 need 72"):
+        run_spec(spec, tmp_path / "out", cache_dir=tmp_path / "c", progress=False)
 
 
 def test_tiny_spec_writes_valid_results_and_resumes(tmp_path, monkeypatch):
@@ -198,3 +280,42 @@ def test_run_cli_interrupt_keeps_layers_and_resumes(tmp_path, capsys, monkeypatc
     done = json.loads((out / "tiny_mlp.json").read_text())
     assert done["complete"] and done["layers"][0] == partial["layers"][0] and len(done["layers"]) == 2
     assert sorted(p.name for p in out.iterdir()) == ["tiny_mlp.json"]  # no lock or temp file left
+
+
+def test_docs_list_every_run_and_every_experiment_not_remeasured():
+    from empirics.presets.tables import NOT_REMEASURED, PROXY_ONLY
+    from tests.paths import ROOT
+
+    text = (ROOT / "docs" / "presets.md").read_text()
+    for specs in PRESETS.values():
+        for s in specs:
+            assert f"`{s.name}`" in text, s.name
+            if s.experiment:
+                assert f"`{s.experiment}`" in text, s.experiment
+    for exp_id in [*NOT_REMEASURED, *PROXY_ONLY]:
+        assert exp_id in text, exp_id
+
+
+def test_experiment_record_marks_proxies_and_says_why():
+    from empirics.data import load_dataset
+    from empirics.presets.run import experiment_record
+    from empirics.presets.scales import scaled
+    from empirics.presets.tables import PAPER_PRESET
+
+    real = load_dataset("digits", n_samples=4)
+    synthetic = load_dataset("synthetic-cifar", n_samples=4)
+    vgg = next(s for s in PAPER_PRESET if s.experiment == "cifar10_vgg11_triangle")
+    assert experiment_record(vgg, real) == {
+        "id": "cifar10_vgg11_triangle",
+        "proxy": False,
+        "proxy_reason": None,
+        "scale": "full",
+    }
+    stand_in = experiment_record(vgg, synthetic)
+    assert stand_in["proxy"] and "synthetic-cifar substitutes cifar10" in stand_in["proxy_reason"]
+    smoke = experiment_record(scaled(vgg, "smoke"), real)
+    assert smoke["proxy"] and smoke["scale"] == "smoke" and "scale 'smoke'" in smoke["proxy_reason"]
+    lm = next(s for s in PAPER_PRESET if s.experiment == "synthetic_lm_gpt2_6block")
+    assert experiment_record(lm, real)["proxy"] and "not published" in experiment_record(lm, real)["proxy_reason"]
+    with pytest.raises(ValueError, match="unknown scale 'huge'"):
+        scaled(vgg, "huge")
