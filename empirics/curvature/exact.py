@@ -180,7 +180,17 @@ def exact_curvatures(
             rest = [n for n in directions if n not in out and not (keep_gn and n in gn_names)]
             pl_note = reverse_note.removeprefix("jvp (").removesuffix(")") if reverse_note.startswith("jvp") else ""
             done, fa_reason = _forward_adjoint(
-                model, loss_fn, inputs, targets, directions, rest, max_memory, chunk_size, cache, verdicts, pl_note,
+                model,
+                loss_fn,
+                inputs,
+                targets,
+                directions,
+                rest,
+                max_memory,
+                chunk_size,
+                cache,
+                verdicts,
+                pl_note,
                 on_chunk,
             )
             if method == "fwd_adj" and fa_reason:

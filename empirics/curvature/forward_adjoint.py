@@ -40,6 +40,7 @@ from torch import nn
 
 from empirics import distributed as dist
 from empirics.curvature.forms import exact_forms, structure
+from empirics.curvature.injection import eligible, output_tangent
 from empirics.curvature.memory import CPU_BUDGET, activation_bytes, available_bytes
 from empirics.curvature.tangent_modes import AdjointRecorder, TangentPropagator
 from empirics.curvature.tangents import Tan, Unsupported
@@ -67,11 +68,36 @@ class ForwardAdjoint:
     adjoints: int = 0
     check_rel_err: float | None = None
     order: list[str] = field(default_factory=list)
+    at_output: list[str] = field(default_factory=list)
 
 
-def _keys(model: nn.Module, names: list[str]) -> dict[str, str]:
+def _layers(model: nn.Module, names: list[str]) -> dict:
     found = discover(model, embeddings=True)
-    return {n: found[n].key if n in found else locate(model, n).key for n in names}
+    return {n: found[n] if n in found else locate(model, n) for n in names}
+
+
+class _Calls:
+    """Pass-1 hooks on the measured modules: calls per forward and the op-index window of the (last) call."""
+
+    def __init__(self, rec: AdjointRecorder, modules: dict[str, nn.Module]):
+        self.calls = {n: 0 for n in modules}
+        self.window: dict[str, tuple[int, int] | None] = {n: None for n in modules}
+        self.start: dict[str, int] = {}
+        self.handles = []
+        for n, m in modules.items():
+            self.handles.append(m.register_forward_pre_hook(lambda _m, args, n=n: self._pre(n, rec, args)))
+            self.handles.append(m.register_forward_hook(lambda _m, _a, _o, n=n: self._post(n, rec)))
+
+    def _pre(self, n, rec, args) -> None:
+        self.calls[n] += 1
+        self.start[n] = rec.n_ops if args and isinstance(args[0], torch.Tensor) else -1
+
+    def _post(self, n, rec) -> None:
+        self.window[n] = (self.start[n], rec.n_ops) if self.start.get(n, -1) >= 0 else None
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
 
 
 def _objective(model, loss_fn, inputs, targets, n_global):
@@ -81,11 +107,12 @@ def _objective(model, loss_fn, inputs, targets, n_global):
     return f, loss_fn(f, targets).sum() / n_global
 
 
-def _pass1(model, loss_fn, inputs, targets, weights, n_global):
+def _pass1(model, loss_fn, inputs, targets, weights, n_global, modules):
     rec = AdjointRecorder(weights)
     flags = [w.requires_grad for w in weights]
     for w in weights:
         w.requires_grad_(True)
+    hooks = _Calls(rec, modules)
     try:
         with torch.enable_grad(), rec:
             f0 = model(inputs)
@@ -101,6 +128,7 @@ def _pass1(model, loss_fn, inputs, targets, weights, n_global):
             raise Unsupported("an op output that depends on a measured weight is not in the autograd graph")
         grads = torch.autograd.grad(loss, keep, allow_unused=True) if keep else ()
     finally:
+        hooks.remove()
         for w, flag in zip(weights, flags, strict=True):
             w.requires_grad_(flag)
     it = iter(grads)
@@ -109,7 +137,7 @@ def _pass1(model, loss_fn, inputs, targets, weights, n_global):
         gr = next(it) if t is not None else None
         lam.append(None if gr is None else gr.detach())
     need = [t is not None for t in rec.need]  # the activations themselves are released here
-    return rec, need, lam, n_model, f0.detach()
+    return rec, need, lam, n_model, f0.detach(), hooks
 
 
 def _reference_h(model, loss_fn, inputs, targets, w, D, n_global) -> float:
@@ -181,12 +209,17 @@ def fwd_adj_curvatures(
     empty = {n: D.new_zeros(0) for n, D in directions.items() if D.shape[0] == 0}
     if not names:
         return ForwardAdjoint(dict(empty), dict(empty))
-    keys = _keys(model, names)
+    layers = _layers(model, names)
     params = dict(model.named_parameters())
-    weights = [params[keys[n]] for n in names]
+    weights = [params[layers[n].key] for n in names]
+    modules = {n: model.get_submodule(layers[n].module) for n in names}
     n_global = dist.global_count(len(targets), device=weights[0].device)
     with exact_forms(model):
-        rec, need, lam, n_model, f0 = _pass1(model, loss_fn, inputs, targets, weights, n_global)
+        rec, need, lam, n_model, f0, calls = _pass1(model, loss_fn, inputs, targets, weights, n_global, modules)
+        at_output = {
+            n: eligible(modules[n], layers[n].kind, layers[n].tied, calls.calls[n], rec.uses[i], calls.window[n])
+            for i, n in enumerate(names)
+        }
         order = sorted(range(len(names)), key=lambda i: rec.first_use.get(i, 1 << 60))
         Ds = {n: directions[n].to(device=weights[0].device, dtype=weights[0].dtype) for n in names}
         offsets, total = {}, 0
@@ -199,14 +232,28 @@ def fwd_adj_curvatures(
         groups = 0
         for g0 in range(0, total, step):
             g1 = min(total, g0 + step)
-            tangents = []
+            tangents, joins = [], []
             for i in order:
                 a, b = max(offsets[i], g0), min(offsets[i] + Ds[names[i]].shape[0], g1)
                 if a < b:
-                    tangents.append((weights[i], Tan(a - g0, Ds[names[i]][a - offsets[i] : b - offsets[i]])))
+                    D = Ds[names[i]][a - offsets[i] : b - offsets[i]]
+                    if at_output[names[i]]:
+                        joins.append((names[i], a - g0, output_tangent(modules[names[i]], layers[names[i]].kind, D)))
+                    else:
+                        tangents.append((weights[i], Tan(a - g0, D)))
             mode = TangentPropagator(tangents, rec.seq, need, lam, g1 - g0, f0, n_model)
-            with torch.no_grad(), mode:
-                _objective(model, loss_fn, inputs, targets, n_global)
+            handles = [
+                modules[n].register_forward_hook(
+                    lambda _m, args, out, s=s0, f=f, md=mode: md.inject(out, s, f, args[0])
+                )
+                for n, s0, f in joins
+            ]
+            try:
+                with torch.no_grad(), mode:
+                    _objective(model, loss_fn, inputs, targets, n_global)
+            finally:
+                for hd in handles:
+                    hd.remove()
             if mode.i != len(rec.seq):
                 raise Unsupported(f"the forward differs between the two passes ({mode.i} vs {len(rec.seq)} ops)")
             h[g0:g1], h_gn[g0:g1] = mode.h, mode.h_gn
@@ -228,4 +275,5 @@ def fwd_adj_curvatures(
         adjoints=sum(need),
         check_rel_err=err,
         order=[names[i] for i in order],
+        at_output=[n for n in names if at_output[n]],
     )

@@ -21,11 +21,13 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from empirics.curvature.tangent_rules import apply_rule
-from empirics.curvature.tangents import BILINEAR_FACTORS, Tan, Unsupported, base_name, category
+from empirics.curvature.tangents import BILINEAR_FACTORS, RELAYOUT, Tan, Unsupported, base_name, category, linear_sum
 
 __all__ = ["IdTable", "AdjointRecorder", "TangentPropagator", "op_info"]
 
 _EMPTY: frozenset[int] = frozenset()
+#: view ops besides the pure relayouts (a weight read through them is still read by that op's reader)
+_VIEWS = frozenset("t transpose permute expand _to_copy slice select".split())
 
 
 class IdTable:
@@ -63,6 +65,10 @@ def op_info(func) -> tuple[str, str, bool]:
     a = func._schema.arguments
     inplace = bool(a) and a[0].alias_info is not None and a[0].alias_info.is_write
     return base_name(func), category(func), inplace
+
+
+def _same(v):
+    return v
 
 
 def _transforms_enabled():
@@ -108,6 +114,10 @@ class AdjointRecorder(TorchDispatchMode):
         for i, w in enumerate(weights):
             self.dep.set(w, frozenset({i}))
         self.first_use: dict[int, int] = {}
+        self.uses: dict[int, list[int]] = {i: [] for i in range(len(weights))}
+        self.alias = IdTable()  # the weights and their views: whose ops read a weight directly
+        for i, w in enumerate(weights):
+            self.alias.set(w, i)
         self.seq: list[tuple[str, tuple]] = []
         self.need: list = []
         self.version: list[int] = []
@@ -124,6 +134,11 @@ class AdjointRecorder(TorchDispatchMode):
         out = func(*args, **kwargs)
         for i in union:
             self.first_use.setdefault(i, self.n_ops)
+        read = {j for a in flat if isinstance(a, torch.Tensor) and (j := self.alias.get(a)) is not None}
+        for j in read:
+            self.uses[j].append(self.n_ops)
+        if len(read) == 1 and (base in RELAYOUT or base in _VIEWS) and isinstance(out, torch.Tensor):
+            self.alias.set(out, next(iter(read)))
         self.n_ops += 1
         if cat in ("bilinear", "nonlinear"):
             need = bool(union)
@@ -150,6 +165,7 @@ class TangentPropagator(TorchDispatchMode):
 
     def __init__(self, tangents: list[tuple[torch.Tensor, Tan]], seq, need, lambdas, n_rows: int, like, n_model: int):
         super().__init__()
+        self.pending = IdTable()  # module outputs whose layer's rows join when they are first read
         self.tan = IdTable()
         for w, t in tangents:
             self.tan.set(w, t)
@@ -174,7 +190,11 @@ class TangentPropagator(TorchDispatchMode):
         flat, spec = _flat(args, kwargs)
         tans = {}
         for i, a in enumerate(flat):
-            if isinstance(a, torch.Tensor) and (t := self.tan.get(a)) is not None:
+            if not isinstance(a, torch.Tensor):
+                continue
+            if self.pending.d and (p := self.pending.get(a)) is not None:
+                self._join(a, p)
+            if (t := self.tan.get(a)) is not None:
                 tans[i] = t
         counted = cat in ("bilinear", "nonlinear")
         if not tans:
@@ -203,6 +223,18 @@ class TangentPropagator(TorchDispatchMode):
                 if idx >= self.n_model:
                     self.h_gn[start : start + vals.shape[0]] += vals
         return out
+
+    def inject(self, output: torch.Tensor, start: int, tangent, a: torch.Tensor) -> None:
+        """Rows ``start ..`` join at a module's ``output``: ``tangent(a)`` is their ż (computed when read)."""
+        self.pending.set(output, (start, tangent, a))
+
+    def _join(self, z: torch.Tensor, p) -> None:
+        start, tangent, a = p
+        self.pending.pop(z)
+        with _transforms_enabled():
+            new = Tan(start, tangent(a))
+            old = self.tan.get(z)
+            self.tan.set(z, new if old is None else linear_sum([(old, _same), (new, _same)], z.dim()))
 
     def _register(self, out, yt, inplace: bool) -> None:
         if inplace or isinstance(out, torch.Tensor):
