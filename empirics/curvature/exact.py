@@ -196,8 +196,8 @@ def exact_curvatures(
             if method == "fwd_adj" and fa_reason:
                 raise ValueError(f"method 'fwd_adj' does not cover this model: {fa_reason}")
             out.update(done)
-        rest = {n: D for n, D in directions.items() if n not in out}
-        if rest:
+        left = {n: D for n, D in directions.items() if n not in out}
+        if left:
             failed = {"fwd_adj": fa_reason} if fa_reason else {}
             out.update(
                 _per_layer(
@@ -205,7 +205,7 @@ def exact_curvatures(
                     loss_fn,
                     inputs,
                     targets,
-                    rest,
+                    left,
                     method,
                     chunk_size,
                     cache,

@@ -232,7 +232,8 @@ def fwd_adj_curvatures(
         groups = 0
         for g0 in range(0, total, step):
             g1 = min(total, g0 + step)
-            tangents, joins = [], []
+            tangents: list[tuple[torch.Tensor, Tan]] = []
+            joins = []
             for i in order:
                 a, b = max(offsets[i], g0), min(offsets[i] + Ds[names[i]].shape[0], g1)
                 if a < b:

@@ -54,7 +54,8 @@ def _factored(module: nn.Module, kind: LK.LayerKind, a: torch.Tensor, u, w) -> t
         s = torch.movedim(a @ w.T, -1, 0).contiguous()  # (k, ...)
         return s.unsqueeze(-1) * u.reshape(u.shape[0], *([1] * (s.dim() - 1)), u.shape[1])
     if kind.name.startswith("conv") and getattr(module, "groups", 1) == 1:
-        wk = w.reshape(w.shape[0], *module.weight.shape[1:])  # type: ignore[union-attr]
+        weight = module.get_parameter(kind.param)
+        wk = w.reshape(w.shape[0], *weight.shape[1:])
         s = module._conv_forward(a, wk, None).movedim(1, 0).contiguous().unsqueeze(2)  # type: ignore[operator]
         return s * u.reshape(u.shape[0], 1, u.shape[1], *([1] * (s.dim() - 3)))
     if kind is LK.EMBEDDING and getattr(module, "max_norm", None) is None:

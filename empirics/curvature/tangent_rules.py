@@ -41,7 +41,7 @@ from empirics.curvature.tangents import (
     widen,
 )
 
-__all__ = ["apply_rule", "Source"]
+__all__ = ["apply_rule", "Source", "mm_left", "mm_right"]
 
 #: ``lam -> (first row, per-row values of <lam, s>)``
 Source = Callable[[torch.Tensor], tuple[int, torch.Tensor]]
@@ -196,14 +196,34 @@ def _products(ta, tb, nd, fa, fb, cross):
     return y, src
 
 
+def mm_left(v: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``v @ b`` for a tangent ``v`` (rows, *batch, M, K) and a primal ``b`` (*batch, K, N): the rows are folded
+    into M (one matmul per batch entry with rows·M rows) instead of repeating ``b`` per row; a view back."""
+    if b.dim() == 2:
+        return torch.matmul(v, b)
+    n, m = v.shape[0], v.shape[-2]
+    x = v.movedim(0, -3).reshape(*b.shape[:-2], n * m, v.shape[-1])
+    return torch.matmul(x, b).unflatten(-2, (n, m)).movedim(-3, 0)
+
+
+def mm_right(a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """``a @ v`` for a primal ``a`` (*batch, M, K) and a tangent ``v`` (rows, *batch, K, N): the rows are folded
+    into N; a view back."""
+    if a.dim() == 2 and v.dim() == 3:
+        return torch.matmul(a, v)
+    n, k, c = v.shape[0], v.shape[-2], v.shape[-1]
+    x = v.movedim(0, -2).reshape(*v.shape[1:-2], k, n * c)
+    return torch.matmul(a, x).unflatten(-1, (n, c)).movedim(-2, 0)
+
+
 def _mm(a, b, ta, tb, nd, alpha=1.0):
     mm = torch.matmul
     return _products(
         ta,
         tb,
         nd,
-        lambda v: alpha * mm(v, b) if alpha != 1 else mm(v, b),
-        lambda v: alpha * mm(a, v) if alpha != 1 else mm(a, v),
+        lambda v: alpha * mm_left(v, b) if alpha != 1 else mm_left(v, b),
+        lambda v: alpha * mm_right(a, v) if alpha != 1 else mm_right(a, v),
         lambda ra, rb, lam: 2 * alpha * rowdot(mm(ra, rb), lam),
     )
 

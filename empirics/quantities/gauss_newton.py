@@ -13,7 +13,7 @@ __all__ = ["GaussNewtonCurvature"]
 
 
 class GaussNewtonCurvature(Quantity):
-    """Reuses ``h_exact`` where it was computed as the (then exact) GN form, and the Gauss–Newton part the
+    r"""Reuses ``h_exact`` where it was computed as the (then exact) GN form, and the Gauss–Newton part the
     ``fwd_adj`` method computes on the way (its loss terms :math:`\dot f^\top\nabla_f^2\mathcal L\dot f`);
     else the jvp form. Declines when the model's output is not one tensor."""
 

@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-from empirics import curvature as C
 from empirics.measurement.runner import KTooLarge
 from empirics.schema import validate
 from tests.cases import make_case, mse, run_layers
