@@ -23,7 +23,7 @@ from empirics.schema import SCHEMA_VERSION, SchemaError, validate
 from .errors import InputError
 from .jsonload import kind_of, read_json
 from .jsonpath import Node
-from .validation import validate_author, validate_optim, validate_project
+from .validation import validate_author, validate_optim, validate_project, validate_replicates
 
 #: file key → file name (CLAIMS.md §1).
 FILE_KEYS: dict[str, str] = {
@@ -149,6 +149,7 @@ class Bundle:
                 node = Node(doc, p.name)
                 validate_project(node)
                 out.append(node)
+            validate_replicates(out)
             self._project = out
         return self._project
 

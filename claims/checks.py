@@ -3,7 +3,9 @@
 A measurement function takes the :class:`~claims.bundle.Bundle` and the evaluation's
 :class:`~claims.context.Context` (the law bands) and returns a :class:`Measure`: the value of the claim's
 statistic under the stated rule, its source, the records used, and the value under every other candidate
-rule. The builder attaches the tolerance test of CLAIMS.md §3 for its form; a custom test (``form="pred"``)
+rule. A law measured on data that include the project's files also returns its judged units with their
+intervals (``Measure.uncertainty``, :mod:`claims.uncertainty`): their verdict — ``holds``, ``fails`` or
+``inconclusive`` — is the claim's, and the point test's verdict is kept beside it (``Outcome.point_verdict``). The builder attaches the tolerance test of CLAIMS.md §3 for its form; a custom test (``form="pred"``)
 also receives the context, so that a band is read when the claim is judged, never when it is defined.
 """
 
@@ -31,6 +33,9 @@ class Measure:
     candidates: list[Candidate] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     violators: list[str] = field(default_factory=list)
+    #: a law on data that include the project's measurements: the judged units and their intervals
+    #: (claims.uncertainty.judge.Uncertainty); its verdict replaces the point test's
+    uncertainty: Any = None
 
 
 #: (Bundle, Context) -> Measure
@@ -72,14 +77,18 @@ def _run(claim_id: str, measure: MeasureFn, test: Test) -> Callable[[Any, Contex
                     c.holds = bool(test(c.value, ctx))
                 except (TypeError, ValueError, IndexError, KeyError):
                     c.holds = None
+        point = HOLDS if test(m.value, ctx) else FAILS
+        unc = m.uncertainty
         return Outcome(
-            HOLDS if test(m.value, ctx) else FAILS,
+            unc.verdict if unc is not None else point,
             m.value,
             m.source,
             records=m.records,
             candidates=m.candidates,
             violators=m.violators,
-            notes=m.notes,
+            notes=m.notes + (unc.notes if unc is not None else []),
+            uncertainty=unc,
+            point_verdict=point if unc is not None else "",
         )
 
     check.__qualname__ = f"check[{claim_id}]"

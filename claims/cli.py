@@ -1,7 +1,9 @@
 """``python -m claims verify|list|show|report``.
 
 Exit status: 0 nothing fails (report: written), 1 some claim or integrity check fails, 2 unusable input
-(one line on stderr naming the file and JSON path, or the argument; never a traceback)."""
+(one line on stderr naming the file and JSON path, or the argument; never a traceback). An ``inconclusive``
+verdict (a law whose interval on the project's data straddles its band) is neither a pass nor a fail: like
+``no data`` it does not change the exit status, and the summary line counts it."""
 
 from __future__ import annotations
 
@@ -20,10 +22,15 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--results", default="results/", help="results folder (default: results/)")
     g = v.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true", help="print a JSON list of claim objects")
-    g.add_argument("--markdown", action="store_true", help="print a markdown table (for the README)")
+    g.add_argument("--markdown", action="store_true", help="print a markdown table (docs/claims-verdicts.md)")
+    g.add_argument(
+        "--laws",
+        action="store_true",
+        help="print the law claims judged on this folder as a markdown table with 95%% intervals and n's (README)",
+    )
     v.add_argument(
         "--only",
-        choices=("holds", "fails", "no data"),
+        choices=("holds", "fails", "inconclusive", "no data"),
         help="print only claims with this verdict (exit status unchanged)",
     )
     v.add_argument("--xrefs", action="store_true", help="also print the printed-vs-printed consistency checks")
@@ -67,6 +74,7 @@ def _verify(args: argparse.Namespace) -> int:
     outs = [evaluate(c, b, ctx) for c in claims]
     status = 1 if any(o.verdict == FAILS for o in outs) else 0
     summary_line = report.summary(claims, outs)
+    replication_line = report.replication_summary(claims, outs)
     integrity_line = report.integrity_summary(claims, outs)
     details = report.integrity_details(claims, outs)
     partial_line = report.partial_summary(outs)
@@ -75,11 +83,16 @@ def _verify(args: argparse.Namespace) -> int:
         claims, outs = [claims[k] for k in keep], [outs[k] for k in keep]
     if args.json:
         print(json.dumps([report.row(c, o) for c, o in zip(claims, outs, strict=True)], indent=1))
+    elif args.laws:
+        print(report.law_table(claims, outs))
     elif args.markdown:
         print(report.markdown(claims, outs))
         print()
         print(summary_line)
         print()
+        if replication_line:
+            print(replication_line)
+            print()
         print(integrity_line)
     else:
         print(report.table(claims, outs))
@@ -91,10 +104,16 @@ def _verify(args: argparse.Namespace) -> int:
 
             print(render())
         print(summary_line)
+        if replication_line:
+            print(replication_line)
         print(integrity_line)
         if partial_line:
             print(partial_line)
-        print(f"law bands (CLAIMS.md §3.2, configurable with --band): {ctx.bands.describe()}")
+        override = ctx.bands.override_text()
+        print(
+            f"law bands (CLAIMS.md §3.2, configurable with --band): {ctx.bands.describe()}"
+            + (f" — {override}" if override else " (the registry's defaults)")
+        )
     return status
 
 

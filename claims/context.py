@@ -14,7 +14,12 @@ Bands (suggestions, not derived from data; printed with every law verdict):
 * ``most`` — "most" means strictly more than this fraction (default 0.5); a number in [0.5, 1).
 
 Claim texts (tolerance, printed value) may name a band as ``{exponent}``, ``{ratio}`` or ``{most}``;
-:meth:`Context.render` fills in the values of this evaluation.
+:meth:`Context.render` fills in the values of this evaluation. The registry's defaults are fixed before any
+data are read; a band given with ``--band`` is an override, and the output says so (:meth:`Bands.overrides`).
+
+The bootstrap behind the intervals of law verdicts on the project's data (:class:`Bootstrap`; the scheme is
+:mod:`claims.uncertainty.resample`): 2000 draws, a 95 % level, seed 0 — fixed, so that the output is
+deterministic.
 """
 
 from __future__ import annotations
@@ -71,6 +76,20 @@ class Bands:
     def describe(self) -> str:
         return ", ".join(f"{f.name}={getattr(self, f.name):g}" for f in fields(self))
 
+    def overrides(self) -> list[tuple[str, float, float]]:
+        """``(name, value, registry default)`` of every band that differs from the registry's default."""
+        d = type(self)()
+        return [
+            (f.name, getattr(self, f.name), getattr(d, f.name))
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(d, f.name)
+        ]
+
+    def override_text(self) -> str:
+        """One phrase naming the overridden bands ("" when none)."""
+        o = self.overrides()
+        return "; ".join(f"--band {n}={v:g} overrides the registry's {d:g}" for n, v, d in o)
+
 
 def band_problem(name: str, value: float) -> str:
     """Why ``value`` is not a valid setting of band ``name`` ("" when it is)."""
@@ -82,10 +101,20 @@ def band_problem(name: str, value: float) -> str:
 
 
 @dataclass(frozen=True)
+class Bootstrap:
+    """The nested bootstrap of the project's measurements: draws, interval level, base seed."""
+
+    draws: int = 2000
+    level: float = 0.95
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything a measure or a test may depend on besides the data: one per evaluation run."""
 
     bands: Bands = field(default_factory=Bands)
+    bootstrap: Bootstrap = field(default_factory=Bootstrap)
 
     def render(self, text: str) -> str:
         """``text`` with ``{exponent}``, ``{ratio}`` and ``{most}`` replaced by this evaluation's bands."""

@@ -10,10 +10,19 @@ from .context import DEFAULT, Context
 from .integrity import tally_of
 from .model import INTEGRITY, NO_DATA, Claim, Outcome
 from .records import record_file
+from .replicates import record_files
+from .replication.judge import replicate
 
 
 def evaluate(claim: Claim, bundle: Bundle, ctx: Context = DEFAULT) -> Outcome:
-    """The outcome of one claim on one folder, judged with the settings ``ctx``."""
+    """The outcome of one claim on one folder, judged with the settings ``ctx``; a number claim also gets its
+    replication verdict on the project's re-measurements of its experiment (:mod:`claims.replication`)."""
+    out = _judge(claim, bundle, ctx)
+    out.replication = replicate(claim, bundle, ctx)
+    return out
+
+
+def _judge(claim: Claim, bundle: Bundle, ctx: Context) -> Outcome:
     if claim.check is None:
         note = f"nearest data (diagnostic only): {claim.nearest}" if claim.nearest else ""
         return Outcome(NO_DATA, None, "no file holds this quantity", notes=[note] if note else [], context=ctx)
@@ -39,7 +48,7 @@ def evaluate(claim: Claim, bundle: Bundle, ctx: Context = DEFAULT) -> Outcome:
 
 def integrity_notes(bundle: Bundle, claim: Claim, records: list[str]) -> list[str]:
     """A note per file the verdict rests on whose stored fields disagree with their recomputation."""
-    used = {FILE_KEYS[k] for k in claim.files} | {f for f in map(record_file, records) if f}
+    used = {FILE_KEYS[k] for k in claim.files} | {f for r in records for f in files_of(bundle, r)}
     notes = []
     for name in sorted(used):
         t = tally_of(bundle, name)
@@ -53,5 +62,13 @@ def integrity_notes(bundle: Bundle, claim: Claim, records: list[str]) -> list[st
 
 def partial_inputs(bundle: Bundle, records: list[str]) -> list[str]:
     """The incomplete project files (``complete: false``) among the files behind these record references."""
-    used = {record_file(r) for r in records}
+    used = {f for r in records for f in files_of(bundle, r)}
     return sorted(f for f in bundle.incomplete if f in used)
+
+
+def files_of(bundle: Bundle, record: str) -> list[str]:
+    """The files behind a record reference: its file, or every file of a replicated project network."""
+    f = record_file(record)
+    if f:
+        return [f]
+    return record_files(bundle, record.rsplit("/", 1)[0]) if "/" in record else []

@@ -9,6 +9,9 @@ from typing import Any
 from .context import DEFAULT, Context
 
 HOLDS, FAILS, NO_DATA = "holds", "fails", "no data"
+#: a law judged on the project's measurements whose 95 % interval straddles its band: decided by noise, neither
+#: a pass nor a fail (docs/claims-reference.md §3.5)
+INCONCLUSIVE = "inconclusive"
 #: claim kinds: a printed number, a law (a predicate over every measured network), and the integrity check of
 #: one results file (its stored fields against their recomputation; built per folder by :mod:`claims.integrity`)
 NUMBER, LAW, INTEGRITY = "number", "law", "integrity"
@@ -39,6 +42,9 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     context: Context = DEFAULT  # the evaluation settings (bands) the verdict was judged with
     partial_inputs: list[str] = field(default_factory=list)  # incomplete files (``complete: false``) it used
+    uncertainty: Any = None  # claims.uncertainty.judge.Uncertainty: the interval verdict on project data
+    point_verdict: str = ""  # the verdict of the point value alone, where an interval decided `verdict`
+    replication: Any = None  # claims.replication.Replication: the verdict on the project's re-measurement
 
     @property
     def label(self) -> str:
@@ -79,6 +85,9 @@ class Claim:
     data: str = "data"  # data | partial | proxy | analytic (no data involved) | no data
     nearest: str = ""  # for NO DATA: the nearest data, labelled as a diagnostic
     module: str = ""  # where the claim is defined (set by the registry)
+    experiment: str = ""  # number claims: the empirics.experiments id it is about (set by the registry)
+    experiment_note: str = ""  # why it has no experiment, or why no replication is computed for it
+    replicate: Any = None  # claims.replication.spec.Spec: the claim's statistic on one project run (or None)
 
     def __post_init__(self) -> None:
         # labels are generated from the registry's printed value, never typed twice

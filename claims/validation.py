@@ -11,7 +11,10 @@ and the JSON path (exit status 2, one line):
 * the arrays of one record that run over the same directions have the same length, and a stored window size
   (``top_k``, or ``k`` in the project's files) equals that length (``top_k`` bounds it where only the leading
   values are stored: intrinsic_dim's top-5, the Kronecker file's top-30);
-* an author file's block names (``experiment``) are ones the verifier has a layer table for.
+* an author file's block names (``experiment``) are ones the verifier has a layer table for;
+* the project's replicates of one network (same ``run_name`` and ``epoch``) agree on everything but seed, batch
+  index and training metrics, and no measurement (``run_name``, ``epoch``, ``seed``, ``batch_index``) appears
+  twice (:func:`validate_replicates`; the contract is in :mod:`empirics.schema`).
 
 Which fields must agree with their recomputation is :mod:`claims.integrity`'s job (a failing check, not an
 input error).
@@ -22,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+
+from empirics.schema import REPLICATE_FIELDS
 
 from .jsonpath import Node
 from .layertypes import INTRINSIC_META, TRIANGLE_META
@@ -334,3 +339,80 @@ def validate_optim(doc: Node) -> None:
         curve = r["test_accuracy"]
         if not curve.arr().size:
             raise curve.error("empty: no epoch")
+
+
+# -- repeated measurement: replicates of one network (empirics.schema, "Repeated measurement") ----------------
+def replicate_key(run: dict) -> tuple[str, int | None] | None:
+    """The network a project run measures: ``(run_name, epoch)``, or None for a file without ``run_name``
+    (a network of its own)."""
+    name = run.get("run_name")
+    if not isinstance(name, str) or not name:
+        return None
+    ep = run.get("epoch")
+    return name, ep if isinstance(ep, int) and not isinstance(ep, bool) else None
+
+
+def replicate_identity(run: dict) -> dict:
+    """The run fields every replicate of one network must share: all but seed, batch index, training metrics
+    and the wording of a proxy reason (:data:`empirics.schema.REPLICATE_FIELDS`)."""
+    same = {k: v for k, v in run.items() if k not in REPLICATE_FIELDS}
+    if isinstance(same.get("experiment"), dict):
+        same["experiment"] = {k: v for k, v in same["experiment"].items() if k != "proxy_reason"}
+    return same
+
+
+def cell_of(run: dict) -> tuple[int, int]:
+    """(training seed, measurement batch index) of a project run (``batch_index`` absent = 0)."""
+    return int(run["seed"]), int(run.get("batch_index", 0))
+
+
+def validate_replicates(docs: list[Node]) -> None:
+    """Files measuring one network (same ``run_name`` and ``epoch``) agree on every run field but the seed,
+    the batch index and the training metrics, name their layers alike (same name → same type; complete files:
+    the same set), and no (seed, batch_index) appears twice: a duplicate is refused naming both files."""
+    first: dict[tuple, Node] = {}
+    cells: dict[tuple, Node] = {}
+    for d in sorted(docs, key=lambda n: n.file):
+        run = d["run"].value
+        key = replicate_key(run)
+        if key is None:
+            continue
+        where = f"run_name {key[0]!r}" + (f", epoch {key[1]}" if key[1] is not None else "")
+        cell = (*key, *cell_of(run))
+        if cell in cells:
+            raise d["run"].error(
+                f"duplicate measurement: {cells[cell].file} has the same {where}, seed {cell[2]} and batch_index "
+                f"{cell[3]} (a copy would count twice; remove one or give it its own batch_index)"
+            )
+        cells[cell] = d
+        if key not in first:
+            first[key] = d
+            continue
+        ref = first[key]
+        mine, theirs = replicate_identity(run), replicate_identity(ref["run"].value)
+        for f in sorted(set(mine) | set(theirs)):
+            if mine.get(f) != theirs.get(f):
+                raise d["run"].error(
+                    f"replicate of {ref.file} ({where}) differs in run.{f}: {mine.get(f)!r} vs {theirs.get(f)!r}; "
+                    "replicates may differ only in seed, batch_index and train_metrics"
+                )
+        _same_layers(d, ref, where)
+
+
+def _layer_types(d: Node) -> dict[str, str]:
+    return {rec["name"].str(): rec["layer_type"].str() for rec in d["layers"].items()}
+
+
+def _same_layers(d: Node, ref: Node, where: str) -> None:
+    mine, theirs = _layer_types(d), _layer_types(ref)
+    for name in sorted(set(mine) & set(theirs)):
+        if mine[name] != theirs[name]:
+            raise d["layers"].error(
+                f"layer {name!r} is {mine[name]} here but {theirs[name]} in {ref.file} (replicates of {where})"
+            )
+    if d["complete"].value is True and ref["complete"].value is True and set(mine) != set(theirs):
+        odd = sorted(set(mine) ^ set(theirs))
+        raise d["layers"].error(
+            f"complete replicates of {where} measure different layers ({', '.join(odd[:5])} in only one of "
+            f"{d.file} and {ref.file})"
+        )

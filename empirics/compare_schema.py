@@ -32,7 +32,8 @@ File layout (every key is required unless marked optional)::
     }
 
     RUN = {"config", "optimizer", "seed", "lr", "test_accuracy": [% per epoch 1..E], "best", "final",
-           "sec_per_step", "sec_per_opt_step", "sec_per_epoch", "n_steps"}
+           "sec_per_step", "sec_per_opt_step", "sec_per_epoch", "n_steps",
+           "measured_with": {...}}        # optional: the session that ran the cell (see empirics.schema)
     SUMMARY = {"mean_best", "std_best", "seeds": [best test acc % per seed], "seed_ids": [int],
                "final": [final-epoch test acc % per seed], "lr", "optimizer",
                "sec_per_step", "sec_per_opt_step", "sec_per_epoch"}
@@ -49,7 +50,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from empirics.schema import SchemaError
+from empirics.schema import SchemaError, check_measured_with
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -195,6 +196,8 @@ def validate(doc: Any) -> None:
                 if key not in run:
                     raise SchemaError(f"{p}.{key}", "missing")
                 _need(run[key], typ, f"{p}.{key}")
+            if "measured_with" in run:
+                check_measured_with(run["measured_with"], f"{p}.measured_with")
 
 
 def _median(xs: list[Any]) -> float | None:

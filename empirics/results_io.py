@@ -1,46 +1,70 @@
-"""Results files: provenance, atomic validated writes, and resume checks (schema ``sad-results/1``).
+"""Results files: provenance (with each resumed part's own), and atomic validated writes (``sad-results/1``).
 
-* :func:`write_atomic` validates the document (:func:`empirics.schema.validate`), serialises it to a
-  string first (non-finite floats become ``null``), writes a temp file in the same folder, fsyncs it and
-  ``os.replace``-s it over the target: a failure at any step leaves the previous file untouched.
-* :func:`load_for_resume` returns an existing partial/complete file whose ``run`` equals the new one,
-  ``None`` when there is none, and raises :class:`ResumeError` (one line) when the settings differ.
+* :func:`provenance` — versions, git commit and whether the source tree had uncommitted changes
+  (``git_dirty``), device, dtype, seed, time, host, command and the run's settings.
+* :func:`part_stamp` — the short per-part record stored in each layer (``measured_with``) or comparison cell,
+  so a file assembled by several resumed sessions says which session (commit, dirty flag, host, processes)
+  measured which part.
+* :func:`resumed_provenance` — the new session's provenance, keeping the earlier sessions' own under
+  ``provenance.earlier_parts`` (a resume no longer overwrites them).
+* :func:`write_atomic` — validate (:func:`empirics.schema.validate` by default), serialise (non-finite floats
+  as ``null``) and replace the file atomically (:func:`empirics.output.target.write_text_atomic`: temp file
+  in the same folder, fsync, ``os.replace``, mode following the umask). The resumable pipelines write through
+  :class:`empirics.output.RunWriter`, which adds the lock and the re-checks.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from empirics.schema import SchemaError, to_jsonable, validate
+from empirics.output.document import dumps_validated
+from empirics.output.target import write_text_atomic
+from empirics.schema import validate
 
-__all__ = ["provenance", "write_atomic", "load_for_resume", "ResumeError", "git_commit", "device_name"]
+__all__ = [
+    "provenance",
+    "part_stamp",
+    "resumed_provenance",
+    "write_atomic",
+    "git_commit",
+    "git_dirty",
+    "device_name",
+]
 
 _REPO = Path(__file__).resolve().parent.parent
+#: provenance keys copied into each part's ``measured_with`` stamp
+STAMP_KEYS = ("created", "git_commit", "git_dirty", "hostname", "pid", "world_size")
 
 
-class ResumeError(ValueError):
-    """An existing results file cannot be resumed by this run (different settings or unreadable)."""
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=_REPO, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
 
 
 def git_commit() -> str | None:
     """``git rev-parse HEAD`` of the source tree, or None when git/the repository is unavailable."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=_REPO, capture_output=True, text=True, timeout=5, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
+    out = _git("rev-parse", "HEAD")
+    return out.strip() or None if out is not None else None
+
+
+def git_dirty() -> bool | None:
+    """Whether the source tree differs from its commit: a tracked file modified, or an untracked ``.py`` file
+    in a package (``git status --porcelain``; results and other data files do not count). None when unknown."""
+    out = _git("status", "--porcelain", "--untracked-files=normal", "--", ":(glob)**/*.py", "pyproject.toml")
+    if out is None:
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return any(line.strip() for line in out.splitlines())
 
 
 def device_name(device: str) -> str:
@@ -64,8 +88,9 @@ def _versions() -> dict[str, str | None]:
     return v
 
 
-def provenance(settings: dict, *, seed: int, device: str, dtype: str) -> dict:
-    """Package versions, device name, dtype, seed, git commit, time, hostname, argv and ``settings``."""
+def provenance(settings: dict, *, seed: int, device: str, dtype: str, world_size: int = 1) -> dict:
+    """Package versions, device name, dtype, seed, git commit + dirty flag, time, hostname, argv, process
+    count and ``settings``."""
     extra: dict[str, Any] = {}
     try:
         import torch
@@ -79,70 +104,39 @@ def provenance(settings: dict, *, seed: int, device: str, dtype: str) -> dict:
     return {
         "versions": _versions(),
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "hostname": socket.gethostname(),
+        "pid": os.getpid(),
         "command": list(sys.argv),
         "device": str(device),
         "device_name": device_name(device),
         "dtype": str(dtype),
         "seed": int(seed),
+        "world_size": int(world_size),
         "settings": dict(settings),
         **extra,
     }
 
 
+def part_stamp(prov: dict) -> dict:
+    """The ``measured_with`` stamp of the part measured under provenance ``prov`` (see the module doc)."""
+    return {k: prov.get(k) for k in STAMP_KEYS}
+
+
+def resumed_provenance(current: dict, previous: dict | None) -> dict:
+    """``current`` with the earlier sessions' provenance kept under ``earlier_parts`` (oldest first)."""
+    if not previous:
+        return current
+    earlier = list(previous.get("earlier_parts") or [])
+    earlier.append({k: v for k, v in previous.items() if k != "earlier_parts"})
+    return {**current, "earlier_parts": earlier}
+
+
 def write_atomic(path: str | os.PathLike, doc: dict, validator: Callable[[Any], None] = validate) -> None:
     """Validate ``doc`` (``sad-results/1`` by default; ``validator`` for another schema, e.g.
-    :func:`empirics.compare_schema.validate`), then replace ``path`` atomically (temp file in the same folder
-    + ``os.replace``)."""
-    clean = to_jsonable(doc)
-    validator(clean)
-    text = json.dumps(clean, indent=1, allow_nan=False) + "\n"  # serialise before touching the disk
+    :func:`empirics.compare_schema.validate`), then replace ``path`` atomically (module doc)."""
+    text = dumps_validated(doc, validator)  # serialise before touching the disk
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _diff(a: dict, b: dict) -> list[str]:
-    keys = sorted(set(a) | set(b))
-    return [f"{k}: {a.get(k)!r} vs {b.get(k)!r}" for k in keys if a.get(k) != b.get(k)]
-
-
-def load_for_resume(path: str | os.PathLike, run: dict) -> dict | None:
-    """The existing results document at ``path`` if its ``run`` equals ``run``; None if there is no file.
-
-    Raises :class:`ResumeError` (one line, naming the file and the first differing settings) when the
-    file is unreadable, not a valid results file, or was made with different settings.
-    """
-    path = Path(path)
-    if not path.exists():
-        return None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        validate(doc)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResumeError(
-            f"{path}: cannot resume, unreadable results file ({exc}); delete it or use another --out"
-        ) from None
-    except SchemaError as exc:
-        raise ResumeError(
-            f"{path}: cannot resume, not a valid results file ({exc}); delete it or use another --out"
-        ) from None
-    want = to_jsonable(json.loads(json.dumps(run, default=str)))
-    diff = _diff(doc["run"], want)
-    if diff:
-        shown = "; ".join(diff[:3]) + (f"; ... ({len(diff)} differences)" if len(diff) > 3 else "")
-        raise ResumeError(f"{path}: exists with different settings ({shown}); delete it or use another --out")
-    return doc
+    write_text_atomic(path, text)

@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from empirics.arguments import first_line, fraction, nonnegative_float, nonnegative_int, positive_float, positive_int
 from empirics.data import Dataset, DatasetNotFound, load_dataset, loss_for
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -145,7 +147,7 @@ def train(
         if ckpt_dir is not None and epoch in wanted:
             ckpt_dir.mkdir(parents=True, exist_ok=True)
             path = ckpt_dir / f"epoch_{epoch}.pt"
-            torch.save(
+            save_atomic(
                 {
                     "model": model.state_dict(),
                     "epoch": epoch,
@@ -196,6 +198,23 @@ def train(
     return result
 
 
+def save_atomic(obj: Any, path: str | Path) -> None:
+    """``torch.save`` to a temp file beside ``path``, fsync, then ``os.replace``: a killed run never leaves a
+    truncated checkpoint under the final name."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 class _progress:
     """A tqdm bar over epochs showing the latest metrics (silent when disabled)."""
 
@@ -230,107 +249,104 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
 # ---------------------------------------------------------------- CLI: python -m empirics train ...
 
 
-def _parse_kv(items: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"--model-arg {item!r}: expected KEY=VALUE")
-        k, v = item.split("=", 1)
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
-
-
 def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``train``: ``python -m empirics train --model M --dataset D --epochs E --batch-size B --lr LR ...``."""
     p = subparsers.add_parser("train", help="train a zoo model on a dataset, with checkpoints")
     p.add_argument("--model", required=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--data-root", default=None)
-    p.add_argument("--n-classes", type=int, default=None)
-    p.add_argument("--image-size", type=int, default=None)
-    p.add_argument("--context", type=int, default=None, help="sequence length for text datasets")
-    p.add_argument("--n-samples", type=int, default=None, help="seeded subset of the train split")
-    p.add_argument("--width", type=int, default=None, help="size knob (conv width / ViT width)")
+    p.add_argument("--n-classes", type=positive_int, default=None)
+    p.add_argument("--image-size", type=positive_int, default=None)
+    p.add_argument("--context", type=positive_int, default=None, help="sequence length for text datasets")
+    p.add_argument("--n-samples", type=positive_int, default=None, help="seeded subset of the train split")
+    p.add_argument("--width", type=positive_int, default=None, help="size knob (conv width / ViT width)")
     p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE", help="other build kwargs")
-    p.add_argument("--epochs", type=int, required=True)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--epochs", type=nonnegative_int, required=True)
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--lr", type=positive_float, default=0.05)
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--target-accuracy", type=float, default=None)
+    p.add_argument("--weight-decay", type=nonnegative_float, default=5e-4)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
+    p.add_argument("--target-accuracy", type=fraction, default=None)
     p.add_argument("--target-metric", choices=TARGET_METRICS, default="train_accuracy")
     p.add_argument("--checkpoint-dir", required=True)
-    p.add_argument("--checkpoint-epochs", type=int, nargs="*", default=None, help="default: 0 and the last epoch")
+    p.add_argument(
+        "--checkpoint-epochs", type=nonnegative_int, nargs="*", default=None, help="default: 0 and the last epoch"
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run_cli)
     return p
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    """Entry point of ``python -m empirics train``; returns the exit status (2 = bad input, one line)."""
-    from empirics.zoo import build_model
+    """Entry point of ``python -m empirics train``: 0 ok; 2 bad input (one line, before any training: bad
+    values, a model that does not take the dataset's inputs, a checkpoint folder that cannot be written or
+    that another run is writing); 3 interrupted (Ctrl-C/SIGTERM: the checkpoints written so far are kept)."""
+    from empirics.output import Interrupts, OutputError, OutputLock
+    from empirics.output.target import check_output_folder, remove_orphan_temps, write_text_atomic
 
-    try:
-        model_kwargs = _parse_kv(args.model_arg)
-        if args.width is not None:
-            model_kwargs[("d_model" if args.model.startswith("gpt2") else "width")] = args.width
-        data_kw = {
-            "root": args.data_root,
-            "n_classes": args.n_classes,
-            "image_size": args.image_size,
-            "context": args.context,
-        }
-        train_ds = load_dataset(args.dataset, split="train", n_samples=args.n_samples, seed=args.seed, **data_kw)
-        test_ds = load_dataset(args.dataset, split="test", seed=args.seed, **data_kw)
-        model = build_model(args.model, **_build_args(train_ds, args.seed, model_kwargs))
-        epochs_ck = args.checkpoint_epochs if args.checkpoint_epochs is not None else [0, args.epochs]
-        res = train(
-            model,
-            train_ds,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            seed=args.seed,
-            optimizer=args.optimizer,
-            weight_decay=args.weight_decay,
-            checkpoint_dir=args.checkpoint_dir,
-            checkpoint_epochs=epochs_ck,
-            target_accuracy=args.target_accuracy,
-            target_metric=args.target_metric,
-            test_dataset=test_ds,
-            progress=not args.no_progress,
-        )
-    except (ValueError, DatasetNotFound) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: checkpoints written so far are kept", file=sys.stderr)
-        return 3
-    summary = {
-        "epochs_run": res.epochs_run,
-        "stopped_by": res.stopped_by,
-        "final": res.final,
-        "checkpoints": res.checkpoints,
-    }
-    Path(args.checkpoint_dir, "train_metrics.json").write_text(
-        json.dumps({**summary, "history": res.history}, indent=1)
-    )
+    with Interrupts() as stop:
+        try:
+            folder = check_output_folder(args.checkpoint_dir, "--checkpoint-dir")
+            with OutputLock(folder):
+                epochs_ck = args.checkpoint_epochs if args.checkpoint_epochs is not None else [0, args.epochs]
+                for name in [f"epoch_{e}.pt" for e in epochs_ck] + ["train_metrics.json"]:
+                    remove_orphan_temps(folder / name)  # left by a killed run (we hold the folder's lock)
+                res = _train_from_args(args, folder)
+                summary = {
+                    "epochs_run": res.epochs_run,
+                    "stopped_by": res.stopped_by,
+                    "final": res.final,
+                    "checkpoints": res.checkpoints,
+                }
+                with stop.deferred():
+                    text = json.dumps({**summary, "history": res.history}, indent=1)
+                    write_text_atomic(folder / "train_metrics.json", text)
+        except (ValueError, DatasetNotFound, OutputError) as exc:
+            print(f"error: {first_line(exc)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("interrupted: checkpoints written so far are kept", file=sys.stderr)
+            return 3
     print(json.dumps(summary))
     return 0
 
 
-def _build_args(dataset: Dataset, seed: int, model_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """build_model kwargs that fit ``dataset``: classes, channels and image size (or the LM context)."""
-    kw: dict[str, Any] = {"num_classes": dataset.n_classes, "seed": seed}
-    if dataset.inputs.dim() == 4:
-        kw.update(in_channels=int(dataset.inputs.shape[1]), image_size=int(dataset.inputs.shape[-1]))
-    else:
-        kw.setdefault("num_classes", None)
-        model_kwargs.setdefault("context", int(dataset.inputs.shape[1]))
-        if dataset.task == "classification":
-            model_kwargs.setdefault("task", "classification")
-    return {**kw, **model_kwargs}
+def _train_from_args(args: argparse.Namespace, folder: Path) -> TrainResult:
+    from empirics.model_args import build_kwargs_for, check_model_fits, parse_model_args, size_kwargs
+    from empirics.zoo import MODEL_NAMES, build_model
+
+    if args.model not in MODEL_NAMES:
+        raise ValueError(f"--model: unknown model {args.model!r}; choose from {', '.join(MODEL_NAMES)}")
+    epochs_ck = args.checkpoint_epochs if args.checkpoint_epochs is not None else [0, args.epochs]
+    late = sorted(e for e in epochs_ck if e > args.epochs)
+    if late:
+        raise ValueError(f"--checkpoint-epochs {late[0]}: after the last epoch (--epochs {args.epochs})")
+    model_kwargs = {**parse_model_args(args.model_arg), **size_kwargs(args.model, args.width)}
+    data_kw = {"root": args.data_root, "n_classes": args.n_classes, "image_size": args.image_size}
+    data_kw["context"] = args.context
+    train_ds = load_dataset(args.dataset, split="train", n_samples=args.n_samples, seed=args.seed, **data_kw)
+    test_ds = load_dataset(args.dataset, split="test", seed=args.seed, **data_kw)
+    try:
+        model = build_model(args.model, **build_kwargs_for(train_ds, seed=args.seed, model_kwargs=model_kwargs))
+    except (TypeError, RuntimeError) as exc:
+        raise ValueError(f"--model {args.model}: cannot build it ({type(exc).__name__}: {exc})") from None
+    what = f"--model {args.model} on --dataset {args.dataset}"
+    x = _to(train_ds.inputs[:2], *_param_dtype_device(model))
+    check_model_fits(model, x, train_ds.targets[:2], loss_for(train_ds), what=what)
+    return train(
+        model,
+        train_ds,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        optimizer=args.optimizer,
+        weight_decay=args.weight_decay,
+        checkpoint_dir=folder,
+        checkpoint_epochs=epochs_ck,
+        target_accuracy=args.target_accuracy,
+        target_metric=args.target_metric,
+        test_dataset=test_ds,
+        progress=not args.no_progress,
+    )

@@ -1,6 +1,13 @@
-"""Hypothesis profiles: ``default`` (CI budget: the whole ``pytest property_tests`` < 60 s on 2 cores) and
-``thorough`` (10× the examples), chosen by ``SAD_HYPOTHESIS_PROFILE=thorough``; ``mutation`` (no shrinking) is
-what the mutation check uses."""
+"""Hypothesis profiles, chosen by ``SAD_HYPOTHESIS_PROFILE``:
+
+* ``default`` — what CI and a plain ``pytest property_tests`` run: ``DEFAULT_EXAMPLES`` examples per test,
+  derandomized (the same examples every run, so a pass or a failure reproduces); large enough that
+  ``python -m property_tests.mutation_check`` kills every mutant, small enough that the whole
+  ``pytest property_tests`` stays near two minutes on 2 shared cores;
+* ``thorough`` — 4× the examples, random (fresh examples each run; ``make thorough``);
+* ``mutation`` — the default's examples without shrinking or example database (a mutant only has to fail);
+  used by ``python -m property_tests.mutation_check``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,17 @@ import os
 
 from hypothesis import HealthCheck, Phase, settings
 
-_COMMON = dict(
-    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], derandomize=False
-)
-settings.register_profile("default", max_examples=25, **_COMMON)
-settings.register_profile("thorough", max_examples=250, **_COMMON)
-# used by property_tests.mutation_check: a mutant only has to fail, so no shrinking and no example database
+DEFAULT_EXAMPLES = 100
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+settings.register_profile("default", max_examples=DEFAULT_EXAMPLES, derandomize=True, **_COMMON)
+settings.register_profile("thorough", max_examples=4 * DEFAULT_EXAMPLES, derandomize=False, **_COMMON)
 settings.register_profile(
-    "mutation", max_examples=25, phases=[Phase.explicit, Phase.generate], database=None, **_COMMON
+    "mutation",
+    max_examples=DEFAULT_EXAMPLES,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    database=None,
+    **_COMMON,
 )
 settings.load_profile(os.environ.get("SAD_HYPOTHESIS_PROFILE", "default"))

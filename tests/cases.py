@@ -538,3 +538,37 @@ def reference_curvatures(model, batch, loss, key: str, D: torch.Tensor, output=N
         H = torch.autograd.functional.hessian(f, w0).reshape(w0.numel(), w0.numel())
     V = D.reshape(D.shape[0], -1).double()
     return torch.einsum("ki,ij,kj->k", V, H, V)
+
+
+def results_doc(k=3, complete=False, layers=()):
+    """A minimal valid ``sad-results/1`` document (run writer and results_io tests)."""
+    from empirics import results_io
+
+    return {
+        "schema": "sad-results/1",
+        "complete": complete,
+        "run": {
+            "model": "mlp",
+            "architecture": "mlp",
+            "dataset": "digits",
+            "dataset_kind": "real",
+            "task": "classification",
+            "batch_size": 8,
+            "k": k,
+            "dtype": "float64",
+            "device": "cpu",
+            "seed": 0,
+        },
+        "provenance": results_io.provenance({"x": 1}, seed=0, device="cpu", dtype="float64"),
+        "layers": list(layers),
+    }
+
+
+RESULTS_LAYER = {
+    "name": "fc",
+    "layer_type": "dense",
+    "shape": [2, 3],
+    "k": 2,
+    "sigma": [2.0, 1.0],
+    "h_exact": [1.0, float("nan")],
+}

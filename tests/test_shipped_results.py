@@ -49,9 +49,10 @@ def test_main_command_gives_law_verdicts_on_shipped_results():
     )
     assert out.returncode in (0, 1), out.stderr
     claims = json.loads(out.stdout)
-    laws = [c for c in claims if c["kind"] == "law" and c["verdict"] in ("holds", "fails")]
+    laws = [c for c in claims if c["kind"] == "law" and c["verdict"] in ("holds", "fails", "inconclusive")]
     ids = {c["id"] for c in laws}
     assert {"abs.alpha.conv_approx2", "add.softmax.few_class_lt2", "abs.pr_h.range.law"} <= ids
+    assert all("ci" in c and c["n_seeds"] >= 1 for c in laws)  # judged on project data: with an interval
     assert out.returncode == (1 if any(c["verdict"] == "fails" for c in claims) else 0)
 
 
@@ -85,7 +86,8 @@ def test_comparison_claims_get_verdicts_from_the_shipped_file():
     assert out.returncode in (0, 1), out.stderr
     claims = {c["id"]: c for c in json.loads(out.stdout)}
     for cid in ("t3.law.sn_outperforms_adamw", "appM.law.scalar_within_seed_var", "s7.sn.cost.project"):
-        assert claims[cid]["verdict"] in ("holds", "fails"), cid
+        assert claims[cid]["verdict"] in ("holds", "fails", "inconclusive"), cid
+        assert claims[cid]["n_seeds"] >= 3 and len(claims[cid]["ci"]) == 2, cid
     # the printed numbers describe ResNet CIFAR experiments: never judged on the digits comparison
     for cid in ("t3.rn18_c10.adamw", "appM.adam.mean", "s7.sn.gains.cifar10"):
         assert claims[cid]["verdict"] == "no data" and "optim_compare_cpu.json" in claims[cid]["source"], cid

@@ -1,7 +1,20 @@
 """theory — the Spectral Alignment Decomposition, statement by statement.
 
 Submodules are imported lazily (PEP 562), so ``import theory.fits`` (pure numpy) stays light for the claims
-verifier, while ``from theory import theorem1, proposition9`` in a REPL gives the symbolic objects.
+verifier, while ``from theory import theorem1, proposition9`` in a REPL gives the symbolic objects. Every verdict
+follows one standard, written in :mod:`theory.statement` (and docs/verdict-standard.md).
+
+>>> from theory import theorem1
+>>> theorem1                                      # doctest: +ELLIPSIS
+Theorem 1 — 4 parts
+  [0] Theorem 1 part 1 — identity (proved symbolically)
+      hₖ = λ_k__A⋅λ_k__δ⋅ρ_k__A⋅ρ_k__δ
+  [1] Theorem 1 part 2 — identity (proved symbolically)
+  ...
+  [3] Theorem 1 part 3 — refuted as printed
+  ...
+>>> theorem1.evidence().confirms
+True
 """
 
 from __future__ import annotations
@@ -51,6 +64,8 @@ _OBJECTS = {
     "proposition3": "layernorm",
     "bai_yin": "layernorm",
     "corollary4": "layernorm",
+    "corollary4_part1": "layernorm",
+    "corollary4_part2": "layernorm",
     "proposition5": "residual",
     "proposition6": "softmax",
     "conv_gap": "conv",
@@ -59,13 +74,24 @@ _OBJECTS = {
     "corollary8": "htsr",
     "proposition9": "zeta",
     "pr_monotonicity": "zeta",
-    "spectral_newton": "spectral_newton",
+    # the T(sigma;alpha) / Spectral Newton statement is theory.spectral_newton.spectral_newton (or get("SN")):
+    # the name theory.spectral_newton is the submodule
     "scalar_preconditioner": "spectral_newton",
     "bic_models": "rank_models",
+    "separable_variance_statement": "appendix_l",
+    "separable_covariance": "appendix_l",
+    "couillet_hachem": "appendix_l",
+    "horn_fan": "appendix_l",
+    "r_eff_rule": "appendix_l",
     "STATEMENTS": "registry",
     "get": "registry",
+    "GROUPS": "registry",
     "Verdict": "statement",
     "Statement": "statement",
+    "Group": "statement",
+    "Hypothesis": "statement",
+    "HypothesisKind": "statement",
+    "Evidence": "statement",
 }
 # "Theorem 3/7/9" are printed as Propositions 3/7/9 (THEORY.md §0.1)
 _ALIASES = {"theorem3": "proposition3", "theorem7": "proposition7", "theorem9": "proposition9"}

@@ -4,6 +4,13 @@ Exact criterion [DERIVED from I2]: :math:`h^{\rm Kron}_k\propto\sigma_k^2` on a 
 there, i.e. :math:`\alpha_{\rm Kron}=2\iff\psi_\omega=0`. Alignment is neither necessary nor sufficient; independence of
 :math:`p_{ik}^2` and :math:`q_{ik}^2` gives :math:`R_k\approx1` (I4) and says nothing about :math:`\omega_k`.
 Recipe D meets both hypotheses of Theorem 2 and has :math:`\alpha_{\rm Kron}\approx2-0.625`.
+
+>>> from theory import theorem2
+>>> ev = theorem2.evidence()
+>>> [str(h).split(" (")[0] for h in ev.hypotheses_met]
+['shared basis ✓', 'independent squares ✓']
+>>> round(ev.values["alpha_kron"], 2)
+1.37
 """
 
 from __future__ import annotations
@@ -12,11 +19,12 @@ import numpy as np
 import sympy as sp
 
 from theory import recipes as R
-from theory.alignment import prove_identities, prove_slope_additivity
-from theory.statement import Evidence, Hypothesis, Statement, Verdict
-from theory.symbolic import sym
+from theory.alignment_evidence import prove_identities, prove_slope_additivity
+from theory.statement import Evidence, Hypothesis, HypothesisCheck, Statement, Verdict, met
+from theory.statement import HypothesisKind as HK
+from theory.symbolic import C_A, Approx, C_delta, Cov, LogSlope, Propto, dims, eq, sym
 
-__all__ = ["recipe_d_counterexample", "theorem2", "omega_criterion", "STATEMENTS"]
+__all__ = ["recipe_d_counterexample", "theorem2_hypotheses", "theorem2", "omega_criterion", "STATEMENTS"]
 
 
 def recipe_d_counterexample(B: int = 400_000, seed: int = 0) -> dict[str, float]:
@@ -40,20 +48,33 @@ def recipe_d_counterexample(B: int = 400_000, seed: int = 0) -> dict[str, float]
     }
 
 
+def theorem2_hypotheses(v: dict[str, float]) -> tuple[HypothesisCheck, ...]:
+    """Theorem 2's two stated hypotheses, measured on a recipe-D instance (population: both hold exactly)."""
+    return (
+        met(
+            "shared basis",
+            v["min_abs_diag_U"] > 0.99 and v["min_abs_diag_W"] > 0.99,
+            f"C_delta, C_A diagonal in the coordinate basis; min |diag U| = {v['min_abs_diag_U']:.4f}, "
+            f"min |diag V| = {v['min_abs_diag_W']:.4f}",
+        ),
+        met(
+            "independent squares",
+            v["max_abs_corr_p2_q2"] < 0.01 and v["max_abs_R_minus_1"] < 0.02,
+            f"max |corr(p^2, q^2)| = {v['max_abs_corr_p2_q2']:.4f}, R_k = 1 ± {v['max_abs_R_minus_1']:.3f}",
+        ),
+    )
+
+
 def check_theorem2() -> Evidence:
     v = recipe_d_counterexample()
-    hyp = v["min_abs_diag_U"] > 0.99 and v["min_abs_diag_W"] > 0.99 and v["max_abs_corr_p2_q2"] < 0.01
-    ok = (
-        hyp
-        and abs(v["alpha_kron"] - 2) > 0.4
-        and abs(v["alpha_kron"] - v["predicted_2_minus_psi_omega_population"]) < 0.05
-    )
+    ok = abs(v["alpha_kron"] - 2) > 0.4 and abs(v["alpha_kron"] - v["predicted_2_minus_psi_omega_population"]) < 0.05
     return Evidence(
         f"recipe D (B = {v['B']}): aligned (|diag U| ≥ {v['min_abs_diag_U']:.4f}), corr(p^2, q^2) ≤ {v['max_abs_corr_p2_q2']:.4f}, "
         f"R_k = 1 ± {v['max_abs_R_minus_1']:.3f}, yet alpha_Kron = {v['alpha_kron']:.3f} "
         f"(population 2 - psi_omega = {v['predicted_2_minus_psi_omega_population']:.3f})",
         v,
         ok,
+        hypotheses_met=theorem2_hypotheses(v),
     )
 
 
@@ -76,17 +97,29 @@ def check_omega_criterion() -> Evidence:
     )
 
 
+_U = sp.MatrixSymbol("U", dims["m"], dims["m"])
+_V = sp.MatrixSymbol("V", dims["n"], dims["n"])
+_i = sp.Symbol("i", integer=True)
+_pik, _qik = sp.IndexedBase("p")[_i, sym["k"]], sp.IndexedBase("q")[_i, sym["k"]]
+
 theorem2 = Statement(
     key="theorem2",
     name="Theorem 2",
-    printed=sp.Eq(sym["h"], sym["c"] * sym["sigma"] ** 2),
+    printed=sp.Implies(
+        sp.And(
+            eq(_U.T * C_delta * _U, sp.MatrixSymbol("Lambda_delta", dims["m"], dims["m"])),
+            eq(_V.T * C_A * _V, sp.MatrixSymbol("Lambda_A", dims["n"], dims["n"])),
+            Approx(Cov(_pik**2, _qik**2), 0),
+        ),
+        Propto(sym["h"], sym["sigma"] ** 2),
+    ),
     printed_text="C_delta, C_A share the singular basis of G and (u_k^T delta_i)^2, (w_k^T a_i)^2 approx. independent ⇒ h_k ∝ sigma_k^2",
     hypotheses=(
         Hypothesis("shared basis", "C_delta diagonal in U, C_A diagonal in V"),
         Hypothesis(
             "independent squares", "(u_k^T delta_i)^2 and (w_k^T a_i)^2 approximately independent across samples"
         ),
-        Hypothesis("which h", "h = h^Kron (the tex does not say)", False),
+        Hypothesis("which h", "h = h^Kron (the tex does not say; Theorem 1's h)", HK.READING),
     ),
     rests_on=("I2", "I4"),
     verdict=Verdict.REFUTED,
@@ -99,9 +132,9 @@ theorem2 = Statement(
 omega_criterion = Statement(
     key="omega_criterion",
     name="Theorem 2 (corrected: omega criterion)",
-    printed=sp.Equivalent(sp.Symbol("h^Kron_k ∝ sigma_k^2"), sp.Symbol("omega_k constant")),
+    printed=sp.Equivalent(Propto(sym["h_kron"], sym["sigma"] ** 2), sp.Eq(LogSlope(sym["omega"], sym["sigma"]), 0)),
     printed_text="h^Kron_k ∝ sigma_k^2 on a window iff omega_k is constant there (alpha_Kron = 2 - psi_omega)",
-    hypotheses=(Hypothesis("common window", "OLS slopes on one window", False),),
+    hypotheses=(Hypothesis("common window", "OLS slopes on one window"),),
     rests_on=("I2", "OLS slope linearity"),
     verdict=Verdict.IDENTITY,
     check=check_omega_criterion,

@@ -4,6 +4,12 @@ r"""Corollary 8 (HT-SR): not formalizable (THEORY.md §2, G22).
 :math:`s\approx\alpha\gamma`" has no mathematical content: no inequality, formula or proof. For context [STD]: if the
 singular values of :math:`W` decay like :math:`k^{-\gamma_W}`, the ESD of :math:`W^\top W` has density tail exponent
 :math:`1+1/(2\gamma_W)` — checked here on a synthetic spectrum, as the only computable fact nearby.
+
+>>> from theory import corollary8
+>>> corollary8.latex()
+'\\alpha_{W} < s'
+>>> corollary8.verdict_label
+'not formalizable'
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import numpy as np
 import sympy as sp
 
 from theory.statement import Evidence, Hypothesis, Statement, Verdict
+from theory.statement import HypothesisKind as HK
+from theory.symbolic import sym
 
 __all__ = ["esd_tail_exponent", "corollary8", "STATEMENTS"]
 
@@ -40,14 +48,15 @@ def check_corollary8() -> Evidence:
 corollary8 = Statement(
     key="corollary8",
     name="Corollary 8",
-    printed=sp.Symbol("alpha_weight constrained by s ≈ alpha gamma"),
+    printed=sp.StrictLessThan(sym["alpha_w"], sym["s"]),
     printed_text="Martin–Mahoney's alpha_weight is constrained by s ≈ alpha gamma (empirically alpha_weight < s)",
-    hypotheses=(Hypothesis("alpha_weight", "undefined in the tex", False),),
+    hypotheses=(Hypothesis("alpha_W", "Martin–Mahoney's weight tail exponent, undefined in the tex", HK.READING),),
     rests_on=(),
     verdict=Verdict.NOT_FORMALIZABLE,
     check=check_corollary8,
     aliases=("HT-SR", "Cor. 8"),
-    why="no inequality, formula or proof; alpha_weight is never defined",
+    why="no inequality, formula or proof; alpha_W is never defined; the only content, alpha_W < s, is an empirical "
+    "observation (printed form), not a consequence of s = alpha gamma",
 )
 
 STATEMENTS = (corollary8,)

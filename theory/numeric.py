@@ -21,7 +21,7 @@ operator is :math:`C_A\otimes C_\delta` (K-FAC's form). Pairing a vec with the o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -42,6 +42,7 @@ __all__ = [
     "h_sop",
     "omega",
     "alignment_ratio",
+    "alignment_cosines",
     "concentration_ratio",
     "rayleigh",
     "empirical_fisher",
@@ -149,6 +150,13 @@ def alignment_ratio(C: np.ndarray, vectors: np.ndarray, lam: np.ndarray) -> np.n
     return out
 
 
+def alignment_cosines(Q: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    r""":math:`|\langle x_k,q_k\rangle|` between the columns :math:`x_k` and the eigenvectors :math:`q_k` (columns of
+    ``Q``, sorted by decreasing eigenvalue): 1 for every :math:`k` under perfect alignment (:math:`Q=U` up to signs)."""
+    r = vectors.shape[1]
+    return np.abs(np.einsum("ik,ik->k", np.asarray(vectors), np.asarray(Q)[:, :r]))
+
+
 def concentration_ratio(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     r""":math:`R_k=h^{\rm SoP}_k/h^{\rm PoS}_k` (per direction)."""
     return h_sop(p, q) / h_kron_from_projections(p, q)
@@ -171,7 +179,9 @@ def empirical_fisher(delta: np.ndarray, A: np.ndarray, convention: str = "row") 
 class Decomposition:
     r"""Every per-direction quantity of THEORY.md §1.4 on the window :math:`k=1..K`, plus the slopes.
 
-    ``alpha_exact``, ``chi`` and ``psi_chi`` are NaN unless an exact curvature was supplied.
+    ``alpha_exact``, ``chi`` and ``psi_chi`` are NaN unless an exact curvature was supplied. ``align_delta`` and
+    ``align_A`` are :math:`|\langle u_k,q^\delta_k\rangle|` and :math:`|\langle w_k,q^A_k\rangle|` (eigenvectors of
+    :math:`C_\delta`, :math:`C_A` in decreasing order): all 1 under perfect alignment.
     """
 
     sigma: np.ndarray
@@ -200,11 +210,31 @@ class Decomposition:
     psi_omega: float
     psi_chi: float
     K: int
+    align_delta: np.ndarray
+    align_A: np.ndarray
     notes: tuple[str, ...] = field(default=())
 
     def summary(self) -> dict[str, float]:
         keys = ("alpha_kron", "alpha_exact", "beta", "phi", "psi_omega", "psi_chi")
         return {k: float(getattr(self, k)) for k in keys}
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        nums = ", ".join(f"{k} = {v:.4f}" for k, v in s.items() if np.isfinite(v))
+        arrays = ", ".join(
+            f.name for f in fields(self) if isinstance(getattr(self, f.name), np.ndarray) and f.name != "U"
+        )
+        lines = [
+            f"Decomposition(K = {self.K}, sigma_1 = {self.sigma[0]:.4g}, sigma_K = {self.sigma[-1]:.4g})",
+            f"  slopes: {nums}",
+            f"  min alignment |<u_k, q^delta_k>| = {self.align_delta.min():.3f}, |<w_k, q^A_k>| = {self.align_A.min():.3f}",
+            f"  arrays (per direction k = 1..K): U, {arrays}",
+        ]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p, cycle) -> None:  # IPython
+        p.text(repr(self))
 
 
 def decompose(
@@ -228,8 +258,8 @@ def decompose(
     if not 1 <= K <= sigma.size:
         raise ValueError(f"window K={K} outside 1..{sigma.size}")
     sigma, U, W = sigma[:K], U[:, :K], W[:, :K]
-    lam_d, _ = sorted_eigh(C_delta)
-    lam_a, _ = sorted_eigh(C_A)
+    lam_d, Q_d = sorted_eigh(C_delta)
+    lam_a, Q_a = sorted_eigh(C_A)
     p, q = projections(delta, A, U, W)
     uCu = np.einsum("ik,ij,jk->k", U, C_delta, U)
     wCw = np.einsum("ik,ij,jk->k", W, C_A, W)
@@ -280,5 +310,7 @@ def decompose(
         psi_omega=slope(omega(p, q), "psi_omega"),
         psi_chi=float(psi_chi),
         K=K,
+        align_delta=alignment_cosines(Q_d, U),
+        align_A=alignment_cosines(Q_a, W),
         notes=tuple(notes),
     )

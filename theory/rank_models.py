@@ -3,6 +3,10 @@ r"""BIC comparison of rank profiles (App. G, K; THEORY.md §3.14), on top of :fu
 Models on :math:`\ln\sigma_k` (OLS): power law :math:`c+b\ln k` (2 parameters), exponential :math:`c-b_{\rm exp}k` (2),
 log-normal in rank :math:`c_0+b\ln k+a\ln^2k` (3); :math:`\mathrm{BIC}=K\ln(\mathrm{RSS}/K)+p\ln K`. The power law is
 nested in the log-normal model, so :math:`\mathrm{RSS}_{\rm LN}\le\mathrm{RSS}_{\rm PL}` always.
+
+>>> from theory import bic_models
+>>> bic_models.evidence().values["nested"]
+True
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import sympy as sp
 
 from theory.fits import RANK_MODELS, fit_rank_models
 from theory.statement import Evidence, Hypothesis, Statement, Verdict
+from theory.statement import HypothesisKind as HK
 
 __all__ = ["generate_rank_profile", "recovery_rate", "bic_models", "STATEMENTS"]
 
@@ -65,7 +70,9 @@ bic_models = Statement(
     printed_text="power law / exponential / log-normal-in-rank fits to the top-K sigma_k compared by BIC; log-normal dominates",
     hypotheses=(
         Hypothesis(
-            "convention", "OLS on ln sigma, BIC = K ln(RSS/K) + p ln K, p = 2, 2, 3 (the [REPO] convention)", False
+            "convention",
+            "OLS on ln sigma, BIC = K ln(RSS/K) + p ln K, p = 2, 2, 3 (the [REPO] convention)",
+            HK.READING,
         ),
     ),
     rests_on=("theory.fits.fit_rank_models", "PL nested in LN"),

@@ -6,6 +6,13 @@ spectra used, and — where the recipe has one — the exact Hessian as a Kronec
 
 Common pieces: :math:`U_0,V_0,S` have orthonormal columns (QR of Gaussians); spectra are power laws
 :math:`\lambda_k=k^{-a}`, so products are strictly decreasing.
+
+>>> inst = recipe_e(seed=0)           # aligned linear least squares, lambda^A_k = e_k = k^-1
+>>> inst
+Instance(recipe E: B=64, m=8, n=8, noise=0.0, aligned=True, residual_scale=1.0, seed=0; with exact Hessian; .params also holds lam_A, e, U0, V0, W, W_star, targets)
+>>> dec = inst.decompose()
+>>> round(dec.alpha_kron, 6), round(dec.alpha_exact, 6)
+(2.0, 0.5)
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ __all__ = [
     "recipe_e",
     "recipe_f",
     "recipe_g",
+    "recipe_g_aligned",
     "recipe_h",
     "RECIPES",
 ]
@@ -69,12 +77,31 @@ class Instance:
         _, U, W = gradient_svd(gradient(self.delta, self.A))
         return decompose(self.delta, self.A, h_exact=self.h_exact(U, W), K=K)
 
+    def __repr__(self) -> str:
+        scalars = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if _is_scalar(v))
+        arrays = ", ".join(k for k, v in self.params.items() if not _is_scalar(v))
+        exact = (
+            "with exact Hessian" if self.hessian_kron is not None or self.curvature is not None else "no exact Hessian"
+        )
+        return (
+            f"Instance(recipe {self.recipe}: B={self.B}, m={self.m}, n={self.n}, {scalars}; {exact}"
+            + (f"; .params also holds {arrays}" if arrays else "")
+            + ")"
+        )
+
+    def _repr_pretty_(self, p, cycle) -> None:  # IPython
+        p.text(repr(self))
+
     def hessian(self, convention: str = "row") -> np.ndarray:
         """The exact Hessian as an explicit (mn × mn) matrix in the given vec convention (small sizes only)."""
         if self.hessian_kron is None:
             raise ValueError(f"recipe {self.recipe} has no exact Hessian")
         L, R = self.hessian_kron
         return np.kron(L, R) if convention == "row" else np.kron(R, L)
+
+
+def _is_scalar(v) -> bool:
+    return v is None or isinstance(v, bool | int | float | str | np.integer | np.floating)
 
 
 def power_law(r: int, exponent: float) -> np.ndarray:
@@ -151,13 +178,14 @@ def recipe_d(B=400_000, r=8, a_delta=1.3, a_A=0.9, f_exponent=0.5, seed=0) -> In
     )
 
 
-def recipe_e(m=8, n=8, B=64, a_A=1.0, e_exponent=1.0, aligned=True, noise=0.0, seed=0) -> Instance:
+def recipe_e(m=8, n=8, B=64, a_A=1.0, e_exponent=1.0, aligned=True, noise=0.0, residual_scale=1.0, seed=0) -> Instance:
     r"""E: linear least squares :math:`\mathcal L=\frac1{2B}\sum_i\|Wa_i-t_i\|^2`, :math:`\delta_i=Wa_i-t_i`.
 
     Exact Hessian (row-major) :math:`H=I_m\otimes C_A`. *Aligned*: :math:`A` as in recipe A (r = m = n),
     :math:`t_i=W^*a_i`, :math:`W-W^*=U_0\mathrm{diag}(e)V_0^\top` with :math:`e_k=k^{-e}`; then :math:`\rho\equiv\omega\equiv1`,
     :math:`\sigma_k=e_k\lambda^A_k`, :math:`h^{\rm Kron}=\sigma^2`, :math:`h^{\rm exact}_k=\lambda^A_k`.
     *Generic* (``aligned=False``): Gaussian inputs with spectrum :math:`k^{-a_A}`, random :math:`W-W^*`, label noise ``noise``.
+    ``residual_scale`` multiplies :math:`W-W^*` (so :math:`C_\delta` and :math:`1/\chi_k` by its square when noise = 0).
     """
     rng = np.random.default_rng(seed)
     if aligned:
@@ -175,11 +203,13 @@ def recipe_e(m=8, n=8, B=64, a_A=1.0, e_exponent=1.0, aligned=True, noise=0.0, s
         Dw = rng.standard_normal((m, n)) / np.sqrt(n)
         params = {}
     W_star = rng.standard_normal((m, n))
-    W = W_star + Dw
+    W = W_star + residual_scale * Dw
     targets = A @ W_star.T + noise * rng.standard_normal((B, m))
     delta = A @ W.T - targets
     C_A = A.T @ A / B
-    params.update(W=W, W_star=W_star, targets=targets, noise=noise, aligned=aligned, seed=seed)
+    params.update(
+        W=W, W_star=W_star, targets=targets, noise=noise, aligned=aligned, residual_scale=residual_scale, seed=seed
+    )
     return Instance("E", delta, A, params, hessian_kron=(np.eye(m), C_A))
 
 
@@ -230,6 +260,37 @@ def recipe_g(c=10, n=16, B=256, scale=1.0, seed=0) -> Instance:
         return np.mean(uMu * (A @ Wv) ** 2, axis=0)
 
     return Instance("G", delta, A, dict(c=c, labels=y, W=W, probs=probs, seed=seed), curvature=curvature)
+
+
+def recipe_g_aligned(c=10, n=64, B=40, scale=10.0, seed=0) -> Instance:
+    r"""G with orthogonal inputs: a softmax cross-entropy head whose top singular vectors are *exactly* the
+    eigenvectors of :math:`C_\delta` (perfect alignment on a genuine softmax head; needs :math:`B\le n`).
+
+    The :math:`B` inputs are orthogonal with :math:`\|a_i\|^2=n` (:math:`AA^\top=nI_B`), so
+    :math:`GG^\top=B^{-2}\delta^\top AA^\top\delta=(n/B)C_\delta` (THEORY.md §3.7): :math:`u_k` is the :math:`k`-th
+    eigenvector of :math:`C_\delta`, :math:`\sigma_k^2=(n/B)\lambda^\delta_k`, :math:`q_k=Aw_k\propto p_k` (so
+    :math:`\omega\equiv1`) and :math:`w_k^\top C_Aw_k=\lambda^A_k=n/B`. Hence :math:`\rho^{(\delta)}\equiv\rho^{(A)}\equiv1`,
+    :math:`\phi=0` and :math:`\alpha_{\rm Kron}=2` exactly. Labels come from a teacher :math:`W^*`; the weights are
+    ``scale`` × (teacher + noise), so predictions are concentrated (confident) for large ``scale``.
+    Exact Hessian of the head (= its Gauss–Newton): :math:`\frac1B\sum_iM_i\otimes a_ia_i^\top`.
+    """
+    if B > n:
+        raise ValueError(f"recipe G aligned needs orthogonal inputs, B <= n; got B={B}, n={n}")
+    rng = np.random.default_rng(seed)
+    A = np.sqrt(n) * _orth(rng, n, B).T
+    teacher = rng.standard_normal((c, n)) / np.sqrt(n)
+    y = np.argmax(3.0 * A @ teacher.T + rng.gumbel(size=(B, c)), axis=1)
+    W = scale * (teacher + 0.5 * rng.standard_normal((c, n)) / np.sqrt(n))
+    probs = softmax(A @ W.T)
+    delta = probs - np.eye(c)[y]
+
+    def curvature(U: np.ndarray, Wv: np.ndarray) -> np.ndarray:
+        uMu = probs @ (U * U) - (probs @ U) ** 2
+        return np.mean(uMu * (A @ Wv) ** 2, axis=0)
+
+    return Instance(
+        "G-aligned", delta, A, dict(c=c, scale=scale, labels=y, W=W, probs=probs, seed=seed), curvature=curvature
+    )
 
 
 def recipe_h(m=4, n=3, B=64, a_delta=1.0, a_A=1.0, lam_delta=None, lam_A=None, seed=0) -> Instance:

@@ -41,7 +41,8 @@ _PAPER_ORDER = (
     baseline.theorem2,
     layernorm.proposition3,
     layernorm.bai_yin,
-    layernorm.corollary4,
+    layernorm.corollary4_part1,
+    layernorm.corollary4_part2,
     residual.proposition5,
     softmax.proposition6,
     conv.conv_gap,
@@ -67,6 +68,7 @@ _DERIVED = (
     alignment.alpha_exact_identity,
     baseline.omega_criterion,
     zeta.pr_monotonicity,
+    appendix_l.separable_covariance,
 )
 PAPER_STATEMENTS: tuple[Statement, ...] = _PAPER_ORDER
 DERIVED_IDENTITIES: tuple[Statement, ...] = _DERIVED
@@ -102,7 +104,7 @@ def get(name: str) -> Statement:
         raise KeyError(f"unknown statement {name!r}; known: {', '.join(s.key for s in STATEMENTS)}") from None
 
 
-GROUPS: dict[str, Group] = {"theorem1": alignment.theorem1}
+GROUPS: dict[str, Group] = {normalise(g.name): g for g in (alignment.theorem1, layernorm.corollary4)}
 
 
 def get_group(name: str) -> Group | None:
@@ -110,5 +112,5 @@ def get_group(name: str) -> Group | None:
     return GROUPS.get(normalise(name))
 
 
-def verdict_counts() -> dict[Verdict, int]:
-    return {v: sum(s.verdict is v for s in STATEMENTS) for v in Verdict}
+def verdict_counts(statements: tuple[Statement, ...] = STATEMENTS) -> dict[Verdict, int]:
+    return {v: sum(s.verdict is v for s in statements) for v in Verdict}

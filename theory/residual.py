@@ -3,6 +3,12 @@ r"""Proposition 5 (residual decorrelation, THEORY.md §3.7): no exact content; t
 :math:`GG^\top=B^{-2}\delta^\top(AA^\top)\delta`, so the :math:`u_k` are eigenvectors of :math:`\delta^\top K_A\delta`,
 :math:`K_A=AA^\top`. If :math:`K_A=cI_B` (possible only for :math:`B\le n`), :math:`U` diagonalises :math:`C_\delta`
 and :math:`\sigma_k^2=(c/B)\lambda^\delta_k` — "unrelated eigenvectors" cannot hold in general.
+
+>>> from theory import proposition5
+>>> proposition5.verdict_label
+'not formalizable'
+>>> proposition5.evidence().values["gram_identity_max_rel_err"] < 1e-12
+True
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import sympy as sp
 from theory import numeric as N
 from theory import recipes as R
 from theory.statement import Evidence, Hypothesis, Statement, Verdict
+from theory.symbolic import Approx, LogSlope, MuchLess, sym
 
 __all__ = ["gram_identity_error", "orthogonal_inputs_case", "proposition5", "STATEMENTS"]
 
@@ -54,11 +61,17 @@ def check_proposition5() -> Evidence:
     )
 
 
+_d = sp.Symbol("d", positive=True, integer=True)
+
 proposition5 = Statement(
     key="proposition5",
     name="Proposition 5",
     printed=sp.Implies(
-        sp.Symbol("||J_f^T delta_out|| << ||delta_out||"), sp.Symbol("d ln rho^(delta)_k / d ln sigma_k ≈ 0")
+        MuchLess(
+            sp.Function("norm")(sp.MatrixSymbol("J_f", _d, _d).T * sp.MatrixSymbol("delta_out", _d, 1)),
+            sp.Function("norm")(sp.MatrixSymbol("delta_out", _d, 1)),
+        ),
+        Approx(LogSlope(sym["rho_d"], sym["sigma"]), 0),
     ),
     printed_text="skip-dominated y = x + f(x): C_delta ≈ C_delta_out with eigenvectors unrelated to u_k ⇒ slope of ln rho^(delta) ≈ 0",
     hypotheses=(Hypothesis("skip-dominated", "||J_f^T delta_out|| << ||delta_out||"),),

@@ -10,6 +10,12 @@ Closed forms [DERIVED]:
 * (v) non-monotone for :math:`\alpha>1`: :math:`\arg\max_\sigma T=(d/(\alpha-1))^{1/\alpha}`;
 * (vi) SN(:math:`\alpha=2`) equals the damped Kronecker Newton step :math:`(C_\delta\otimes C_A+dI)^{-1}\mathrm{vec}_r(G)`
   when the curvature is diagonal in :math:`\{u_kw_k^\top\}` (recipe A), and not in general.
+
+>>> from theory import get                      # `theory.spectral_newton` is this module; the statement:
+>>> get("SN").latex()
+'T{\\left(\\sigma_{k},\\alpha \\right)} = \\frac{\\sigma_{k}}{d + \\sigma_{k}^{\\alpha}}'
+>>> prove_one_dimensional_step()
+True
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ import sympy as sp
 
 from theory import numeric as N
 from theory import recipes as R
-from theory.statement import Evidence, Hypothesis, Statement, Verdict
+from theory.fits import log_slope
+from theory.statement import Evidence, Hypothesis, Statement, Verdict, met
+from theory.statement import HypothesisKind as HK
 from theory.symbolic import sym
 
 __all__ = [
@@ -32,6 +40,7 @@ __all__ = [
     "sn_linear_solve",
     "kron_newton",
     "argmax_T",
+    "prove_one_dimensional_step",
     "closed_form_errors",
     "scalar_preconditioner_lr",
     "spectral_newton",
@@ -97,6 +106,17 @@ def argmax_T() -> sp.Expr:
     return sp.simplify(crit[0])
 
 
+@cache
+def prove_one_dimensional_step() -> bool:
+    r"""sympy: the minimiser of the damped quadratic model :math:`-t\sigma+\frac12t^2(c\sigma^\alpha+d)` along
+    :math:`D_k` is :math:`t^*=\sigma/(c\sigma^\alpha+d)=c^{-1}T(\sigma;\alpha)` with damping :math:`d/c`."""
+    t, s, a, c, d = sp.symbols("t sigma alpha c d", positive=True)
+    model = -t * s + t**2 * (c * s**a + d) / 2
+    (t_star,) = sp.solve(sp.diff(model, t), t)
+    T_scaled = s / (s**a + d / c) / c
+    return bool(sp.simplify(t_star - T_scaled) == 0 and sp.simplify(sp.diff(model, t, 2)) != 0)
+
+
 def closed_form_errors(G: np.ndarray, alpha: float = 2.0, d: float = 0.1) -> dict[str, float]:
     """Max abs. differences between the SVD form and the closed forms (i)–(iv) on one gradient."""
     ref = sn_update(G, alpha, d)
@@ -149,8 +169,18 @@ def check_spectral_newton() -> Evidence:
     )
     sig = np.linspace(1e-3, 2, 20001)
     num_argmax = float(sig[np.argmax(transfer_function(sig, 2.0, 0.1))])
-    ok = worst < 1e-10 and equiv < 1e-12 and generic > 1e-3 and bool(amax_ok) and abs(num_argmax - np.sqrt(0.1)) < 1e-3
+    one_d = prove_one_dimensional_step()
+    h_alpha = float(log_slope(a.decompose().sigma, a.decompose().h_kron))
+    ok = (
+        one_d
+        and worst < 1e-10
+        and equiv < 1e-12
+        and generic > 1e-3
+        and bool(amax_ok)
+        and abs(num_argmax - np.sqrt(0.1)) < 1e-3
+    )
     return Evidence(
+        f"sympy: the 1-D damped Newton step along D_k is sigma/(c sigma^alpha + d) = T(sigma; alpha)/c with damping d/c: {one_d}; "
         f"closed forms (i)–(iv) agree to {worst:.0e}; recipe A: SN = damped Kron-Newton (max err {equiv:.1e}); "
         f"generic recipe C: rel. diff {generic:.2f} (off-diagonal curvature {off_ratio:.2f} × min diagonal); argmax T = {amax}",
         {
@@ -161,6 +191,13 @@ def check_spectral_newton() -> Evidence:
             "argmax_alpha2_d0.1": num_argmax,
         },
         ok,
+        hypotheses_met=(
+            met(
+                "power-law curvature",
+                abs(h_alpha - 2) < 1e-10,
+                f"recipe A: h^Kron = sigma^2 exactly (alpha = {h_alpha:.6f})",
+            ),
+        ),
     )
 
 
@@ -179,28 +216,39 @@ def check_scalar_preconditioner() -> Evidence:
 spectral_newton = Statement(
     key="spectral_newton",
     name="T(sigma;alpha) / Spectral Newton",
-    printed=sp.Eq(sp.Symbol("T"), sym["sigma"] / (sym["sigma"] ** sp.Symbol("alpha") + sym["d"])),
+    printed=sp.Eq(
+        sp.Function("T")(sym["sigma"], sym["alpha"]), sym["sigma"] / (sym["sigma"] ** sym["alpha"] + sym["d"])
+    ),
     printed_text="optimal step along direction k: T(sigma_k; alpha) = sigma_k/(sigma_k^alpha + d); SN: Delta W = U diag(sigma/(sigma^2 + d)) V^T, d = 0.1",
     hypotheses=(
         Hypothesis("power-law curvature", "h_k = c sigma_k^alpha"),
-        Hypothesis("diagonal curvature", "the curvature is diagonal in {u_k w_k^T} (off-diagonal terms vanish)", False),
-        Hypothesis("learning rate", "eta = 1/c_l per layer and d -> d/c_l (prefactor c dropped)", False),
+        Hypothesis(
+            "step along direction k",
+            "'optimal step along singular direction k' = minimiser of the damped quadratic model along D_k alone",
+            HK.READING,
+        ),
+        Hypothesis(
+            "prefactor",
+            "'scales as': the prefactor c goes into the learning rate (eta = 1/c) and d into d/c",
+            HK.READING,
+        ),
     ),
     rests_on=("1-D damped Newton step t* = sigma_k/(h_k + d)", "closed forms (i)–(vi)"),
     verdict=Verdict.HOLDS,
     check=check_spectral_newton,
     aliases=("SN", "T(sigma;alpha)", "Spectral Newton", "transfer function"),
-    why="a damped Newton step only when the curvature is diagonal in the singular basis (recipe A); not in general",
+    why="per direction it is the damped 1-D Newton step (sympy); applied to all directions at once (SN) it is the "
+    "joint damped Newton step only when the curvature is diagonal in {u_k w_k^T} (recipe A), not in general",
 )
 
 scalar_preconditioner = Statement(
     key="scalar_preconditioner",
     name="Scalar preconditioner (App. M)",
     printed=sp.Eq(
-        sp.Symbol("eta_l"), sp.Symbol("eta_0") * (sp.Symbol("s_l") / sp.Symbol("s_bar")) ** sp.Symbol("beta_pc")
+        sp.Symbol("eta_l"), sp.Symbol("eta_0") * (sp.Symbol("s_l") / sp.Symbol("sbar")) ** sp.Symbol("beta_pc")
     ),
     printed_text="Adam with eta_l ∝ (s_l/s_bar)^beta gives +0.05/+0.11 pp (seed noise) ⇒ the correction must be directional",
-    hypotheses=(Hypothesis("s_bar, eta_0, controls", "undefined in the tex", False),),
+    hypotheses=(Hypothesis("s_bar, eta_0, controls", "undefined in the tex", HK.READING),),
     rests_on=(),
     verdict=Verdict.NOT_FORMALIZABLE,
     check=check_scalar_preconditioner,

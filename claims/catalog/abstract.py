@@ -8,13 +8,15 @@ from ..bundle import Bundle
 from ..checks import Measure, all_ok, claim, law, nodata
 from ..context import Context
 from ..layertypes import TRIANGLE_META
-from ..measures.laws import alpha_perturb, first_network, per_network, population
+from ..measures.laws import alpha_perturb, first_network, per_network, population, row_units, uncertainty_of
 from ..measures.participation import pr_range, pr_range_perturb
 from ..measures.transfer import POOLED, count_perturb, median_perturb, pooled
 from ..model import LAW, Candidate
 from ..perturb import flip, rec_from_ref, set_alpha, set_relerr
 from ..selections import SEL_J, sel_j
 from ..stats import median
+from ..uncertainty.judge import Group, Region, Unit, band, below
+from ..uncertainty.resample import rows_median
 
 CLAIMS = []
 
@@ -31,6 +33,8 @@ CLAIMS.append(
             lambda L: median(x.alpha for x in L),
             lambda v, ctx: abs(v - 2) <= ctx.bands.exponent,
             "median conv α",
+            region=lambda ctx: band(2.0, ctx.bands.exponent),
+            rows=rows_median,
         ),
         test=all_ok,
         tolerance="|median α − 2| ≤ {exponent} in every network (band §3.2, configurable)",
@@ -50,6 +54,8 @@ CLAIMS.append(
             lambda L: median(x.alpha for x in L),
             lambda v, ctx: abs(v - 1) <= ctx.bands.exponent,
             "median attention α",
+            region=lambda ctx: band(1.0, ctx.bands.exponent),
+            rows=rows_median,
         ),
         test=all_ok,
         tolerance="|median α − 1| ≤ {exponent} in every network",
@@ -61,7 +67,8 @@ CLAIMS.append(
 def _up(b: Bundle, ctx: Context) -> Measure:
     """MLP up-projections: sel. J rule 2 plus the project's mlp_up layers."""
     recs = sel_j(b, 2)
-    proj = [(n.label, x) for n in population(b, ("project",)) for x in n.of_type("mlp_up")]
+    proj_rows = [(n, x) for n in population(b, ("project",)) for x in n.of_type("mlp_up")]
+    proj = [(n.label, x) for n, x in proj_rows]
     rows = recs + proj
     if not rows:
         return Measure(None, "no mlp_up layer in any file")
@@ -79,13 +86,17 @@ def _up(b: Bundle, ctx: Context) -> Measure:
     fq = [(lbl, x) for lbl, x in recs if x.r2 >= 0.9]
     cands.append(Candidate("sel. J2 with fit filter R² ≥ 0.9", (sum(x.alpha < 1 for _, x in fq), len(fq)), len(fq)))
     viol = [f"{lbl}/{x.name}: α = {x.alpha:.3f}" for lbl, x in rows if not x.alpha < 1]
+    units, used = row_units(b, ctx, proj_rows, lambda x: x.alpha, lambda x: x.alpha < 1, below(1.0))
+    frozen = [Unit.frozen(f"{lbl}/{x.name}", x.alpha, x.alpha < 1, below(1.0), lbl) for lbl, x in recs]
     return Measure(
         (sum(x.alpha < 1 for _, x in rows), len(rows), round(median(x.alpha for _, x in rows), 4)),
         "sel. J2 (GPT-2 up-projections: LM ablation, triangle, intrinsic-dim) + project mlp_up layers",
         [f"{lbl}/{x.name}" for lbl, x in rows],
         cands,
         violators=viol,
-        notes=["value = (# records with α < 1, n, median α)"],
+        notes=["value = (# records with α < 1, n, median α)"]
+        + (["interval verdict: every record's α < 1 (which implies median < 1)"] if used else []),
+        uncertainty=uncertainty_of(b, Group("records", "every", frozen + units), used, False),
     )
 
 
@@ -177,6 +188,8 @@ CLAIMS.append(
             "median rel err (%)",
             keys=("alpha_triangle", "tiny", "in1k", "project"),
             value=lambda x: x.relerr,
+            region=lambda ctx: below(2.5, strict=False),  # round(x) ≤ 2 (half to even) ⇔ x ≤ 2.5
+            rows=lambda m: 100 * rows_median(m),
         ),
         test=all_ok,
         tolerance="round(100·median) ≤ 2 in every network",
@@ -224,6 +237,8 @@ CLAIMS.append(
             "fraction of layers with round(PR_h, 1) in [1.0, 1.8]",
             keys=("intrinsic_dim", "project"),
             value=lambda x: x.pr_h,
+            region=lambda ctx: Region(1.0, 1.0),
+            each=lambda ctx: Region(0.95, 1.85, hi_open=True),  # round(PR_h, 1) ∈ [1.0, 1.8]
         ),
         test=all_ok,
         tolerance="every layer of every network",

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from empirics.schema import CONV_TYPES
 from theory.fits import fit_alpha
 
@@ -14,41 +16,54 @@ from ..checks import Measure, all_ok, law, nodata
 from ..context import Context
 from ..model import Candidate
 from ..perturb import rec_from_ref, set_alpha
-from ..records import Network, networks, ref, trajectories
+from ..records import ref
+from ..replicates import Replicated, trajectories
 from ..stats import median
+from ..uncertainty.judge import Group, Uncertainty, band, below
+from ..uncertainty.resample import rows_median
+from ..uncertainty.units import measurement_notes, population_unit, values_unit
 
 CLAIMS = []
 
 
-def _trajectories(b: Bundle) -> dict[str, list[tuple[int, Network]]]:
-    """Project training runs with checkpoints at ≥ 2 distinct epochs: {run: [(epoch, network), ...]}."""
-    return {r: c for r, c in trajectories(networks(b, "project")).items() if len({e for e, _ in c}) >= 2}
+def _trajectories(b: Bundle) -> dict[str, list[tuple[int, Replicated]]]:
+    """Project training runs with checkpoints at ≥ 2 distinct epochs: {run: [(epoch, network), ...]} (each
+    checkpoint a replicated network: its seeds × batches)."""
+    return {r: c for r, c in trajectories(b).items() if len(c) >= 2}
 
 
-def _common(cps: list[tuple[int, Network]], types) -> list[str]:
+def _common(cps: list[tuple[int, Replicated]], types) -> list[str]:
     """Names of the layers of these types present, with a fitted α, at every checkpoint of one trajectory."""
-    sets = [{x.name for x in n.of_type(*types) if math.isfinite(x.alpha)} for _, n in cps]
+    sets = [{x.name for x in g.point.of_type(*types) if math.isfinite(x.alpha)} for _, g in cps]
     return sorted(set.intersection(*sets)) if sets else []
+
+
+def _head_change(first: Replicated, last: Replicated, name: str) -> np.ndarray:
+    """Per cell of the last checkpoint: α(last) − α(first) of layer ``name``, paired by (seed, batch); NaN where
+    the first checkpoint lacks that cell."""
+    a0 = {(c.seed, c.batch): c.net.by_name(name).alpha for c in first.cells}
+    return np.array([c.net.by_name(name).alpha - a0.get((c.seed, c.batch), np.nan) for c in last.cells])
 
 
 def _trajectory(b: Bundle, ctx: Context) -> Measure:
     runs = _trajectories(b)
     if not runs:
         return Measure(None, "no training trajectory (≥ 2 checkpoints of one run) in any file")
-    band = ctx.bands.exponent
-    rows, refs, viol, cands = [], [], [], []
+    band_ = ctx.bands.exponent
+    rows, refs, viol, cands, units, used = [], [], [], [], [], []
     for run, cps in runs.items():
-        (e0, first), (e1, last) = cps[0], cps[-1]
+        (e0, g0), (e1, g1) = cps[0], cps[-1]
+        first, last = g0.point, g1.point
         conv, heads = _common(cps, CONV_TYPES), _common(cps, ("head",))
         if not conv or not heads:
             cands.append(Candidate(f"{run}: not judged (needs conv and head layers at every checkpoint)", None, 0))
             continue
         conv_last = median([last.by_name(c).alpha for c in conv])
         head_drop = [(h, first.by_name(h).alpha, last.by_name(h).alpha) for h in heads]
-        ok_conv = abs(conv_last - 2.0) <= band
+        ok_conv = abs(conv_last - 2.0) <= band_
         ok_head = all(a1 < a0 for _, a0, a1 in head_drop)
         rows.append((run, ok_conv and ok_head))
-        refs += [ref(n, n.by_name(x)) for _, n in (cps[0], cps[-1]) for x in conv + heads]
+        refs += [ref(n, n.by_name(x)) for n in (first, last) for x in conv + heads]
         cands.append(
             Candidate(
                 f"{run}: median conv α at epoch {e1} over {len(conv)} tracked layers; head α epoch {e0} → {e1}",
@@ -58,8 +73,25 @@ def _trajectory(b: Bundle, ctx: Context) -> Measure:
             )
         )
         if not ok_conv:
-            viol.append(f"{run}: median conv α at epoch {e1} = {conv_last:.3f} (|α − 2| > {band})")
+            viol.append(f"{run}: median conv α at epoch {e1} = {conv_last:.3f} (|α − 2| > {band_})")
         viol += [f"{run}: head {h} α {a0:.3f} → {a1:.3f} (does not decrease)" for h, a0, a1 in head_drop if not a1 < a0]
+        cu = population_unit(
+            b,
+            ctx,
+            g1,
+            conv,
+            lambda x: x.alpha,
+            rows_median,
+            conv_last,
+            band(2.0, band_),
+            f"{run}: median conv α @ e{e1}",
+        )
+        hu = [
+            values_unit(b, ctx, g1, _head_change(g0, g1, h), below(0.0), f"{run}: {h} α(e{e1}) − α(e{e0})")
+            for h in heads
+        ]
+        units.append(Group(run, "every", [cu, *hu]))
+        used.append(g1)
     if not rows:
         return Measure(
             None, "no trajectory with conv and head layers at every checkpoint", notes=[c.rule for c in cands]
@@ -70,7 +102,12 @@ def _trajectory(b: Bundle, ctx: Context) -> Measure:
         refs,
         cands,
         violators=viol,
-        notes=["value = (trajectories where it holds, trajectories)"],
+        notes=[
+            "value = (trajectories where it holds, trajectories)",
+            "interval verdict: the last checkpoint's median conv α (seeds, batches, layers resampled) within the "
+            "band, and every head's α change, paired by seed and batch, below 0",
+        ],
+        uncertainty=Uncertainty(Group("trajectories", "every", units), measurement_notes(used, True)),
     )
 
 

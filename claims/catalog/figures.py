@@ -3,16 +3,19 @@ median 1.3 %), the Fig. 5 band [1.85, 2.15], and the Fig. 6 correlations (recomp
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..bundle import Bundle
 from ..checks import Measure, MeasureFn, claim, law
 from ..context import Context
-from ..measures.laws import population
+from ..measures.laws import population, row_units, uncertainty_of
 from ..measures.transfer import POOLED, count_perturb, median_perturb, pooled
 from ..model import Candidate
 from ..perturb import flip, rec_from_ref, set_alpha, shift_alpha, tri, type_of_ref
 from ..records import Layer, network, networks, ref
+from ..uncertainty.judge import Group, band
 
 CLAIMS = []
 
@@ -77,6 +80,14 @@ def _caption(b: Bundle, ctx: Context) -> Measure:
     dv_out = sum(not _in_band(x, ctx) for _, x in dev) / len(dev)
     viol = [f"{n.label}/{x.name} (conv) α = {x.alpha:.2f}" for n, x in conv if not _in_band(x, ctx)]
     viol += [f"{n.label}/{x.name} ({x.type}) α = {x.alpha:.2f} inside the band" for n, x in dev if _in_band(x, ctx)]
+    reg = band(2.0, ctx.bands.exponent)
+    cu, used_c = row_units(b, ctx, conv, lambda x: x.alpha, lambda x: _in_band(x, ctx), reg)
+    du, used_d = row_units(b, ctx, dev, lambda x: x.alpha, lambda x: not _in_band(x, ctx), replace(reg, outside=True))
+    root = Group(
+        "conditions",
+        "every",
+        [Group("conv layers within the band", "most", cu), Group("FC/MLP layers outside the band", "most", du)],
+    )
     return Measure(
         (round(fc_in, 3), round(dv_out, 3)),
         "alpha_triangle (+ project files), all rows by layer type",
@@ -85,7 +96,12 @@ def _caption(b: Bundle, ctx: Context) -> Measure:
         notes=[
             f"value = (fraction of conv layers with |α − 2| ≤ {ctx.bands.exponent}, fraction of FC/MLP layers outside it)"
         ],
+        uncertainty=uncertainty_of(b, root, _unique(used_c + used_d), False),
     )
+
+
+def _unique(groups: list) -> list:
+    return list({g.label: g for g in groups}.values())
 
 
 def _caption_perturb(docs, out):

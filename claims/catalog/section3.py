@@ -10,12 +10,13 @@ from ..bundle import Bundle
 from ..checks import Measure, claim, law, nodata
 from ..context import Context
 from ..measures.alpha_maps import conv_stat_claim, fc_alpha_claim
-from ..measures.laws import population
+from ..measures.laws import population, row_units, uncertainty_of
 from ..measures.transfer import median_perturb, single
 from ..model import LAW, Candidate
 from ..perturb import noise_h, perfect_power_law, rec_from_ref, set_alpha
 from ..records import network, networks, ref
 from ..stats import median
+from ..uncertainty.judge import Group, above
 
 CLAIMS = [
     conv_stat_claim("s3.tiny.conv.median_alpha", "tiny", "median", 1.93, 2, "§3", "Tiny-ImageNet conv median α = 1.93"),
@@ -101,14 +102,24 @@ def _heads(b: Bundle, ctx: Context) -> Measure:
     rows = [(n, x) for n in population(b) for x in n.of_type("head")]
     if not rows:
         return Measure(None, "no head layer in any file")
-    best = max(rows, key=lambda t: t[1].alpha)
+    fitted = [t for t in rows if t[1].alpha == t[1].alpha]  # an unfitted head (NaN) is never the largest
+    best = max(fitted or rows, key=lambda t: t[1].alpha)
     anyrow = max((x.alpha for n in population(b) for x in n.layers), default=float("nan"))
+    units, used = row_units(b, ctx, rows, lambda x: x.alpha, lambda x: x.alpha > 4, above(4.0))
+    unc = uncertainty_of(b, Group("heads", "some", units), used, False)
+    if unc is not None:  # the interval of the largest head α: the largest lower and the largest upper end
+        unc.ci_value = (
+            max(u.ci[0] if u.ci else u.point for u in units),
+            max(u.ci[1] if u.ci else u.point for u in units),
+        )
+        unc.ci_text = "max head α (largest lower end, largest upper end of the heads' intervals)"
     return Measure(
         best[1].alpha,
         "max α over every head row (alpha_triangle, tiny, in1k, hypothesis, conv_gap(_v2), intrinsic_dim, project)",
         [ref(n, x) for n, x in rows],
         [Candidate("max α over any layer", anyrow, None)],
         notes=[f"largest head: {ref(*best)}"],
+        uncertainty=unc,
     )
 
 

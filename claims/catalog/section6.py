@@ -5,6 +5,7 @@ output-dimension / task-structure shifts."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -13,13 +14,15 @@ from theory.fits import ols
 from ..bundle import Bundle
 from ..checks import Measure, all_ok, claim, law, most
 from ..context import Context
-from ..measures.kronecker import chi_of, conv_layers, v2_conv
-from ..measures.laws import alpha_perturb, population
+from ..measures.kronecker import chi_of, conv_layers, layer_arrays, project_conv, v2_conv
+from ..measures.laws import alpha_perturb, population, row_units, uncertainty_of
 from ..model import Candidate
 from ..perturb import flip, named, set_alpha, shift_alpha
 from ..records import Layer, network, networks, ref
 from ..selections import SEL_J, sel_j
 from ..stats import median
+from ..uncertainty.judge import Group, Region, Unit, band, below
+from ..uncertainty.units import layer_units
 
 CLAIMS = []
 
@@ -88,6 +91,7 @@ def _softmax(b: Bundle, ctx: Context) -> Measure:
         Candidate("many (> 200 classes) with α > 2: (#, n)", (sum(x.alpha > 2 for _, x in many), len(many)), len(many)),
         Candidate("per head: classes → α", [f"{ref(n, x)}: {_classes(x)} → {x.alpha:.2f}" for n, x in rows], len(rows)),
     ]
+    units, used = row_units(b, ctx, few, lambda x: x.alpha, lambda x: x.alpha < 2, below(2.0))
     return Measure(
         (sum(x.alpha < 2 for _, x in few), len(few)),
         "every classification head row (class count = shape[0]); few = ≤ 10",
@@ -96,6 +100,7 @@ def _softmax(b: Bundle, ctx: Context) -> Measure:
         violators=viol,
         notes=["value = (# few-class heads with α < 2, # few-class heads); VGG classifier.0 is typed dense, not head"]
         + [f"not judged: {u}" for u in unfit],
+        uncertainty=uncertainty_of(b, Group("few-class heads", "every", units), used, False),
     )
 
 
@@ -115,11 +120,48 @@ CLAIMS.append(
 
 
 # -- §6.4: the conv gap laws --------------------------------------------------------------------------------
+GapStat = Callable[[np.ndarray, np.ndarray, np.ndarray], float]  # (χ, σ, conc ratios) -> a layer's statistic
+
+
+def _gap_rows(b: Bundle, ctx: Context, stat: GapStat, ok: Callable[[float], bool], region: Region, conc: bool = False):
+    """Per conv layer with Kronecker data: (label, name, value) rows — conv_gap_v2's frozen, the project's the
+    hierarchical mean over seeds × batches — and their judged units (project: with intervals)."""
+    rows, units, used = [], [], []
+    for lbl, nm, c, sg, cr in conv_layers(b):
+        if conc and not cr.size:
+            continue
+        v = stat(c, sg, cr)
+        rows.append((lbl, nm, v))
+        units.append(Unit.frozen(f"{lbl}/{nm}", v, ok(v), region, lbl))
+    for g, names in project_conv(b):
+        names = [nm for nm in names if not conc or layer_arrays(g.point.by_name(nm))[2].size]
+        if not names:
+            continue
+        lu = layer_units(b, ctx, g, names, lambda x: stat(*layer_arrays(x)), region)
+        rows += [(g.label, nm, u.point) for nm, u in zip(names, lu, strict=True)]
+        units += lu
+        used.append(g)
+    return rows, units, used
+
+
+def _exponent(c: np.ndarray, s: np.ndarray, cr: np.ndarray) -> float:
+    return math.log10(float(np.median(c))) if c.size else math.nan
+
+
+def _slope(c: np.ndarray, s: np.ndarray, cr: np.ndarray) -> float:
+    return ols(np.log(s), np.log(c)).slope if c.size >= 2 else math.nan
+
+
+def _conc(c: np.ndarray, s: np.ndarray, cr: np.ndarray) -> float:
+    return float(np.median(cr)) if cr.size else math.nan
+
+
 def _chi_range(b: Bundle, ctx: Context) -> Measure:
-    L = conv_layers(b)
-    if not L:
+    # round(log10 median χ) ∈ 3..7 ⇔ log10 median χ ∈ (2.5, 7.5) (up to half-to-even at the exact ends)
+    rows, units, used = _gap_rows(b, ctx, _exponent, lambda v: 3 <= round(v) <= 7, Region(2.5, 7.5, True, True))
+    if not rows:
         return Measure(None, "no conv layer with χ data")
-    ex = [(lbl, nm, round(math.log10(float(np.median(c))))) for lbl, nm, c, *_ in L]
+    ex = [(lbl, nm, round(v)) for lbl, nm, v in rows]
     viol = [f"{lbl}/{nm}: exponent {e}" for lbl, nm, e in ex if not 3 <= e <= 7]
     cands = []
     if b.has("conv_gap"):
@@ -131,20 +173,20 @@ def _chi_range(b: Bundle, ctx: Context) -> Measure:
     return Measure(
         (sum(3 <= e <= 7 for *_, e in ex), len(ex)),
         "conv_gap_v2 (+ project kron.chi): round(log10 median χ) per conv layer",
-        [f"{lbl}/{nm}" for lbl, nm, *_ in L],
+        [f"{lbl}/{nm}" for lbl, nm, _ in rows],
         cands,
         violators=viol,
         notes=["value = (# layers with exponent in 3..7, n)"],
+        uncertainty=uncertainty_of(b, Group("conv layers", "every", units), used, False),
     )
 
 
 def _slopes(b: Bundle, ctx: Context) -> Measure:
-    L = conv_layers(b)
-    if not L:
+    bd = ctx.bands.exponent
+    sl, units, used = _gap_rows(b, ctx, _slope, lambda v: abs(v) <= bd, band(0.0, bd))
+    if not sl:
         return Measure(None, "no conv layer with χ data")
-    band = ctx.bands.exponent
-    sl = [(lbl, nm, ols(np.log(s), np.log(c)).slope) for lbl, nm, c, s, _ in L]
-    good = sum(abs(v) <= band for *_, v in sl)
+    good = sum(abs(v) <= bd for *_, v in sl)
     cands = [Candidate(f"{lbl}/{nm} slope", v, None) for lbl, nm, v in sl]
     if b.has("conv_gap"):
         for rec in b.need("conv_gap")["conv_results"].items():
@@ -154,18 +196,18 @@ def _slopes(b: Bundle, ctx: Context) -> Measure:
         "conv_gap_v2 (+ project): OLS slope of log(h_exact/h_kron) on log σ per conv layer",
         [f"{lbl}/{nm}" for lbl, nm, _ in sl],
         cands,
-        violators=[f"{lbl}/{nm}: slope {v:+.3f}" for lbl, nm, v in sl if abs(v) > band],
+        violators=[f"{lbl}/{nm}: slope {v:+.3f}" for lbl, nm, v in sl if abs(v) > bd],
         notes=["value = (# conv layers with |slope| ≤ band, n)"],
+        uncertainty=uncertainty_of(b, Group("conv layers", "most", units, ctx.bands.most), used, False),
     )
 
 
 def _concs(b: Bundle, ctx: Context) -> Measure:
-    L = [t for t in conv_layers(b) if t[4].size]
-    if not L:
-        return Measure(None, "no conv layer with concentration ratios")
     ratio = ctx.bands.ratio
-    med = [(lbl, nm, float(np.median(c))) for lbl, nm, _, _, c in L]
-    mean = [(lbl, nm, float(np.mean(c))) for lbl, nm, _, _, c in L]
+    med, units, used = _gap_rows(b, ctx, _conc, lambda v: abs(v - 1) <= ratio, band(1.0, ratio), conc=True)
+    if not med:
+        return Measure(None, "no conv layer with concentration ratios")
+    mean = [(lbl, nm, float(np.mean(c))) for lbl, nm, _, _, c in conv_layers(b) if c.size]
     good = sum(abs(v - 1) <= ratio for *_, v in med)
     return Measure(
         (good, len(med)),
@@ -173,12 +215,15 @@ def _concs(b: Bundle, ctx: Context) -> Measure:
         [f"{lbl}/{nm}" for lbl, nm, _ in med],
         [
             Candidate(
-                "per-layer mean: (# within band, n)", (sum(abs(v - 1) <= ratio for *_, v in mean), len(mean)), len(mean)
+                "conv_gap_v2 per-layer mean: (# within band, n)",
+                (sum(abs(v - 1) <= ratio for *_, v in mean), len(mean)),
+                len(mean),
             )
         ]
         + [Candidate(f"{lbl}/{nm} median", v, None) for lbl, nm, v in med],
         violators=[f"{lbl}/{nm}: median ratio {v:.3f}" for lbl, nm, v in med if abs(v - 1) > ratio],
         notes=["value = (# conv layers with |median ratio − 1| ≤ band, n)"],
+        uncertainty=uncertainty_of(b, Group("conv layers", "most", units, ctx.bands.most), used, False),
     )
 
 

@@ -19,8 +19,9 @@ from pathlib import Path
 from ..bundle import Bundle
 from ..errors import InputError
 from ..integrity import integrity_claims
-from ..report import integrity_summary, summary
+from ..report import integrity_summary, replication_summary, summary
 from .figdata import all_figures
+from .figlaws import fig_law_intervals
 from .page import GENERATOR, FolderView, png_name, render
 from .tables import evaluate_all, layer_rows
 
@@ -102,7 +103,10 @@ def build(results: str, out: str | Path, compare: str | None = None) -> Built:
         outs = evaluate_all(claims, b)
         checks = integrity_claims(b)
         line = summary(claims, outs) + ". " + integrity_summary(checks, evaluate_all(checks, b))
-        views.append(FolderView(tag, path, len(b.present), len(b.project), all_figures(b), outs, line, layer_rows(b)))
+        rep = replication_summary(claims, outs)
+        line += (". " + rep) if rep else ""
+        figs = all_figures(b) + [fig_law_intervals(claims, outs)]
+        views.append(FolderView(tag, path, len(b.present), len(b.project), figs, outs, line, layer_rows(b)))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))

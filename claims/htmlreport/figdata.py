@@ -20,7 +20,11 @@ import numpy as np
 from theory.fits import fit_alpha
 
 from ..bundle import FILE_KEYS, Bundle
+from ..context import Context
 from ..records import Layer, Network, networks
+from ..replicates import group_of
+from ..uncertainty.judge import Region
+from ..uncertainty.units import layer_units
 from .figkron import fig_kron_quality
 from .figrank import fig_phase_transition, fig_rank_profiles
 from .figure import Figure, array_layers, finite, project_networks, short, source
@@ -166,6 +170,8 @@ class DepthPanel:
     names: list[str]
     types: list[str]
     alpha: np.ndarray
+    lo: np.ndarray | None = None  # 95 % interval per layer (a replicated project network), else None
+    hi: np.ndarray | None = None
 
 
 DEPTH_KEYS = ("alpha_triangle", "tiny", "in1k", "conv_gap_v2", "intrinsic_dim", "predictions", "hypothesis")
@@ -179,8 +185,9 @@ def fig_alpha_vs_depth(b: Bundle) -> Figure:
         f"coloured by layer type; the shaded band is the paper's Fig. 5 band [{BAND[0]}, {BAND[1]}] around α = 2.",
         "per-layer α of a network with ≥ 3 layers: any of results_alpha_triangle, tiny_imagenet_alpha_map, "
         "imagenet1k_pretrained, conv_gap_v2, intrinsic_dim, predictions, hypothesis, or sad-results/1 files",
-        rule="every network with ≥ 3 layers with a finite α (project runs: last checkpoint only); "
-        "results_conv_gap.json is left out as it repeats the conv_gap_v2 layers",
+        rule="every network with ≥ 3 layers with a finite α (project runs: last checkpoint only, the mean over "
+        "its seeds × batches with the 95 % interval of each layer's α as an error bar where it was measured more "
+        "than once); results_conv_gap.json is left out as it repeats the conv_gap_v2 layers",
     )
     nets = [n for k in DEPTH_KEYS for n in networks(b, k)] + project_networks(b)
     used = set()
@@ -188,11 +195,14 @@ def fig_alpha_vs_depth(b: Bundle) -> Figure:
         lays = [lay for lay in n.layers if math.isfinite(lay.alpha)]
         if len(lays) < 3:
             continue
-        f.panels.append(
-            DepthPanel(
-                short(n), [lay.name for lay in lays], [lay.type for lay in lays], np.array([lay.alpha for lay in lays])
-            )
+        p = DepthPanel(
+            short(n), [lay.name for lay in lays], [lay.type for lay in lays], np.array([lay.alpha for lay in lays])
         )
+        g = group_of(b, n)
+        if g is not None and len(g.cells) > 1:
+            cis = [u.ci for u in layer_units(b, Context(), g, p.names, lambda x: x.alpha, Region()) if u.ci]
+            p.lo, p.hi = np.array([c[0] for c in cis]), np.array([c[1] for c in cis])
+        f.panels.append(p)
         used.add(n.key)
     f.sources += [
         source(b, k, "per-layer α (refitted where σ/h arrays are stored)")

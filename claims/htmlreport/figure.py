@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..bundle import FILE_KEYS, Bundle
-from ..records import Layer, Network, final_checkpoints, networks
+from ..records import Layer, Network, networks
+from ..replicates import final_groups
 
 #: Author files whose records keep per-layer σ and h arrays (CLAIMS.md §4).
 ARRAY_KEYS = ("alpha_triangle", "hypothesis", "predictions", "conv_gap", "conv_gap_v2")
@@ -33,13 +34,17 @@ class Figure:
 
 
 def short(net: Network) -> str:
-    """A network's display name: the block label for the authors' files, the file stem for project files."""
-    return Path(net.file).stem if net.key == "project" else net.label
+    """A network's display name: the block label for the authors' files, the file stem for a project file, the
+    run name (and epoch) for a project network measured on several seeds or batches."""
+    if net.key != "project":
+        return net.label
+    return Path(net.label).stem if net.label.endswith(".json") else net.label
 
 
 def project_networks(b: Bundle) -> list[Network]:
-    """The project's trained networks: the last checkpoint of each training run."""
-    return final_checkpoints(networks(b, "project"))
+    """The project's trained networks: the last checkpoint of each training run (a network measured on several
+    seeds × batches once, as the hierarchical mean of its layers; its σ/h arrays are its first cell's)."""
+    return [g.point for g in final_groups(b)]
 
 
 def source(b: Bundle, key: str, fields: str) -> str:

@@ -7,8 +7,8 @@ import html
 import math
 from dataclasses import dataclass
 
-from ..model import FAILS, HOLDS, NO_DATA, Claim, Outcome
-from ..report import measured_text, printed_text, tolerance_text
+from ..model import FAILS, HOLDS, INCONCLUSIVE, NO_DATA, Claim, Outcome
+from ..report import ci_text, measured_text, printed_text, replication_text, tolerance_text
 from .figure import Figure
 from .tables import LayerRow, num
 
@@ -24,6 +24,7 @@ table{border-collapse:collapse;font-size:12.5px;width:100%}th,td{border:1px soli
 th{background:#f0f0f0;position:sticky;top:0;cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" ▲"}
 th[aria-sort=descending]::after{content:" ▼"}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .v-holds{background:#d6f5d6}.v-fails{background:#f9d0d0}.v-nodata{background:#eeeeee;color:#666}
+.v-inconclusive{background:#fcecc0}
 .v-proxy{box-shadow:inset 4px 0 0 #e0a800}.legend span{display:inline-block;padding:2px 8px;margin-right:6px;border:1px solid #ccc}
 code{font-size:12px}td.stmt{max-width:420px}.scroll{max-height:80vh;overflow:auto;border:1px solid #ddd}
 """
@@ -66,7 +67,7 @@ def png_name(tag: str, f: Figure) -> str:
 
 
 def verdict_class(o: Outcome) -> str:
-    c = {HOLDS: "v-holds", FAILS: "v-fails", NO_DATA: "v-nodata"}.get(o.verdict, "")
+    c = {HOLDS: "v-holds", FAILS: "v-fails", NO_DATA: "v-nodata", INCONCLUSIVE: "v-inconclusive"}.get(o.verdict, "")
     return c + (" v-proxy" if o.proxy and o.verdict != NO_DATA else "")
 
 
@@ -103,13 +104,16 @@ def _numcell(x: float, d: int = 3) -> str:
 def _claims(claims: list[Claim], views: list[FolderView]) -> str:
     hdr = ["id", "where", "statement", "printed", "tolerance"]
     for v in views:
-        hdr += [f"value ({v.path})", f"verdict ({v.path})"]
+        hdr += [f"value ({v.path})", f"verdict ({v.path})", f"replication ({v.path})"]
     out = [
         '<section id="claims"><h2>Claims</h2>',
         "".join(f"<p class=meta><b>{e(v.path)}</b>: {e(v.summary)}</p>" for v in views),
         '<p class="legend">Verdicts: <span class="v-holds">holds</span><span class="v-fails">fails</span>'
-        '<span class="v-nodata">no data</span><span class="v-holds v-proxy">proxy (never a plain pass)</span> '
-        "— the same evaluation as <code>python -m claims verify --json</code>. Click a header to sort.</p>",
+        '<span class="v-inconclusive">inconclusive</span><span class="v-nodata">no data</span>'
+        '<span class="v-holds v-proxy">proxy (never a plain pass)</span> '
+        "— the same evaluation as <code>python -m claims verify --json</code>. A law judged on the project's files "
+        "shows its 95 % interval after its value; the replication column is a number claim's verdict on the project's "
+        "re-measurement of its experiment (— where it names none). Click a header to sort.</p>",
         '<div class="scroll"><table class="sortable" id="claims-table"><thead><tr>',
         "".join(f"<th>{e(h)}</th>" for h in hdr),
         "</tr></thead><tbody>",
@@ -125,8 +129,12 @@ def _claims(claims: list[Claim], views: list[FolderView]) -> str:
         for v in views:
             o = v.outcomes[i]
             title = o.source + (f" ({len(o.records)} records)" if o.records else "")
-            cells.append(f'<td title="{e(title)}">{e(measured_text(c, o))}</td>')
+            ci = f" (95% ci {ci_text(c, o)})" if o.uncertainty is not None else ""
+            cells.append(f'<td title="{e(title)}">{e(measured_text(c, o) + ci)}</td>')
             cells.append(f'<td class="{verdict_class(o)}" title="{e(title)}">{e(o.label)}</td>')
+            r = o.replication
+            rtitle = f"{r.source}; band from: {r.band_from}" if r is not None else ""
+            cells.append(f'<td class="rep" title="{e(rtitle)}">{e(replication_text(c, o))}</td>')
         out.append(f'<tr data-claim="{e(c.id)}">' + "".join(cells) + "</tr>")
     out.append("</tbody></table></div></section>")
     return "\n".join(out)

@@ -22,6 +22,7 @@ from theory.fits import RANK_MODELS  # noqa: E402
 
 from .figdata import BAND, DepthPanel, HSigmaPanel, TrianglePanel  # noqa: E402
 from .figkron import KronPanel, correlations  # noqa: E402
+from .figlaws import LawPanel  # noqa: E402
 from .figrank import RankPanel, Trajectory, WinCounts  # noqa: E402
 from .figure import Figure  # noqa: E402
 
@@ -206,6 +207,8 @@ def _alpha_vs_depth(f: Figure) -> MplFigure:
         ax.axhspan(*BAND, color="0.85", lw=0)
         ax.axhline(2.0, color="0.4", lw=0.8)
         ax.plot(x, p.alpha, "-", color="0.7", lw=0.8)
+        if p.lo is not None and p.hi is not None:  # replicated project network: 95 % interval per layer
+            ax.errorbar(x, p.alpha, yerr=[p.alpha - p.lo, p.hi - p.alpha], fmt="none", ecolor="0.35", lw=0.8, capsize=2)
         for t in dict.fromkeys(p.types):
             sel = np.array([ty == t for ty in p.types])
             h = ax.plot(x[sel], p.alpha[sel], "o", ms=4, color=TYPE_COLOR.get(t, "k"), label=t)[0]
@@ -253,6 +256,41 @@ def _kron_quality(f: Figure) -> MplFigure:
     return fig
 
 
+VERDICT_COLOR = {"holds": "#2ca02c", "fails": "#d62728", "inconclusive": "#e0a800"}
+
+
+def _law_intervals(f: Figure) -> MplFigure:
+    ps: list[LawPanel] = f.panels
+    nr, nc = _grid(len(ps), 3)
+    tall = max(len(p.units) for p in ps)
+    fig, axs = _new(nr, nc, 4.2, 0.9 + 0.17 * tall)
+    for ax, p in zip(axs, ps, strict=False):
+        y = np.arange(len(p.units))[::-1]
+        finite = [v for u in p.units for v in (u.lo, u.hi, u.point) if math.isfinite(v)]
+        span = (min(finite), max(finite)) if finite else (0.0, 1.0)
+        if p.band is not None:
+            lo, hi, outside = p.band
+            a = max(lo, span[0] - 1) if math.isfinite(lo) else span[0] - 1
+            b = min(hi, span[1] + 1) if math.isfinite(hi) else span[1] + 1
+            ax.axvspan(a, b, color="0.88", lw=0, hatch="//" if outside else None, fill=not outside)
+        for yy, u in zip(y, p.units, strict=True):
+            col = VERDICT_COLOR.get(u.verdict, "k")
+            if u.frozen:
+                ax.plot(u.point, yy, "s", ms=4, mfc="none", color=col)
+            elif math.isfinite(u.lo) and math.isfinite(u.hi):
+                ax.errorbar(
+                    u.point, yy, xerr=[[u.point - u.lo], [u.hi - u.point]], fmt="o", ms=3.5, color=col, capsize=2
+                )
+        ax.set_yticks(y, [u.label[-38:] for u in p.units], fontsize=6)
+        more = f" (first {len(p.units)} of {p.n_units} units)" if p.n_units > len(p.units) else ""
+        ax.set_title(f"{p.claim}: {p.verdict}{more}", color=VERDICT_COLOR.get(p.verdict, "k"))
+        ax.set_xlim(span[0] - 0.05 * (span[1] - span[0] + 1e-9), span[1] + 0.05 * (span[1] - span[0] + 1e-9))
+    for ax in axs[len(ps) :]:
+        ax.set_axis_off()
+    fig.suptitle(f.title + " — green holds, red fails, amber inconclusive; squares: authors' values (no interval)")
+    return fig
+
+
 DRAW = {
     "fig1_h_vs_sigma": _h_vs_sigma,
     "fig2_alpha_triangle": _alpha_triangle,
@@ -260,6 +298,7 @@ DRAW = {
     "fig4_phase_transition": _phase_transition,
     "fig5_alpha_vs_depth": _alpha_vs_depth,
     "fig6_kron_quality": _kron_quality,
+    "fig7_law_intervals": _law_intervals,
 }
 
 

@@ -14,7 +14,8 @@ from theory.fits import ols
 from ..bundle import Bundle
 from ..jsonpath import Node
 from ..perturb import named
-from ..records import final_checkpoints, networks
+from ..records import Layer
+from ..replicates import Replicated, final_groups
 
 
 def raw_record(b: Bundle, key: str, name: str) -> Node:
@@ -44,7 +45,8 @@ def slope_of(rec: Node) -> float:
 
 
 def conv_layers(b: Bundle) -> list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]:
-    """(label, name, χ array, σ array, conc ratios) for every conv layer with Kronecker data."""
+    """(label, name, χ array, σ array, conc ratios) for every conv layer of the authors' conv_gap_v2 (the
+    project's layers: :func:`project_conv`)."""
     out = []
     if b.has("conv_gap_v2"):
         root = b.need("conv_gap_v2")
@@ -52,14 +54,28 @@ def conv_layers(b: Bundle) -> list[tuple[str, str, np.ndarray, np.ndarray, np.nd
             chi, s, _ = chi_of(rec)
             conc = rec["h_sum_of_products"].arr() / rec["h_product_of_sums"].arr()
             out.append(("conv_gap_v2", rec["name"].str(), chi, s, conc))
-    for n in final_checkpoints(networks(b, "project")):
-        for x in n.of_type("conv", "downsample"):
-            k = x.extra.get("kron")
-            if k is not None and k.has("chi"):
-                chi = k["chi"].arr()
-                ok = np.isfinite(chi) & (chi > 0) & (x.extra["sigma"] > 0)
-                conc = k["concentration_ratio"].arr() if k.has("concentration_ratio") else np.array([])
-                out.append((n.label, x.name, chi[ok], x.extra["sigma"][ok], conc[np.isfinite(conc)]))
+    return out
+
+
+def layer_arrays(x: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(χ, σ, conc ratios) of one project layer's ``kron`` block: χ > 0 on directions with σ > 0 (empty
+    arrays when the layer has no ``kron.chi``)."""
+    k = x.extra.get("kron")
+    if k is None or not k.has("chi"):
+        return np.array([]), np.array([]), np.array([])
+    chi = k["chi"].arr()
+    ok = np.isfinite(chi) & (chi > 0) & (x.extra["sigma"] > 0)
+    conc = k["concentration_ratio"].arr() if k.has("concentration_ratio") else np.array([])
+    return chi[ok], x.extra["sigma"][ok], conc[np.isfinite(conc)]
+
+
+def project_conv(b: Bundle) -> list[tuple[Replicated, list[str]]]:
+    """The project's trained networks with conv layers that store ``kron.chi``: (network, layer names)."""
+    out = []
+    for g in final_groups(b):
+        names = [x.name for x in g.point.of_type("conv", "downsample") if layer_arrays(x)[0].size]
+        if names:
+            out.append((g, names))
     return out
 
 

@@ -3,6 +3,7 @@ over the intrinsic-dimension rows (sel. D), and the ζ bound :math:`\zeta(p)^2/\
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from ..bundle import Bundle
@@ -13,12 +14,36 @@ from ..perturb import flip, rec_from_ref
 from ..records import Layer
 from ..selections import SEL_D, sel_d
 
+#: B_2, B_4, …, B_12 (Bernoulli numbers) for the Euler–Maclaurin tail of ζ
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730)
 
-def zeta_bound(p: float) -> float:
-    r""":math:`\zeta(p)^2/\zeta(2p)` (mpmath; defined for p > 1)."""
+
+def zeta(s: float, n: int = 10) -> float:
+    r"""Riemann :math:`\zeta(s)` for real :math:`s>1` by Euler–Maclaurin summation:
+    :math:`\sum_{k<N}k^{-s}+\frac{N^{1-s}}{s-1}+\frac{N^{-s}}2+\sum_{j=1}^{6}\frac{B_{2j}}{(2j)!}\,
+    s(s+1)\cdots(s+2j-2)\,N^{-s-2j+1}` with :math:`N=10` (relative error < 1e-13 for s > 1; checked against
+    mpmath in the tests — mpmath costs ~1 ms a call, too slow for every seed × batch of every layer)."""
+    if not s > 1:
+        return math.inf
+    total = sum(k**-s for k in range(1, n)) + n ** (1 - s) / (s - 1) + 0.5 * n**-s
+    rising, fact = 1.0, 1.0
+    for j, b2j in enumerate(_BERNOULLI, start=1):
+        rising *= (s + 2 * j - 2) * (s + 2 * j - 3) if j > 1 else s
+        fact *= (2 * j) * (2 * j - 1)
+        total += b2j / fact * rising * n ** (-s - 2 * j + 1)
+    return total
+
+
+def exact_zeta_bound(p: float) -> float:
+    r""":math:`\zeta(p)^2/\zeta(2p)` with mpmath (the analytic claim: ζ(2)²/ζ(4) = 5/2 exactly)."""
     import mpmath
 
     return float(mpmath.zeta(p) ** 2 / mpmath.zeta(2 * p))
+
+
+def zeta_bound(p: float) -> float:
+    r""":math:`\zeta(p)^2/\zeta(2p)` (defined for p > 1; +∞ at p ≤ 1)."""
+    return zeta(p) ** 2 / zeta(2 * p)
 
 
 FIELD: dict[str, Callable[[Layer], float]] = {"pr_h": lambda x: x.pr_h, "pr_grad": lambda x: x.extra["pr_grad"]}

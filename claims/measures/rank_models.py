@@ -16,6 +16,9 @@ from ..bundle import Bundle
 from ..jsonpath import Node
 from ..model import Perturb
 from ..perturb import flip
+from ..uncertainty.judge import above
+from ..uncertainty.resample import point_weights, weighted_means
+from ..uncertainty.units import population_unit_of
 
 ORDER = RANK_MODELS  # power_law, exponential, lognormal
 
@@ -185,3 +188,45 @@ def relabel_vgg(docs: Any, ep: int, kind: str, n: int) -> None:
     t = next(t for t in docs["vgg16"]["trajectory"] if t["epoch"] == ep)
     for lay in t["layers"][:n]:
         lay["best_model_bic"] = kind
+
+
+# -- the project's replicated networks: log-normal's plurality margin with an interval -------------------------
+def cell_winner(b: Bundle, file: str, layer: Any) -> str:
+    """The BIC winner of one project layer's σ profile ("" when no model fits), cached per folder."""
+    memo = b.memo.setdefault("project_bic", {})
+    key = (file, layer.name)
+    if key not in memo:
+        rm = fit_rank_models(layer.extra["sigma"])
+        memo[key] = rm.winner if rm.ok else ""
+    return memo[key]
+
+
+def bic_unit(b: Bundle, ctx: Any, g: Any) -> tuple[tuple[int, int, int] | tuple[float, ...], Any]:
+    r"""(PL, EXP, LN) of a replicated project network and its judged unit: the log-normal margin
+    :math:`\text{share}_{LN}-\max(\text{share}_{PL},\text{share}_{EXP})` of BIC winners over its layers
+    (> 0: log-normal is the plurality), with the nested bootstrap over seeds, batches and layers. A network
+    measured once keeps its integer counts; replicates give shares × layers."""
+    names = [x.name for x in g.point.layers if "sigma" in x.extra]
+    win = np.full((len(g.cells), len(names)), "", dtype=object)
+    for i, c in enumerate(g.cells):
+        by = {x.name: x for x in c.net.layers}
+        for j, nm in enumerate(names):
+            if nm in by:
+                win[i, j] = cell_winner(b, c.net.file, by[nm])
+    has = win != ""
+    vals = [np.where(has, (win == m).astype(float), np.nan) for m in ORDER]
+    shares = [float(np.nanmean(weighted_means(point_weights(g.seed_index), v))) if names else math.nan for v in vals]
+    n_win = int(has.any(axis=0).sum())
+    if len(g.cells) == 1:
+        c3: tuple = counts(w for w in win[0] if w)
+    else:
+        c3 = tuple(round(s * n_win, 2) for s in shares)
+
+    def margin(ms: list[np.ndarray]) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            pl, ex, ln = (np.nanmean(m, axis=1) for m in ms)
+        return ln - np.maximum(pl, ex)
+
+    point = shares[2] - max(shares[0], shares[1])
+    unit = population_unit_of(b, ctx, g, vals, margin, point, above(0.0), f"{g.label}: LN share − max(PL, EXP)", names)
+    return c3, unit

@@ -1,17 +1,18 @@
 """``python -m empirics compare --preset tiny|cpu|gpu [--optimizers ...] [--seeds N] [--epochs E] [--out results/]``.
 
 Exit status: 0 ok; 2 bad arguments or input (one line on stderr, no traceback: unknown optimizer, model or
-dataset, seeds < 1, a missing local dataset, an existing file made with other settings); 3 interrupted
-(Ctrl-C or SIGTERM: finished cells stay in the file, and the same command resumes without rerunning them).
+dataset, seeds < 1, a missing local dataset, an output that is a device/FIFO or cannot be written, an output
+another run is writing, an existing file made with other settings); 3 interrupted (Ctrl-C or SIGTERM at any
+moment: finished cells stay in the file, and the same command resumes without rerunning them).
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 
+from empirics.arguments import first_line, positive_int
 from empirics.compare.spec import PRESETS
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 3
@@ -29,8 +30,10 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
         help="configs to run (default: all): adamw sn muon spectral_beta05 spectral_beta10 spectral_beta15 "
         "inverse_spectral random_perlayer (optimizer names scalar_beta05 ... and adam_baseline are accepted)",
     )
-    p.add_argument("--seeds", type=int, default=None, help="number of seeds (the preset's list, extended by +1)")
-    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument(
+        "--seeds", type=positive_int, default=None, help="number of seeds (the preset's list, extended by +1)"
+    )
+    p.add_argument("--epochs", type=positive_int, default=None)
     p.add_argument("--model", default=None, help="zoo model (default: the preset's)")
     p.add_argument(
         "--dataset",
@@ -91,37 +94,38 @@ def build_spec(args: argparse.Namespace):
     return spec.with_overrides(**kw)
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def run_cli(args: argparse.Namespace) -> int:
-    import torch
+    from empirics.output import Interrupts
 
-    from empirics.compare.run import CompareError, run_compare
-    from empirics.data import DatasetNotFound
+    with Interrupts() as stop:
+        import torch
 
-    if args.device is not None and args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
-        print(f"error: --device: unknown device {args.device!r}; choose from cpu, cuda", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    if args.device and args.device.startswith("cuda") and not torch.cuda.is_available():
-        print(f"error: --device {args.device}: CUDA is not available", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    t0 = time.perf_counter()
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        spec = build_spec(args)
-        path = run_compare(spec, args.out, device=args.device, data_root=args.data_dir, progress=not args.no_progress)
-    except (CompareError, ValueError, DatasetNotFound) as exc:
-        print(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ImportError as exc:
-        print(f"error: the optimizers are unavailable ({exc})", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(f"interrupted: finished cells kept in {args.out}; rerun the same command to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        from empirics.compare.run import run_compare
+        from empirics.data import DatasetNotFound
+
+        try:
+            if args.device is not None and args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
+                raise ValueError(f"--device: unknown device {args.device!r}; choose from cpu, cuda")
+            if args.device and args.device.startswith("cuda") and not torch.cuda.is_available():
+                raise ValueError(f"--device {args.device}: CUDA is not available")
+            t0 = time.perf_counter()
+            spec = build_spec(args)
+            path = run_compare(
+                spec,
+                args.out,
+                device=args.device,
+                data_root=args.data_dir,
+                progress=not args.no_progress,
+                defer=stop.deferred,
+            )
+        except (ValueError, DatasetNotFound) as exc:
+            print(f"error: {first_line(exc)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except ImportError as exc:
+            print(f"error: the optimizers are unavailable ({exc})", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            print(f"interrupted: finished cells kept in {args.out}; rerun the same command to resume", file=sys.stderr)
+            return EXIT_INTERRUPTED
     print(f"wrote {path} ({time.perf_counter() - t0:.0f} s)")
     return EXIT_OK

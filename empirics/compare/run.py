@@ -16,12 +16,15 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from empirics import results_io
+from empirics.compare.s_measure import measure_s
+from empirics.compare.setup import CompareError, build, load_data, split_validation
 from empirics.compare.spec import CompareSpec
 from empirics.compare_schema import (
     CONFIG_NAMES,
@@ -29,18 +32,23 @@ from empirics.compare_schema import (
     SCALAR_CONFIGS,
     SCHEMA_VERSION,
     STD_DDOF,
-    SchemaError,
     summarize_runs,
     validate,
 )
-from empirics.data import Dataset, load_dataset, loss_for
-from empirics.train import _build_args, deterministic, evaluate
+from empirics.data import Dataset, loss_for
+from empirics.output import RunWriter
+from empirics.train import deterministic, evaluate
 
-__all__ = ["run_compare", "measure_s", "train_cell", "CompareError", "optim_api"]
-
-
-class CompareError(ValueError):
-    """A user error (bad settings, unusable existing file): one line, exit status 2."""
+__all__ = [
+    "run_compare",
+    "measure_s",
+    "train_cell",
+    "CompareError",
+    "optim_api",
+    "identity",
+    "load_data",
+    "split_validation",
+]
 
 
 def optim_api() -> tuple[Callable[..., torch.optim.Optimizer], tuple[str, ...]]:
@@ -51,131 +59,13 @@ def optim_api() -> tuple[Callable[..., torch.optim.Optimizer], tuple[str, ...]]:
 
 
 # -- files ---------------------------------------------------------------------------------------
-def write_atomic(path: Path, doc: dict) -> None:
-    """Validate (``sad-optim/1``), then replace ``path`` atomically (:func:`empirics.results_io.write_atomic`)."""
-    results_io.write_atomic(path, doc, validator=validate)
-
-
 def _settings(spec: CompareSpec, device: torch.device) -> dict:
     return json.loads(json.dumps({"spec": dataclasses.asdict(spec), "device": device.type}, default=str))
 
 
-def load_for_resume(path: Path, settings: dict) -> dict | None:
-    """The existing file's document if it was made with these settings; None if there is no file."""
-    if not path.exists():
-        return None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        validate(doc)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, SchemaError) as exc:
-        raise CompareError(
-            f"{path}: cannot resume, not a valid {SCHEMA_VERSION} file ({exc}); delete it or use another --out"
-        ) from None
-    stored = doc["provenance"].get("settings", {}).get("compare")
-    if stored != settings:
-        a, b = (stored or {}).get("spec", {}), settings["spec"]
-        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-        if (stored or {}).get("device") != settings["device"]:
-            diff.append("device")
-        raise CompareError(
-            f"{path}: exists with different settings ({', '.join(diff[:5])}); delete it or use another --out"
-        )
-    return doc
-
-
-# -- data and models -----------------------------------------------------------------------------
-def load_data(spec: CompareSpec, data_root: str | None) -> tuple[Dataset, Dataset]:
-    kw = dict(spec.data_kwargs)
-    train = load_dataset(spec.dataset, split="train", root=data_root, n_samples=spec.train_samples, seed=0, **kw)
-    test = load_dataset(spec.dataset, split="test", root=data_root, n_samples=spec.test_samples, seed=0, **kw)
-    if train.task != "classification":
-        raise CompareError(f"--dataset {spec.dataset}: the comparison needs a classification dataset")
-    return train, test
-
-
-def split_validation(train: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
-    """A held-out validation part of the train split (seeded permutation): (search-train, validation)."""
-    n = len(train)
-    n_val = max(1, int(round(fraction * n)))
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return train.subset(perm[n_val:].sort().values), train.subset(perm[:n_val].sort().values)
-
-
-def build(spec: CompareSpec, ds: Dataset, seed: int, device: torch.device) -> torch.nn.Module:
-    from empirics.zoo import build_model
-
-    model = build_model(spec.model, **_build_args(ds, seed, dict(spec.model_kwargs)))
-    return model.to(device=device, dtype=getattr(torch, spec.dtype))
-
-
-# -- s = αγ per layer ----------------------------------------------------------------------------
-def measure_s(spec: CompareSpec, train: Dataset, device: torch.device, progress: bool = False) -> tuple[dict, dict]:
-    """Measure α, γ and s = αγ of every layer of the model initialised with the search seed.
-
-    The engine (:func:`empirics.measurement.runner.measure_layers`, exact curvature along the top-``s_k`` gradient
-    singular directions, ``k`` clamped to the gradient rank) runs in float64 on the first ``s_batch``
-    training samples, after ``s_warmup_steps`` AdamW steps (0: the initial model). A layer whose fits are
-    degenerate (too few positive curvatures) gets the mean s of the others, and is listed in ``notes``.
-    """
-    from empirics.measurement.runner import measure_layers
-    from empirics.quantities import MeasureSettings
-    from empirics.zoo import layer_table
-
-    model = build(spec, train, spec.search_seed, device)
-    if spec.s_warmup_steps:
-        with deterministic(spec.search_seed, device):
-            opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=spec.weight_decay)
-            g = torch.Generator().manual_seed(spec.search_seed)
-            loss_fn = loss_for(train)
-            for _ in range(spec.s_warmup_steps):
-                idx = torch.randperm(len(train), generator=g)[: spec.batch_size]
-                x = train.inputs[idx].to(device=device, dtype=getattr(torch, spec.dtype))
-                opt.zero_grad(set_to_none=True)
-                loss_fn(model(x), train.targets[idx].to(device)).mean().backward()
-                opt.step()
-    model = model.to(dtype=torch.float64).eval()
-    n = min(spec.s_batch, len(train))
-    x = train.inputs[:n].to(device=device, dtype=torch.float64)
-    y = train.targets[:n].to(device)
-    types = layer_table(model)
-    settings = MeasureSettings(k=spec.s_k, gn=False, kron=False, clamp_k=True)
-    recs = measure_layers(model, loss_for(train), x, y, types, settings, progress=progress)
-    out: dict[str, dict] = {}
-    notes: list[str] = []
-    for r in recs:
-        f = r.get("fits", {})
-        a, g = f.get("alpha"), f.get("gamma")
-        s = a * g if a is not None and g is not None and math.isfinite(a * g) else None
-        out[r["name"]] = {
-            "layer_type": r["layer_type"],
-            "k": r["k"],
-            "alpha": a,
-            "gamma": g,
-            "s": s,
-            "s_hessian": f.get("s"),
-        }
-    good = [v["s"] for v in out.values() if v["s"] is not None]
-    if not good:
-        raise CompareError("s = αγ could not be fitted on any layer (too few positive curvatures)")
-    fill = sum(good) / len(good)
-    for name, v in out.items():
-        if v["s"] is None:
-            v["s"] = fill
-            notes.append(f"{name}: α·γ not fitted; s set to the mean of the other layers ({fill:.4g})")
-    how = {
-        "when": "initial model (search seed)"
-        if not spec.s_warmup_steps
-        else f"after {spec.s_warmup_steps} AdamW steps",
-        "model_seed": spec.search_seed,
-        "engine": "empirics.measurement.runner.measure_layers (exact curvature; gn, kron off; k clamped to rank)",
-        "k": spec.s_k,
-        "batch": n,
-        "dtype": "float64",
-        "s": "alpha * gamma (theory.fits: alpha = slope of log h on log sigma, gamma = -slope of log sigma on log k)",
-        "s_bar": "the optimizer's own choice (empirics.optim); the same s for every seed",
-        "notes": notes,
-    }
-    return out, how
+def identity(doc: dict) -> dict:
+    """What a stored comparison must share with this one to be resumed: its spec and device."""
+    return {"compare": doc["provenance"].get("settings", {}).get("compare")}
 
 
 # -- one training cell ---------------------------------------------------------------------------
@@ -289,8 +179,11 @@ def run_compare(
     data_root: str | None = None,
     progress: bool = True,
     api: tuple[Callable[..., torch.optim.Optimizer], tuple[str, ...]] | None = None,
+    defer: Callable[[], AbstractContextManager[Any]] | None = None,
 ) -> Path:
-    """Run (or resume) ``spec``; returns the results file. Unknown configs or a missing dataset raise first."""
+    """Run (or resume) ``spec``; returns the results file. Unknown configs, an unusable output or a missing
+    dataset raise first, before any training. Written through :class:`empirics.output.RunWriter` (locked,
+    re-checked before each write); ``defer``: the interrupt handler's write guard."""
     unknown = [c for c in spec.configs if c not in CONFIG_NAMES]
     if unknown:
         raise CompareError(f"unknown optimizer config(s) {', '.join(unknown)}; choose from {', '.join(CONFIG_NAMES)}")
@@ -305,85 +198,102 @@ def run_compare(
     if path.suffix != ".json":
         path = path / f"{spec.name}.json"
     settings = _settings(spec, dev)
-    previous = load_for_resume(path, settings)
-    train, test = load_data(spec, data_root)
-    t_start = time.perf_counter()
-    if previous is not None:
-        doc = previous
-        _log(progress, f"[compare] resuming {path}: {len(doc.get('runs', []))} cell(s) done")
-    else:
-        doc = {
-            "schema": SCHEMA_VERSION,
-            "complete": False,
-            "experiment": spec.name,
-            "model": spec.model,
-            "architecture": _architecture(spec.model),
-            "model_kwargs": dict(spec.model_kwargs),
-            "dataset": spec.dataset,
-            "dataset_kind": train.kind,
-            "n_classes": train.n_classes,
-            "n_train": len(train),
-            "n_test": len(test),
-            "n_epochs": spec.epochs,
-            "batch_size": spec.batch_size,
-            "schedule": _schedule(spec),
-            "weight_decay": spec.weight_decay,
-            "damping": spec.damping,
-            "optimizers": {
-                "source": "empirics.optim.build_optimizer(name, model, lr=, weight_decay=, seed=, damping=, s_by_layer=)",
-                "names": {c: OPTIMIZER_OF[c] for c in spec.configs},
-                "defaults": "everything else at empirics.optim's defaults (sn: alpha per layer type, scale none, "
-                "momentum 0.95 Nesterov; muon: Newton-Schulz 5 steps; scalar configs: geometric-mean s-bar)",
-            },
-            "device": dev.type,
-            "dtype": spec.dtype,
-            "seed_list": list(spec.seeds),
-            "std_ddof": STD_DDOF,
-            "accuracy_unit": "percent",
-            "best_accuracy": "max over epochs of the test accuracy (as App. M); final = last epoch",
-            "lr_search": {
-                "grid": {c: spec.lr_grid(c) for c in spec.configs},
-                "factors": list(spec.lr_factors),
-                "epochs": spec.search_epochs,
-                "seed": spec.search_seed,
-                "val_fraction": spec.val_fraction,
-                "trials_per_config": len(spec.lr_factors),
-                "rule": "train on the train split minus a held-out validation part (seeded), same schedule over "
-                "search epochs; pick the lr with the highest best-over-epochs validation accuracy (ties: smaller lr)",
-                "val_accuracy": {},
-                "chosen": {},
-            },
-            "s_by_layer": {},
-            "s_measurement": {},
-            "runs": [],
-            "summary": {},
-            "provenance": _provenance(spec, dev, settings),
-        }
-    save = lambda: write_atomic(path, doc)  # noqa: E731
+    with RunWriter(path, validator=validate, identity=identity, defer=defer) as writer:
+        previous = writer.load({"compare": settings})
+        if previous is not None and previous.get("complete"):
+            _log(progress, f"[compare] {writer.path}: already complete; nothing to run")
+            return writer.path
+        train, test = load_data(spec, data_root)
+        t_start = time.perf_counter()
+        prov = results_io.provenance(
+            {"compare": settings, "torch_threads": torch.get_num_threads()},
+            seed=spec.search_seed,
+            device=str(dev),
+            dtype=spec.dtype,
+        )
+        if previous is not None:
+            doc = previous
+            done_seconds = float(previous["provenance"].get("seconds") or 0.0)
+            doc["provenance"] = results_io.resumed_provenance(prov, previous["provenance"])
+            _log(progress, f"[compare] resuming {writer.path}: {len(doc.get('runs', []))} cell(s) done")
+        else:
+            doc, done_seconds = _new_document(spec, train, test, dev, prov), 0.0
+        stamp = results_io.part_stamp(prov)
+        _run_cells(spec, doc, train, test, dev, build_optimizer, lambda: writer.write(doc), stamp, progress)
+        doc["summary"] = summarize_runs(doc["runs"])
+        doc["provenance"]["seconds"] = round(done_seconds + time.perf_counter() - t_start, 2)
+        writer.write(doc, final=True)
+        return writer.path
+
+
+def _new_document(spec: CompareSpec, train: Dataset, test: Dataset, dev: torch.device, prov: dict) -> dict:
+    return {
+        "schema": SCHEMA_VERSION,
+        "complete": False,
+        "experiment": spec.name,
+        "model": spec.model,
+        "architecture": _architecture(spec.model),
+        "model_kwargs": dict(spec.model_kwargs),
+        "dataset": spec.dataset,
+        "dataset_kind": train.kind,
+        "n_classes": train.n_classes,
+        "n_train": len(train),
+        "n_test": len(test),
+        "n_epochs": spec.epochs,
+        "batch_size": spec.batch_size,
+        "schedule": _schedule(spec),
+        "weight_decay": spec.weight_decay,
+        "damping": spec.damping,
+        "optimizers": {
+            "source": "empirics.optim.build_optimizer(name, model, lr=, weight_decay=, seed=, damping=, s_by_layer=)",
+            "names": {c: OPTIMIZER_OF[c] for c in spec.configs},
+            "defaults": "everything else at empirics.optim's defaults (sn: alpha per layer type, scale none, "
+            "momentum 0.95 Nesterov; muon: Newton-Schulz 5 steps; scalar configs: geometric-mean s-bar)",
+        },
+        "device": dev.type,
+        "dtype": spec.dtype,
+        "seed_list": list(spec.seeds),
+        "std_ddof": STD_DDOF,
+        "accuracy_unit": "percent",
+        "best_accuracy": "max over epochs of the test accuracy (as App. M); final = last epoch",
+        "lr_search": {
+            "grid": {c: spec.lr_grid(c) for c in spec.configs},
+            "factors": list(spec.lr_factors),
+            "epochs": spec.search_epochs,
+            "seed": spec.search_seed,
+            "val_fraction": spec.val_fraction,
+            "trials_per_config": len(spec.lr_factors),
+            "rule": "train on the train split minus a held-out validation part (seeded), same schedule over "
+            "search epochs; pick the lr with the highest best-over-epochs validation accuracy (ties: smaller lr)",
+            "val_accuracy": {},
+            "chosen": {},
+        },
+        "s_by_layer": {},
+        "s_measurement": {},
+        "runs": [],
+        "summary": {},
+        "provenance": prov,
+    }
+
+
+def _run_cells(spec, doc, train, test, dev, build_optimizer, save, stamp, progress) -> None:
+    """s = αγ (if a scalar config needs it), the learning-rate search, then every (config, seed) cell not yet
+    in ``doc``; ``save()`` after each finished measurement, trial and cell."""
     if not doc["s_by_layer"] and any(c in SCALAR_CONFIGS for c in spec.configs):
         _log(progress, f"[compare] measuring s = αγ per layer of {spec.model} (k = {spec.s_k})")
         doc["s_by_layer"], doc["s_measurement"] = measure_s(spec, train, dev)
+        doc["s_measurement"]["measured_with"] = stamp
         save()
     s_values = {k: float(v["s"]) for k, v in doc["s_by_layer"].items()}
     fit, val = split_validation(train, spec.val_fraction, spec.search_seed)
     search = doc["lr_search"]
+    cell = dict(device=dev, s_values=s_values, build_optimizer=build_optimizer)
     for cfg in spec.configs:
         if cfg in search["chosen"]:
             continue
         accs = search["val_accuracy"].setdefault(cfg, [])
         for lr in spec.lr_grid(cfg)[len(accs) :]:
-            r = train_cell(
-                spec,
-                cfg,
-                lr,
-                spec.search_seed,
-                fit,
-                val,
-                epochs=spec.search_epochs,
-                device=dev,
-                s_values=s_values,
-                build_optimizer=build_optimizer,
-            )
+            r = train_cell(spec, cfg, lr, spec.search_seed, fit, val, epochs=spec.search_epochs, **cell)
             accs.append(r["best"])
             _log(progress, f"[compare] search {cfg} lr={lr:.3g}: val acc {r['best']:.2f} %")
             save()
@@ -395,18 +305,8 @@ def run_compare(
         for seed in spec.seeds:
             if (cfg, seed) in done:
                 continue
-            r = train_cell(
-                spec,
-                cfg,
-                lr,
-                seed,
-                train,
-                test,
-                epochs=spec.epochs,
-                device=dev,
-                s_values=s_values,
-                build_optimizer=build_optimizer,
-            )
+            r = train_cell(spec, cfg, lr, seed, train, test, epochs=spec.epochs, **cell)
+            r["measured_with"] = stamp
             doc["runs"].append(r)
             doc["summary"] = summarize_runs(doc["runs"])
             save()
@@ -415,12 +315,6 @@ def run_compare(
                 f"[compare] {cfg} seed {seed} lr={lr:.3g}: best {r['best']:.2f} % final {r['final']:.2f} % "
                 f"({r['sec_per_step'] * 1e3:.2f} ms/step, {r['sec_per_epoch']:.2f} s/epoch)",
             )
-    doc["summary"] = summarize_runs(doc["runs"])
-    doc["complete"] = True
-    doc["provenance"].setdefault("seconds", 0.0)
-    doc["provenance"]["seconds"] = round(doc["provenance"]["seconds"] + time.perf_counter() - t_start, 2)
-    save()
-    return path
 
 
 def _architecture(model: str) -> str:
@@ -439,14 +333,3 @@ def _schedule(spec: CompareSpec) -> dict:
             "rule": "lr_t = lr · ½(1 + cos(π t / T)), T = epochs × steps per epoch",
         }
     return {"name": "constant", "rule": "lr_t = lr"}
-
-
-def _provenance(spec: CompareSpec, dev: torch.device, settings: dict) -> dict:
-    from empirics.results_io import provenance
-
-    return provenance(
-        {"compare": settings, "torch_threads": torch.get_num_threads()},
-        seed=spec.search_seed,
-        device=str(dev),
-        dtype=spec.dtype,
-    )

@@ -69,11 +69,20 @@ def load_dataset(
     seed: int = 0,
     context: int | None = None,
 ) -> Dataset:
-    """Load ``name`` (see the module table). ``split`` ∈ {train, test} (test = the held-out/val part)."""
+    """Load ``name`` (see the module table). ``split`` ∈ {train, test} (test = the held-out/val part).
+
+    ``image_size`` and ``n_samples`` must be integers >= 1, ``n_classes`` >= 2, ``context`` >= 2 (or None for
+    the dataset's default); anything else is a one-line ``ValueError`` naming the argument (a 0 is never
+    silently replaced by a default)."""
     if name not in DATASET_NAMES:
         raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASET_NAMES)}")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    for arg, value, lo in (("image_size", image_size, 1), ("n_samples", n_samples, 1), ("n_classes", n_classes, 2)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < lo):
+            raise ValueError(f"{arg} must be an integer >= {lo}, got {value!r}")
+    if context is not None and (isinstance(context, bool) or not isinstance(context, int) or context < 2):
+        raise ValueError(f"context must be an integer >= 2 (bytes), got {context!r}")
     if name == "digits":
         return load_digits(split, image_size=image_size, n_classes=n_classes, n_samples=n_samples, seed=seed)
     if name in SHAPES:

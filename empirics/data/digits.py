@@ -28,7 +28,7 @@ def load_digits(
     index = perm[:N_TRAIN] if split == "train" else perm[N_TRAIN:]
     mean, std = images.mean().item(), images.std().item()
     x = ((images[index] - mean) / std).unsqueeze(1)
-    x = resize(x, image_size or 32).repeat(1, channels, 1, 1).contiguous()
+    x = resize(x, 32 if image_size is None else image_size).repeat(1, channels, 1, 1).contiguous()
     y = labels[index]
     n_classes = 10 if n_classes is None else n_classes
     if not 2 <= n_classes <= 10:

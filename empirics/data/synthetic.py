@@ -54,11 +54,11 @@ def load_synthetic(
     name: str, split: str, *, n_classes: int | None, image_size: int | None, n_samples: int | None, seed: int
 ) -> Dataset:
     channels, size = SHAPES[name]
-    size = image_size or size
-    n_classes = n_classes or DEFAULT_CLASSES[name]
+    size = size if image_size is None else image_size
+    n_classes = DEFAULT_CLASSES[name] if n_classes is None else n_classes
     if n_classes < 2:
         raise ValueError(f"n_classes must be at least 2, got {n_classes}")
-    n = n_samples or DEFAULT_N[name][0 if split == "train" else 1]
+    n = DEFAULT_N[name][0 if split == "train" else 1] if n_samples is None else n_samples
     teacher = Teacher(channels, n_classes)
     g = torch.Generator().manual_seed(zlib.crc32(f"{name}/{split}/{seed}".encode()))
     xs, ys = [], []

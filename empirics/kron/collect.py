@@ -29,8 +29,14 @@ import torch
 from torch import nn
 
 from empirics import layerkinds as LK
-from empirics.distributed import all_reduce_sum, global_count
-from empirics.kron.likelihood import Likelihood, hessian_sqrt_cotangents, identify_likelihood, sample_targets
+from empirics.distributed import all_reduce_sum, global_count, global_offset
+from empirics.kron.likelihood import (
+    KEYED_LABELS,
+    Likelihood,
+    hessian_sqrt_cotangents,
+    identify_likelihood,
+    sample_targets_keyed,
+)
 
 ConvGeometry = LK.ConvGeometry
 
@@ -179,8 +185,9 @@ def collect_layer_io(
 ) -> LayerIO:
     r"""Collect :math:`a_{i,t}`, :math:`\delta_{i,t}` and the factor sums of layer ``name`` (see module doc).
 
-    ``gn_samples`` draws of labels from the model's predictive distribution (``gn_mode="mc"``; a
-    ``torch.Generator`` seeded with ``seed``, consumed chunk by chunk, draw after draw) estimate the GN
+    ``gn_samples`` draws of labels from the model's predictive distribution (``gn_mode="mc"``; sample
+    :math:`i` draws from its own generator keyed by ``(seed, i)``, :math:`i` the global sample index, so the
+    labels do not depend on ``chunk_size`` or on the number of processes) estimate the GN
     factor; ``gn_mode="exact"`` backpropagates the loss-Hessian square root instead (the exact
     expectation; positions × classes backward passes); ``gn_samples=0`` skips the GN factor. With
     ``likelihood=None`` the predictive distribution is identified from the loss (see
@@ -233,7 +240,8 @@ def collect_layer_io(
     xs, ds = [], []
     lik: Likelihood | None = None
     gn_skip: str | None = None
-    gen = torch.Generator(device=device).manual_seed(int(seed)) if want_gn and gn_mode == "mc" else None
+    # MC labels: sample i draws from a generator keyed by (seed, global index i), see sample_targets_keyed
+    first_global = global_offset(b_local, device) if want_gn and gn_mode == "mc" else 0
     L = 1
     input_ndim = 2
 
@@ -290,8 +298,9 @@ def collect_layer_io(
                         gn_skip = str(exc)
                     else:
                         lik = lik_c
+                        keys = (int(seed), first_global + s)
                         sum_gn += _gn_chunk(
-                            outputs, weight, m, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn
+                            outputs, weight, m, sink, errors_of, lik, gn_mode, gn_samples, keys, t_in, loss_fn
                         )
                 del outputs, losses
     finally:
@@ -312,6 +321,8 @@ def collect_layer_io(
     ref = float(torch.linalg.norm(G_ref))
     g_res = float(torch.linalg.norm(G - G_ref)) / ref if ref > 0 else float(torch.linalg.norm(G - G_ref))
     gn_info: dict[str, Any] = {"samples": int(gn_samples), "mode": gn_mode if want_gn else None, "seed": int(seed)}
+    if want_gn and gn_mode == "mc":
+        gn_info["sampling"] = KEYED_LABELS
     if lik is not None and gn_skip is None:
         gn_info.update(likelihood=lik.kind, loss_scale=lik.scale)
     if gn_skip is not None:
@@ -339,12 +350,14 @@ def collect_layer_io(
     )
 
 
-def _gn_chunk(outputs, weight, m, sink, errors_of, lik, gn_mode, gn_samples, gen, t_in, loss_fn) -> torch.Tensor:
-    r""":math:`\sum_{i,t}` of the GN second moment on one chunk: MC average over draws divided by :math:`c`, or exact."""
+def _gn_chunk(outputs, weight, m, sink, errors_of, lik, gn_mode, gn_samples, keys, t_in, loss_fn) -> torch.Tensor:
+    r""":math:`\sum_{i,t}` of the GN second moment on one chunk: MC average over draws divided by :math:`c`, or exact.
+    ``keys = (seed, global index of the chunk's first sample)`` key the MC labels (:func:`sample_targets_keyed`)."""
     acc = torch.zeros(m, m, dtype=weight.dtype, device=weight.device)
     if gn_mode == "mc":
+        labels = sample_targets_keyed(lik, outputs, seed=keys[0], first_index=keys[1], draws=gn_samples)
         for r in range(gn_samples):
-            y_tilde = sample_targets(lik, outputs, gen)
+            y_tilde = labels[r]
             if lik.kind == "categorical":
                 y_tilde = y_tilde.to(t_in.dtype)
             lt = loss_fn(outputs, y_tilde).sum()

@@ -30,6 +30,7 @@ That costs (positions × classes) backward passes: a reference for tests and sma
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +38,16 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Likelihood", "LIKELIHOODS", "identify_likelihood", "sample_targets", "hessian_sqrt_cotangents"]
+__all__ = [
+    "Likelihood",
+    "LIKELIHOODS",
+    "identify_likelihood",
+    "sample_targets",
+    "sample_seed",
+    "sample_targets_keyed",
+    "KEYED_LABELS",
+    "hessian_sqrt_cotangents",
+]
 
 LIKELIHOODS = ("categorical", "gaussian")
 _RTOL = 1e-6
@@ -117,6 +127,35 @@ def sample_targets(lik: Likelihood, outputs: torch.Tensor, generator: torch.Gene
         probs = f.reshape(-1, C).softmax(dim=1)
         return probs.multinomial(num_samples=1, generator=generator).reshape(f.shape[:-1])
     return f + torch.randn(f.shape, generator=generator, dtype=f.dtype, device=f.device)
+
+
+#: the Monte-Carlo label scheme of :func:`sample_targets_keyed` (recorded in results, compared on resume)
+KEYED_LABELS = "per-sample generator keyed by (seed, global sample index)"
+
+
+def sample_seed(seed: int, index: int) -> int:
+    """Seed of the generator that draws the labels of the sample with global index ``index`` (a 63-bit hash
+    of ``(seed, index)``, so neighbouring seeds and indices give unrelated streams)."""
+    digest = hashlib.blake2b(f"{int(seed)}/{int(index)}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def sample_targets_keyed(
+    lik: Likelihood, outputs: torch.Tensor, *, seed: int, first_index: int, draws: int
+) -> torch.Tensor:
+    r"""``draws`` draws of :math:`\tilde y` for every sample, shape ``(draws, *targets_shape)``.
+
+    Sample ``i`` of ``outputs`` (global index ``first_index + i``) draws from its own generator, seeded with
+    :func:`sample_seed` ``(seed, first_index + i)`` and consumed draw after draw by :func:`sample_targets` on
+    that sample alone. The labels of a sample therefore do not depend on how the batch is split into chunks
+    or across processes: a ``torchrun`` measurement draws exactly the labels of the single-process one.
+    """
+    f = outputs.detach()
+    per_sample = []
+    for i in range(f.shape[0]):
+        g = torch.Generator(device=f.device).manual_seed(sample_seed(seed, first_index + i))
+        per_sample.append(torch.stack([sample_targets(lik, f[i : i + 1], g) for _ in range(draws)]))
+    return torch.cat(per_sample, dim=1)
 
 
 def hessian_sqrt_cotangents(lik: Likelihood, outputs: torch.Tensor) -> Iterator[torch.Tensor]:

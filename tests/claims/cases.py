@@ -112,3 +112,27 @@ def one_line_error(rc: int, err: str) -> str:
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in err
     return lines[0]
+
+
+def replicated(
+    run_name: str,
+    layers_of: Any,
+    seeds: int = 3,
+    batches: int = 5,
+    arch: str = "resnet18",
+    epoch: int | None = None,
+    experiment: dict | None = None,
+) -> dict[str, dict]:
+    """Files of one network measured on ``seeds`` × ``batches`` cells: ``layers_of(seed, batch)`` gives each
+    cell's layer records; the files share ``run.run_name`` (and ``epoch``), differing in seed and batch_index."""
+    out = {}
+    for s in range(seeds):
+        for bi in range(batches):
+            doc = project_file(layers_of(s, bi), arch=arch)
+            doc["run"].update(run_name=run_name, seed=s, batch_index=bi)
+            if epoch is not None:
+                doc["run"]["epoch"] = epoch
+            if experiment is not None:
+                doc["run"]["experiment"] = experiment
+            out[f"{run_name}{'' if epoch is None else f'_e{epoch}'}_s{s}_b{bi}.json"] = doc
+    return out

@@ -49,3 +49,14 @@ def test_batched_refit_equals_the_reference_on_edge_cases():
     ]
     for a, b in zip(fit_batch(sig), [fit_rank_models(s) for s in sig], strict=True):
         _same(a, b)
+
+
+def test_fast_zeta_agrees_with_mpmath():
+    import mpmath
+
+    from claims.measures.participation import exact_zeta_bound, zeta, zeta_bound
+
+    for s in (1.000001, 1.01, 1.3, 2.0, 3.7, 12.0, 60.0):
+        assert zeta(s) == pytest.approx(float(mpmath.zeta(s)), rel=1e-13)
+        assert zeta_bound(s) == pytest.approx(exact_zeta_bound(s), rel=1e-12)
+    assert exact_zeta_bound(2.0) == 2.5 and zeta(1.0) == float("inf")

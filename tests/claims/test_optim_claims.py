@@ -13,9 +13,10 @@ import pytest
 from claims.bundle import Bundle
 from claims.errors import InputError
 from claims.evaluate import evaluate
-from claims.model import FAILS, HOLDS, NO_DATA
+from claims.model import FAILS, HOLDS, INCONCLUSIVE, NO_DATA
 from claims.perturb import Docs
 from claims.registry import REGISTRY
+from empirics.compare_schema import CONFIG_NAMES
 from tests import paths
 from tests.optim_fixture import PAPER, accs, all_fixtures, app_m, optim_doc, sn_wins, table3, write
 
@@ -36,25 +37,58 @@ def ev(cid, folder):
     return evaluate(REGISTRY[cid], Bundle(folder))
 
 
+#: 20 seeds: enough for a seed-bootstrap interval to decide ±1 seed std (3 seeds are not: see below)
+MANY = tuple(range(100, 120))
+
+
+def accs_many(base: float, **shift: float) -> dict[str, list[float]]:
+    """As ``accs`` with 20 seeds: every config at ``base`` + shift, seed offsets of sample std 0.3."""
+    off = [(i - 9.5) for i in range(20)]
+    sd = (sum(o * o for o in off) / 19) ** 0.5
+    return {c: [base + shift.get(c, 0.0) + 0.3 * o / sd for o in off] for c in CONFIG_NAMES}
+
+
+def many(**shift: float) -> dict:
+    return optim_doc(accs_many(95.0, **shift), seeds=MANY, sec={"sn": 1.5e-3, "muon": 1e-3})
+
+
+def sn_wins_many() -> dict:
+    """sn_wins with 20 seeds: SN +2 pp, the scalar configs within ±0.05 pp of AdamW, SN step 1.5× Muon."""
+    return many(sn=2.0, muon=1.0, spectral_beta05=0.05, spectral_beta10=-0.05, spectral_beta15=0.02)
+
+
 def test_law_verdicts_on_a_file_where_sn_wins(tmp_path):
-    f = write(tmp_path, {"a.json": sn_wins()})
+    f = write(tmp_path / "many", {"a.json": sn_wins_many()})
     outs = {c: ev(c, f) for c in LAWS}
     assert all(o.verdict == HOLDS for o in outs.values()), {c: (o.verdict, o.measured) for c, o in outs.items()}
-    sn = outs["t3.law.sn_outperforms_adamw"]
+    sn = ev("t3.law.sn_outperforms_adamw", write(tmp_path / "three", {"a.json": sn_wins()}))
     (delta, se, na, nb) = sn.candidates[0].value
     assert delta == pytest.approx(2.0) and se == pytest.approx(0.3 * (2 / 3) ** 0.5, rel=1e-3) and (na, nb) == (3, 3)
+    assert sn.verdict == HOLDS and sn.uncertainty.ci[0] == 1.0  # one file, its Δ interval above 0
+    (u,) = sn.uncertainty.leaves()
+    assert u.n_seeds == 3 and u.ci[0] > 0 and u.ci[1] > u.ci[0]
 
 
-def test_sn_law_fails_when_the_gain_is_within_seed_noise_and_names_the_file(tmp_path):
+def test_three_seeds_cannot_show_a_scalar_config_within_seed_noise(tmp_path):
+    """Equivalence within ±1 seed std needs an interval narrower than that: with 3 seeds the widened interval
+    of Δ is about ±3.5 std wide, so the law is inconclusive although every point lies within the band."""
+    out = ev("appM.law.scalar_within_seed_var", write(tmp_path, {"a.json": sn_wins()}))
+    assert out.verdict == INCONCLUSIVE and out.point_verdict == HOLDS
+    assert all(u.verdict == INCONCLUSIVE and u.n_seeds == 3 for u in out.uncertainty.leaves())
+
+
+def test_sn_law_is_inconclusive_when_the_gain_is_within_seed_noise_and_names_the_file(tmp_path):
     f = write(tmp_path, {"good.json": sn_wins(), "noise.json": optim_doc(accs(95.0, sn=0.3))})
     out = ev("t3.law.sn_outperforms_adamw", f)
-    assert out.verdict == FAILS and out.measured == (1, 2)
+    assert out.verdict == INCONCLUSIVE and out.point_verdict == FAILS and out.measured == (1, 2)
+    assert out.uncertainty.ci == (1.0, 2.0)
     assert len(out.violators) == 1 and out.violators[0].startswith("noise.json") and "2·SE" in out.violators[0]
 
 
-def test_sn_law_fails_when_adamw_wins(tmp_path):
-    out = ev("t3.law.sn_outperforms_adamw", write(tmp_path, {"a.json": optim_doc(accs(95.0, sn=-1.0))}))
-    assert out.verdict == FAILS
+@pytest.mark.parametrize("doc", [lambda: optim_doc(accs(95.0, sn=-3.0)), lambda: many(sn=-1.0)])
+def test_sn_law_fails_when_adamw_wins(tmp_path, doc):
+    out = ev("t3.law.sn_outperforms_adamw", write(tmp_path, {"a.json": doc()}))
+    assert out.verdict == FAILS and out.uncertainty.leaves()[0].ci[1] <= 0
 
 
 def test_laws_need_two_seeds_and_complete_files(tmp_path):
@@ -69,11 +103,9 @@ def test_laws_need_two_seeds_and_complete_files(tmp_path):
     assert "one.json has < 2 seeds" in notes and "part.json is incomplete" in notes
 
 
-@pytest.mark.parametrize("shift, verdict", [(0.1, HOLDS), (-0.5, FAILS), (1.0, FAILS)])
+@pytest.mark.parametrize("shift, verdict", [(0.05, HOLDS), (-1.0, FAILS), (1.0, FAILS), (0.3, INCONCLUSIVE)])
 def test_scalar_within_seed_var_law(tmp_path, shift, verdict):
-    out = ev(
-        "appM.law.scalar_within_seed_var", write(tmp_path, {"a.json": optim_doc(accs(95.0, spectral_beta10=shift))})
-    )
+    out = ev("appM.law.scalar_within_seed_var", write(tmp_path, {"a.json": many(spectral_beta10=shift)}))
     assert out.verdict == verdict, (out.measured, out.violators)
     if verdict == FAILS:
         assert any("spectral_beta10" in v for v in out.violators)
@@ -82,9 +114,11 @@ def test_scalar_within_seed_var_law(tmp_path, shift, verdict):
 def test_scalar_does_not_reproduce_law_both_ways_and_not_judged_without_an_sn_gain(tmp_path):
     cid = "appM.law.scalar_does_not_reproduce_sn_gain"
     assert ev(cid, write(tmp_path / "a", {"a.json": sn_wins()})).verdict == HOLDS
-    repro = optim_doc(accs(95.0, sn=2.0, spectral_beta15=1.8))
+    repro = optim_doc(accs(95.0, sn=2.0, spectral_beta15=4.0))
     out = ev(cid, write(tmp_path / "b", {"b.json": repro}))
     assert out.verdict == FAILS and any("spectral_beta15" in v for v in out.violators)
+    close = ev(cid, write(tmp_path / "d", {"d.json": optim_doc(accs(95.0, sn=2.0, spectral_beta15=1.8))}))
+    assert close.verdict == INCONCLUSIVE and close.point_verdict == FAILS  # 0.2 pp below SN, 3 seeds
     out = ev(cid, write(tmp_path / "c", {"c.json": optim_doc(accs(95.0, sn=0.1, spectral_beta15=1.8))}))
     assert out.verdict == NO_DATA and any("SN does not beat AdamW" in n for n in out.notes)
 
@@ -187,9 +221,9 @@ def test_authors_app_m_file_wins_over_a_project_file(tmp_path):
 
 # -- perturbations from both sides ------------------------------------------------------------------------
 FAILING = {
-    "t3.law.sn_outperforms_adamw": lambda: optim_doc(accs(95.0, sn=0.2)),
-    "appM.law.scalar_within_seed_var": lambda: optim_doc(accs(95.0, spectral_beta05=2.0)),
-    "appM.law.scalar_does_not_reproduce_sn_gain": lambda: optim_doc(accs(95.0, sn=2.0, random_perlayer=2.0)),
+    "t3.law.sn_outperforms_adamw": lambda: many(sn=-1.0),
+    "appM.law.scalar_within_seed_var": lambda: many(spectral_beta05=2.0),
+    "appM.law.scalar_does_not_reproduce_sn_gain": lambda: many(sn=2.0, random_perlayer=4.0),
     "s7.sn.cost.project": lambda: optim_doc(accs(95.0), sec={"sn": 5e-3, "muon": 1e-3}),
 }
 
@@ -197,8 +231,8 @@ FAILING = {
 @pytest.mark.parametrize("cid", LAWS)
 @pytest.mark.parametrize("start", [HOLDS, FAILS])
 def test_law_perturbation_flips_from_either_side(cid, start, tmp_path):
-    doc = sn_wins() if start == HOLDS else FAILING[cid]()
-    folder = write(tmp_path / "r", {"a.json": doc, "b.json": sn_wins()})
+    doc = sn_wins_many() if start == HOLDS else FAILING[cid]()
+    folder = write(tmp_path / "r", {"a.json": doc, "b.json": sn_wins_many()})
     before = ev(cid, folder)
     assert before.verdict == start, (before.measured, before.violators)
     docs = Docs(folder)
@@ -243,5 +277,5 @@ def test_a_folder_with_only_a_comparison_file_is_usable(tmp_path):
 def test_every_fixture_claim_gets_data(tmp_path):
     f = write(tmp_path, all_fixtures())
     for cid in LAWS + NUMBERS:
-        assert ev(cid, f).verdict in (HOLDS, FAILS), cid
+        assert ev(cid, f).verdict in (HOLDS, FAILS, INCONCLUSIVE), cid
     json.dumps([ev(c, f).measured for c in LAWS])  # measured values are JSON-able

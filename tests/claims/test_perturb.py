@@ -9,7 +9,7 @@ import pytest
 
 from claims.bundle import Bundle
 from claims.evaluate import evaluate
-from claims.model import FAILS, HOLDS, NO_DATA
+from claims.model import FAILS, HOLDS, INCONCLUSIVE, LAW, NO_DATA
 from claims.perturb import Docs
 from claims.registry import REGISTRY
 from tests import paths
@@ -80,6 +80,9 @@ def test_perturbation_flips_verdict_on_comparison_files(cid, with_comparisons, t
     before = evaluate(claim, bundle)
     if before.verdict == NO_DATA:
         pytest.skip("no applicable data in the comparison files either")
+    if before.verdict == INCONCLUSIVE:  # e.g. "within seed noise" cannot be shown with 3 seeds
+        assert claim.kind == LAW and all(u.n_seeds == 3 for u in before.uncertainty.project()), cid
+        pytest.skip("inconclusive on the 3-seed fixtures; both directions: test_optim_claims (20 seeds)")
     docs = Docs(folder)
     claim.perturb(docs, before)
     after = evaluate(claim, Bundle(docs.write(tmp_path / "r")))

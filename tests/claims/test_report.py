@@ -83,7 +83,8 @@ def test_report_from_paper_results(tmp_path):
     assert claim_ids_in(page) == set(REGISTRY)
     for f in FIGS:  # the authors' folder holds data for all six figure types
         assert (out / f"results-{f}.png").is_file(), f
-    assert "data-missing" not in page
+    # … and no project measurement: the law-interval figure is listed as missing, the only one
+    assert re.findall(r'data-missing="([^"]+)"', page) == ["fig7_law_intervals"]
     # Fig. 1 is drawn from the paper's own panel layers and says so
     assert "results_alpha_triangle.json → [block].results[name].sigma, h_exact" in page
 
@@ -93,8 +94,9 @@ def test_report_from_shipped_results(tmp_path):
     page, _ = build(RESULTS, out)
     assert_self_contained(page, out)
     assert claim_ids_in(page) == set(REGISTRY)
-    for f in FIGS:
+    for f in (*FIGS, "fig7_law_intervals"):  # the project's files: the law intervals too
         assert (out / f"results-{f}.png").is_file(), f
+    assert "95% ci" in page and "v-inconclusive" in page
     # every project layer is in the per-layer table
     docs = [json.loads(p.read_text()) for p in RESULTS.glob("*.json")]
     n_layers = sum(len(d["layers"]) for d in docs if d.get("schema") == "sad-results/1")
@@ -108,9 +110,10 @@ def test_compare_puts_both_folders_side_by_side(tmp_path):
     assert_self_contained(page, out)
     for d in (RESULTS, PAPER):
         assert f"<th>value ({d})</th>" in page and f"<th>verdict ({d})</th>" in page
+        assert f"<th>replication ({d})</th>" in page
     rows = re.findall(r'<tr data-claim="[^"]+">(.*?)</tr>', page)
     assert len(rows) == len(REGISTRY)
-    assert all(r.count("<td") == 5 + 2 * 2 for r in rows)
+    assert all(r.count("<td") == 5 + 3 * 2 for r in rows)
     for f in FIGS:
         assert (out / f"results-{f}.png").is_file() and (out / f"compare-{f}.png").is_file(), f
     # the verdicts shown are the ones `verify --json` computes
@@ -255,3 +258,30 @@ def test_report_path_imports_no_torch(tmp_path, small):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_replicated_networks_get_error_bars_and_the_law_figure(tmp_path):
+    """A network measured on 3 seeds × 2 batches is one panel of the α-vs-depth figure with a 95 % interval per
+    layer, and its law statistic is drawn with its interval; the replication column is in the claims table."""
+    from claims.bundle import Bundle
+    from claims.context import Context
+    from claims.evaluate import evaluate
+    from claims.htmlreport.figdata import fig_alpha_vs_depth
+    from claims.htmlreport.figlaws import fig_law_intervals
+    from tests.claims.cases import layer, replicated, write
+
+    def layers_of(s, b):
+        return [layer(f"c{i}", "conv", 1.9 + 0.1 * s + 0.01 * b + 0.02 * i, seed=i) for i in range(5)]
+
+    folder = write(tmp_path / "r", replicated("net", layers_of, 3, 2))
+    bundle = Bundle(folder)
+    (p,) = fig_alpha_vs_depth(bundle).panels
+    assert p.network == "net" and p.lo is not None and all(p.lo < p.alpha) and all(p.alpha < p.hi)
+    claims = [REGISTRY["abs.alpha.conv_approx2"]]
+    f = fig_law_intervals(claims, [evaluate(claims[0], bundle, Context())])
+    (lp,) = f.panels
+    (u,) = lp.units
+    assert lp.claim == "abs.alpha.conv_approx2" and u.lo < u.point < u.hi and not u.frozen
+    page, _ = build(folder, tmp_path / "rep")
+    assert (tmp_path / "rep" / "results-fig7_law_intervals.png").is_file()
+    assert f"<th>replication ({folder})</th>" in page

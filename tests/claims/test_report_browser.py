@@ -46,8 +46,8 @@ def test_every_figure_loads(page):
     )
     n_missing = page.eval("document.querySelectorAll('[data-missing]').length")
     folders = 2 if PAPER.is_dir() else 1
-    assert len(imgs) + n_missing == 6 * folders
-    assert len(imgs) >= 6
+    assert len(imgs) + n_missing == 7 * folders  # six figure types and the law intervals
+    assert len(imgs) >= 7
     bad = [i["src"] for i in imgs if not i["ok"]]
     assert not bad, f"images that did not load: {bad}"
 
@@ -56,7 +56,7 @@ def test_claim_table_holds_every_claim_id(page):
     ids = page.eval("Array.from(document.querySelectorAll('#claims-table code.claim-id')).map(c => c.textContent)")
     assert sorted(ids) == sorted(REGISTRY)
     verdicts = page.eval("Array.from(document.querySelectorAll('#claims-table td[class^=v-]')).map(c => c.textContent)")
-    assert set(v.replace(" (proxy)", "") for v in verdicts) <= {"holds", "fails", "no data"}
+    assert set(v.replace(" (proxy)", "") for v in verdicts) <= {"holds", "fails", "inconclusive", "no data"}
 
 
 def test_clicking_a_header_sorts_the_layer_table(page):

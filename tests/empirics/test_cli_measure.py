@@ -1,7 +1,7 @@
 """``python -m empirics measure``: one-line errors (exit 2), interruption (exit 3) and layer-by-layer resume.
 
-The zoo/data seam ``empirics.cli._api`` is replaced here by a tiny in-test registry (one MLP, small data
-sets) so the CLI logic is tested in seconds; one subprocess test runs the real entry point.
+The zoo/data seam ``empirics.measure_command._api`` is replaced here by a tiny in-test registry (one MLP, small
+data sets) so the CLI logic is tested in seconds; one subprocess test runs the real entry point.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 import pytest
 import torch
 
-from empirics import cli
+from empirics import cli, measure_command
 from empirics import curvature as C
 from empirics.curvature import engine as E
 from empirics.schema import validate
@@ -27,7 +27,7 @@ API = TINY_API
 
 @pytest.fixture(autouse=True)
 def tiny_api(monkeypatch):
-    monkeypatch.setattr(cli, "_api", lambda: API)
+    monkeypatch.setattr(measure_command, "_api", lambda: API)
 
 
 def _run(capsys, *extra, out=None, k="2"):
@@ -72,7 +72,7 @@ def test_success_writes_complete_valid_file(capsys, tmp_path):
     [
         (["--model", "resnet999"], "unknown model 'resnet999'"),
         (["--layers", "0", "bogus"], "unknown layer(s) bogus; valid: 0, 2, 4"),
-        (["--batch", "0"], "--batch must be >= 1"),
+        (["--batch", "0"], "argument --batch: must be an integer >= 1"),
         (["--dataset", "empty"], "empty dataset"),
         (["--dataset", "missing"], "put it under /nowhere"),
         (["--batch", "50"], "has only 12 samples"),
@@ -80,7 +80,7 @@ def test_success_writes_complete_valid_file(capsys, tmp_path):
         (["--device", "tpu"], "unknown device 'tpu'"),
         (["--k", "3"], "exceeds layer '4'"),
         (["--checkpoint", "/nonexistent/ckpt.pt"], "no such file"),
-        (["--batch", "notanint"], "invalid int value"),
+        (["--batch", "notanint"], "argument --batch: must be an integer >= 1"),
     ],
 )
 def test_bad_arguments_one_line_exit_2(capsys, tmp_path, extra, message):
@@ -235,3 +235,19 @@ def test_real_entry_point_unknown_model_subprocess(tmp_path):
     assert r.returncode == 2
     line = _one_line_error(r.stderr)
     assert "unknown model 'nope'" in line
+
+
+def test_a_file_with_the_old_monte_carlo_labels_is_not_resumed(capsys, tmp_path):
+    """Files whose GN Kronecker factor drew its labels otherwise (before per-sample keyed generators) would mix
+    two samplers in one result: such a partial file is refused, naming the setting."""
+    out = tmp_path / "r.json"
+    argv = ["measure", "--model", "tiny_mlp", "--dataset", "tiny", "--batch", "8", "--k", "2", "--no-progress"]
+    assert cli.main(argv + ["--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["run"]["measure"]["kron_gn_labels"].startswith("per-sample generator keyed by")
+    del doc["run"]["measure"]["kron_gn_labels"]
+    out.write_text(json.dumps(dict(doc, complete=False, layers=doc["layers"][:1])))
+    capsys.readouterr()
+    assert cli.main(argv + ["--out", str(out)]) == 2
+    line = _one_line_error(capsys.readouterr().err)
+    assert "different settings (measure.kron_gn_labels: missing vs 'per-sample generator keyed by" in line

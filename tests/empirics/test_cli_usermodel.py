@@ -71,12 +71,18 @@ def test_user_model_measured_and_resumable(capsys, files, data):
         "head",
     ]
     assert doc["run"]["batch_size"] == 8 and doc["run"]["dataset"] == data
-    code, err = _run(capsys, files, "--data", str(files / data), "--batch", "8")  # resume: nothing to redo
+    before = (files / "r.json").read_bytes()
+    code, err = _run(capsys, files, "--data", str(files / data), "--batch", "8")  # complete: nothing to redo
+    assert code == 0, err
+    assert "already complete" in err and (files / "r.json").read_bytes() == before  # left untouched
+    partial = dict(doc, complete=False, layers=doc["layers"][:2])  # an interrupted run resumes the rest
+    (files / "r.json").write_text(json.dumps(partial))
+    code, err = _run(capsys, files, "--data", str(files / data), "--batch", "8")
     assert code == 0, err
     again = json.loads((files / "r.json").read_text())
-    assert again["layers"] == doc["layers"] and again["provenance"]["settings"]["resumed_layers"] == [
-        r["name"] for r in doc["layers"]
-    ]
+    assert again["complete"] and again["layers"][:2] == doc["layers"][:2]
+    assert [r["name"] for r in again["layers"]] == [r["name"] for r in doc["layers"]]
+    assert again["provenance"]["settings"]["resumed_layers"] == ["attn.in_proj_weight", "attn.out_proj"]
 
 
 def test_checkpoint_and_model_args(capsys, files):

@@ -15,6 +15,7 @@ from empirics.compare import run as R
 from empirics.compare.cli import build_spec, register_cli
 from empirics.compare.spec import LR_CENTRE, PRESETS
 from empirics.compare_schema import CONFIG_NAMES, OPTIMIZER_OF, SchemaError, summarize_runs, validate
+from empirics.output import ResumeError
 from tests import paths
 
 ROOT = paths.ROOT
@@ -106,12 +107,16 @@ def test_resume_skips_finished_cells(tmp_path):
     assert [(c["name"], c["seed"]) for c in rec2.calls] == [("sn", spec.seeds[-1])]
     again = json.loads(path.read_text())
     assert again["complete"] and again["summary"]["adamw"]["seeds"] == first and len(again["runs"]) == 4
+    assert len(again["provenance"]["earlier_parts"]) == 1  # the first session's provenance is kept
+    stamp = [(r["measured_with"]["created"], r["measured_with"]["pid"]) for r in again["runs"]]
+    first, second = ((p["created"], p["pid"]) for p in (again["provenance"]["earlier_parts"][0], again["provenance"]))
+    assert stamp == [first] * 3 + [second]  # each cell says which session ran it
 
 
 def test_resume_refuses_a_file_made_with_other_settings(tmp_path):
     spec = TINY.with_overrides(configs=("adamw",), seeds=(0,))
     R.run_compare(spec, tmp_path, progress=False, api=_api())
-    with pytest.raises(R.CompareError, match="different settings .*epochs"):
+    with pytest.raises(ResumeError, match="different settings .*epochs: 2 vs 3"):
         R.run_compare(spec.with_overrides(epochs=3), tmp_path, progress=False, api=_api())
 
 
@@ -172,11 +177,11 @@ def _cli(*args, cwd=ROOT):
     "args, msg",
     [
         (["--optimizers", "adamw", "lion"], "unknown optimizer 'lion'"),
-        (["--seeds", "0"], "--seeds must be >= 1"),
+        (["--seeds", "0"], "argument --seeds: must be an integer >= 1"),
         (["--model", "resnet9000"], "unknown model 'resnet9000'"),
         (["--dataset", "mnist"], "unknown dataset 'mnist'"),
         (["--dataset", "cifar10", "--data-dir", "/nonexistent"], "cifar10"),
-        (["--epochs", "0"], "--epochs must be >= 1"),
+        (["--epochs", "0"], "argument --epochs: must be an integer >= 1"),
         (["--device", "tpu"], "unknown device"),
     ],
 )
@@ -184,7 +189,7 @@ def test_bad_arguments_exit_2_with_one_line(args, msg, tmp_path):
     r = _cli("--preset", "tiny", "--out", str(tmp_path), "--no-progress", *args)
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and msg in lines[0] and "Traceback" not in r.stderr
+    assert len(lines) == 1 and "error:" in lines[0] and msg in lines[0] and "Traceback" not in r.stderr
     assert not list(tmp_path.glob("*.json"))
 
 
@@ -193,8 +198,10 @@ def test_cli_tiny_preset_runs_and_resumes(tmp_path):
     assert r.returncode == 0, r.stderr
     doc = json.loads((tmp_path / "optim_compare_tiny.json").read_text())
     assert set(doc["summary"]) == {"adamw", "spectral_beta10"} and "[compare]" in r.stderr
+    before = (tmp_path / "optim_compare_tiny.json").read_bytes()
     r = _cli("--preset", "tiny", "--optimizers", "adamw", "scalar_beta10", "--seeds", "2", "--out", str(tmp_path))
-    assert r.returncode == 0 and "resuming" in r.stderr and "search" not in r.stderr.split("resuming", 1)[1]
+    assert r.returncode == 0 and "already complete" in r.stderr and "search" not in r.stderr, r.stderr
+    assert (tmp_path / "optim_compare_tiny.json").read_bytes() == before  # a finished file is left as it is
 
 
 def test_cli_spec_overrides():

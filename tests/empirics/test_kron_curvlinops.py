@@ -8,9 +8,10 @@ samples, ``CrossEntropyLoss(reduction="mean")`` on (N, C) logits, ``kfac_approx=
 * gradient factor ``ggT``: curvlinops backpropagates the *mean* loss, :math:`g=\delta_i/N`, and multiplies
   by :math:`N` ("mean" correction :math:`N^2/N`): ``ggT`` :math:`=\frac1N\sum_{i,t}\delta\delta^\top=L\cdot C_\delta`
   (our :math:`C_\delta=\Gamma` averages over locations too). ``fisher_type="empirical"`` ↔ true-label
-  :math:`\delta` (EF); ``"type-2"`` ↔ our ``gn_mode="exact"``; ``"mc"`` ↔ our ``gn_mode="mc"`` with the same
-  seed (both draw ``softmax(f).multinomial(1, generator)`` with a generator seeded the same way, one
-  draw for the whole batch after the other), so even the sampled factor agrees to rounding;
+  :math:`\delta` (EF); ``"type-2"`` ↔ our ``gn_mode="exact"``; ``"mc"`` ↔ our ``gn_mode="mc"``: we draw
+  sample :math:`i`'s labels with its own generator seeded ``sample_seed(seed, i)`` (both draw
+  ``softmax(f).multinomial(1, generator)``, draw after draw), so curvlinops run on sample :math:`i` alone
+  with that seed draws the same labels, and the mean of those one-sample factors equals ours to rounding;
 * curvlinops' KFAC is ``ggT`` ⊗ ``aaT`` acting on weight-shaped tensors (``ggT @ M @ aaT``), so
   :math:`v^\top Kv=L\,(u^\top C_\delta u)(w^\top C_Aw)=h^{\rm KFC}_k` for :math:`v=\mathrm{vec}(uw^\top)`;
 * ``MSELoss(reduction="mean")`` on (N, C) outputs, per-sample loss :math:`\frac1C\lVert f-t\rVert^2`:
@@ -25,6 +26,7 @@ import torch
 from torch import nn
 
 from empirics.kron import collect_layer_io, kron_record
+from empirics.kron.likelihood import sample_seed
 from tests.cases import ce
 
 pytestmark = pytest.mark.usefixtures("float64_one_thread")
@@ -100,8 +102,14 @@ def test_exact_gn_factor_matches_curvlinops_type2_and_kfac_quadratic_form(name):
 @pytest.mark.parametrize("name", ["0", "7"])
 def test_mc_gn_factor_matches_curvlinops_mc_with_same_samples(name):
     model, x, y = model_and_batch()
-    _, _, ggT = kfac(model, nn.CrossEntropyLoss(), name, x, y, "mc", mc_samples=3, seed=11)
-    io = collect_layer_io(model, ce, x, y, name, gn_samples=3, gn_mode="mc", seed=11)
+    per_sample = [
+        kfac(
+            model, nn.CrossEntropyLoss(), name, x[i : i + 1], y[i : i + 1], "mc", mc_samples=3, seed=sample_seed(11, i)
+        )[2]
+        for i in range(len(y))
+    ]
+    ggT = torch.stack(per_sample).mean(0)
+    io = collect_layer_io(model, ce, x, y, name, gn_samples=3, gn_mode="mc", seed=11, chunk_size=7)
     assert rel(io.L * io.C_delta_gn, ggT) < TOL
     other = collect_layer_io(model, ce, x, y, name, gn_samples=3, gn_mode="mc", seed=12)
     assert rel(io.L * other.C_delta_gn, ggT) > 1e-3  # a different seed gives different samples

@@ -10,7 +10,10 @@ import pytest
 
 from empirics import presets
 from empirics.data import DATASET_NAMES, DatasetNotFound
-from empirics.presets import PRESETS, RunSpec, run_spec
+from empirics.output import ResumeError
+from empirics.presets import PRESETS, RunSpec
+from empirics.presets import run as preset_run
+from empirics.presets.run import run_spec
 from empirics.schema import validate
 from empirics.zoo import MODEL_NAMES
 
@@ -64,7 +67,7 @@ def test_tiny_spec_writes_valid_results_and_resumes(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("should not run")
 
-    monkeypatch.setattr(presets, "train", boom)
+    monkeypatch.setattr(preset_run, "train", boom)
     monkeypatch.setattr("empirics.measurement.runner.measure_layers", boom)
     assert run_spec(TINY, out, cache_dir=cache, progress=False) == files
 
@@ -87,11 +90,15 @@ def test_tiny_spec_writes_valid_results_and_resumes(tmp_path, monkeypatch):
     resumed = json.loads(files[1].read_text())
     assert resumed["complete"] and [layer["name"] for layer in resumed["layers"]] == ["layers.0", "head"]
     assert resumed["layers"][0] == docs[1]["layers"][0]
+    first, second = (layer["measured_with"] for layer in resumed["layers"])
+    assert first == docs[1]["layers"][0]["measured_with"]  # each layer says which session measured it
+    assert resumed["provenance"]["earlier_parts"][0]["created"] == docs[1]["provenance"]["created"]
+    assert second["created"] == resumed["provenance"]["created"] and "git_dirty" in resumed["provenance"]
     assert resumed["layers"][1]["h_exact"] == pytest.approx(docs[1]["layers"][1]["h_exact"], rel=1e-10)
 
     # a file made with other settings is refused, not silently kept
     changed = dataclasses.replace(TINY, batch_size=20)
-    with pytest.raises(presets.PresetError, match="different run settings \\(batch_size\\)"):
+    with pytest.raises(ResumeError, match="different settings \\(spec.batch_size: 24 vs 20\\)"):
         run_spec(changed, out, cache_dir=cache, progress=False)
 
 
@@ -150,15 +157,44 @@ def test_paper_specs_build_and_run_forward(tmp_path):
     """Every paper run builds at full size on its (stand-in) data shape and maps inputs to class/byte logits."""
     import torch
 
-    from empirics.presets import _load_data
-    from empirics.train import _build_args
+    from empirics.model_args import build_kwargs_for
+    from empirics.presets.run import load_data
     from empirics.zoo import build_model, layer_table
 
     for spec in PRESETS["paper"]:
-        ds = _load_data(spec, "train", True, 2, str(tmp_path))
-        model = build_model(spec.model, **_build_args(ds, 0, dict(spec.model_kwargs))).eval()
+        ds = load_data(spec, "train", True, 2, str(tmp_path))
+        model = build_model(spec.model, **build_kwargs_for(ds, seed=0, model_kwargs=spec.model_kwargs)).eval()
         with torch.no_grad():
             out = model(ds.inputs)
         want = 256 if ds.task == "lm" else ds.n_classes
         assert out.shape[0] == 2 and out.shape[-1] == want, spec.name
         assert layer_table(model), spec.name
+
+
+def test_run_cli_interrupt_keeps_layers_and_resumes(tmp_path, capsys, monkeypatch):
+    """Ctrl-C after the first measured layer: exit 3, one line, the layer kept; the same command finishes."""
+    import empirics.measurement.runner as measure
+
+    monkeypatch.setenv("SAD_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(PRESETS, "tiny", [dataclasses.replace(TINY, measure_epochs=None)])
+    real = measure.measure_layers
+
+    def stop_after_first(*a, on_layer=None, **k):
+        def hook(rec):
+            on_layer(rec)
+            raise KeyboardInterrupt
+
+        return real(*a, on_layer=hook, **k)
+
+    monkeypatch.setattr(measure, "measure_layers", stop_after_first)
+    out = tmp_path / "out"
+    assert _cli(["run", "--preset", "tiny", "--out", str(out), "--no-progress"]) == 3
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("interrupted:"), err
+    partial = json.loads((out / "tiny_mlp.json").read_text())
+    assert partial["complete"] is False and [r["name"] for r in partial["layers"]] == ["layers.0"]
+    monkeypatch.setattr(measure, "measure_layers", real)
+    assert _cli(["run", "--preset", "tiny", "--out", str(out), "--no-progress"]) == 0
+    done = json.loads((out / "tiny_mlp.json").read_text())
+    assert done["complete"] and done["layers"][0] == partial["layers"][0] and len(done["layers"]) == 2
+    assert sorted(p.name for p in out.iterdir()) == ["tiny_mlp.json"]  # no lock or temp file left

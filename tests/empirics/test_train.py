@@ -122,7 +122,7 @@ def test_cli_train_gpt2_and_errors(tmp_path, capsys):
     assert model.context == 8 and len(model.blocks) == 1
     assert _cli(["train", "--model", "nope", "--dataset", "digits", "--epochs", "1", "--checkpoint-dir", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: unknown model 'nope'") and err.count("\n") == 1
+    assert err.startswith("error: --model: unknown model 'nope'") and err.count("\n") == 1
     assert (
         _cli(
             [
@@ -142,3 +142,28 @@ def test_cli_train_gpt2_and_errors(tmp_path, capsys):
         == 2
     )
     assert "cifar-10-batches-py" in capsys.readouterr().err
+
+
+def test_checkpoints_are_written_atomically_and_orphans_swept(tmp_path, monkeypatch, capsys):
+    """A kill during ``torch.save`` leaves no truncated ``epoch_N.pt``; a rerun removes the temp file left."""
+    import os
+
+    from empirics import train as T
+
+    def killed(obj, fh):
+        fh.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(T.torch, "save", killed)
+    model = build_model("mlp", num_classes=10, image_size=8, width=4, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        train(model, _digits(32), epochs=0, batch_size=16, lr=0.1, seed=0, checkpoint_dir=tmp_path,
+              checkpoint_epochs=(0,), progress=False)  # fmt: skip
+    assert list(tmp_path.iterdir()) == []  # neither a partial epoch_0.pt nor a temp file
+    monkeypatch.undo()
+    (tmp_path / ".epoch_0.pt.abcdefgh.tmp").write_bytes(b"left by a SIGKILL")
+    argv = ["train", "--model", "mlp", "--dataset", "digits", "--image-size", "8", "--width", "4", "--epochs", "0"]
+    argv += ["--n-samples", "32", "--checkpoint-dir", str(tmp_path), "--no-progress"]
+    assert _cli(argv) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_0.pt", "train_metrics.json"]
+    assert os.stat(tmp_path / "epoch_0.pt").st_size > 100

@@ -35,18 +35,18 @@ def test_readme_table_matches_registry():
     rows = _table_rows(text)
     for st in PAPER_STATEMENTS:
         assert st.name in rows, f"README table lacks {st.name!r} (regenerate with `python -m theory --markdown`)"
-        assert rows[st.name] == st.verdict.value, (
-            f"{st.name}: README says {rows[st.name]!r}, registry {st.verdict.value!r}"
+        assert rows[st.name] == st.verdict_label, (
+            f"{st.name}: README says {rows[st.name]!r}, registry {st.verdict_label!r}"
         )
 
 
 def test_table_parser_reads_the_generated_row_format():
-    # the row format of `python -m theory --markdown` (checked in test_theory_cli.py), without recomputing evidence
-    rows = [f"| {st.name} | {st.verdict.value} | evidence / with a slash |" for st in PAPER_STATEMENTS]
+    # the row format of `python -m theory --markdown` (checked in test_cli.py), without recomputing evidence
+    rows = [f"| {st.name} | {st.verdict_label} | evidence / with a slash |" for st in PAPER_STATEMENTS]
     text = (
         f"## {HEADING}\n\n| statement | verdict | evidence |\n|---|---|---|\n"
         + "\n".join(rows)
         + "\n## next\n| x | y |\n"
     )
     parsed = _table_rows(text)
-    assert parsed == {st.name: st.verdict.value for st in PAPER_STATEMENTS}
+    assert parsed == {st.name: st.verdict_label for st in PAPER_STATEMENTS}

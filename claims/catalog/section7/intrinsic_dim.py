@@ -6,12 +6,13 @@ from __future__ import annotations
 from ...bundle import Bundle
 from ...checks import Measure, all_ok, claim, law
 from ...context import Context
-from ...measures.laws import population
-from ...measures.participation import pr_range, pr_range_perturb, zeta_bound
+from ...measures.laws import population, row_units, uncertainty_of
+from ...measures.participation import exact_zeta_bound, pr_range, pr_range_perturb, zeta_bound
 from ...model import LAW, Candidate
 from ...perturb import block, flip, rec_from_ref
-from ...records import network, ref
+from ...records import Layer, network, ref
 from ...tolerance import point
+from ...uncertainty.judge import Group, below
 
 CLAIMS = [
     claim(
@@ -99,7 +100,7 @@ CLAIMS.append(
 
 # -- the ζ bound at αγ = 2 (analytic) and the data's consistency with it ------------------------------------
 def _zeta2(b: Bundle, ctx: Context) -> Measure:
-    return Measure(zeta_bound(2.0), "ζ(2)²/ζ(4) (mpmath; = 5/2 exactly)", [])
+    return Measure(exact_zeta_bound(2.0), "ζ(2)²/ζ(4) (mpmath; = 5/2 exactly)", [])
 
 
 CLAIMS.append(
@@ -130,6 +131,7 @@ def _zeta_cons(b: Bundle, ctx: Context) -> Measure:
         return Measure(None, "no layer with αγ > 1 and a PR_h")
     viol = [f"{ref(n, x)}: αγ = {ag:.2f}, PR_h = {x.pr_h:.2f} > bound {bd:.2f}" for n, x, ag, bd in rows if x.pr_h > bd]
     nost = [r for r in rows if r[0].label != "intrinsic_dim[scaling_test]"]
+    units, used = row_units(b, ctx, [(n, x) for n, x, *_ in rows], _slack, lambda x: _slack(x) <= 0, below(0.0, False))
     return Measure(
         (sum(x.pr_h <= bd for _, x, _, bd in rows), len(rows)),
         "intrinsic_dim (+ project) rows with αγ > 1: PR_h ≤ ζ(αγ)²/ζ(2αγ)",
@@ -142,8 +144,16 @@ def _zeta_cons(b: Bundle, ctx: Context) -> Measure:
             )
         ],
         violators=viol,
-        notes=["value = (# rows within the bound, n)"],
+        notes=["value = (# rows within the bound, n)"]
+        + (["project rows: PR_h − bound per seed × batch (a cell with αγ ≤ 1 is left out)"] if used else []),
+        uncertainty=uncertainty_of(b, Group("rows", "every", units), used, False),
     )
+
+
+def _slack(x: Layer) -> float:
+    """PR_h − ζ(αγ)²/ζ(2αγ) of one layer (NaN where αγ ≤ 1: no bound)."""
+    ag = x.extra.get("alpha_gamma_product", x.alpha * x.gamma)
+    return x.pr_h - zeta_bound(ag) if ag == ag and ag > 1 and x.pr_h == x.pr_h else float("nan")
 
 
 def _zeta_perturb(docs, out):

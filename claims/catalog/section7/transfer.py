@@ -4,17 +4,17 @@ preference (Remark 2(ii)) and the HT-SR connection :math:`\alpha_{\rm weight}<s`
 
 from __future__ import annotations
 
-from theory.fits import fit_rank_models
-
 from ...bundle import Bundle
 from ...checks import Measure, all_ok, claim, law
 from ...context import Context
-from ...measures.laws import population
-from ...measures.rank_models import counts, refit_labels, rmt_phase, vgg_epoch
+from ...measures.laws import population, row_units, uncertainty_of
+from ...measures.rank_models import bic_unit, counts, refit_labels, rmt_phase, vgg_epoch
 from ...measures.transfer import POOLED, cifar, count_perturb, median_perturb, pooled, single
 from ...model import Candidate
 from ...perturb import rec_from_ref, set_relerr
 from ...records import Layer, Network, networks, ref
+from ...replicates import groups
+from ...uncertainty.judge import Group, Uncertainty, Unit, above
 
 CLAIMS = [
     claim(
@@ -88,6 +88,30 @@ def _boundary(b: Bundle, ctx: Context) -> Measure:
         [ref(n, x) for n, x in bnd],
         violators=viol,
         notes=["value = (fraction of boundary layers with rel err > 10 %, same for interior layers)"],
+        uncertainty=_boundary_uncertainty(b, ctx, bnd, inner, fb - fi),
+    )
+
+
+def _boundary_uncertainty(b: Bundle, ctx: Context, bnd: list, inner: list, diff: float) -> Uncertainty | None:
+    """Per layer "rel err > 10 %" with intervals; most boundary layers, and a larger share than the interior:
+    the share difference's interval comes from the two count intervals (boundary low − interior high, …)."""
+
+    def breaks(x: Layer) -> bool:
+        return x.relerr > 0.10
+
+    bu, used_b = row_units(b, ctx, bnd, lambda x: x.relerr, breaks, above(0.10))
+    iu, used_i = row_units(b, ctx, inner, lambda x: x.relerr, breaks, above(0.10))
+    gb, gi = Group("boundary layers with rel err > 10 %", "most", bu), Group("interior", "most", iu)
+    (hb, ib, nb), (hi, ii, ni) = gb.counts(), gi.counts()
+    ni = max(ni, 1)
+    share = Unit(
+        "share of boundary − share of interior layers with rel err > 10 %",
+        diff,
+        above(0.0),
+        (hb / nb - (hi + ii) / ni, (hb + ib) / nb - hi / ni),
+    )
+    return uncertainty_of(
+        b, Group("conditions", "every", [gb, share]), list({g.label: g for g in used_b + used_i}.values()), False
     )
 
 
@@ -113,7 +137,7 @@ CLAIMS.append(
 
 # -- Remark 2(ii): BIC selects log-normal over power law on most layers (every file with rank-profile data) ------
 def _ln_most(b: Bundle, ctx: Context) -> Measure:
-    pops = []
+    pops: list[tuple[str, tuple]] = []
     if b.has("alpha_triangle"):
         labels = []
         for blk in b.need("alpha_triangle").items():
@@ -139,9 +163,13 @@ def _ln_most(b: Bundle, ctx: Context) -> Measure:
                 counts(r["sigma_bic_best"].str() for r in b.need("kronecker")["layers"].items()),
             )
         )
-    for n in networks(b, "project"):
-        lab = [fit_rank_models(x.extra["sigma"]).winner for x in n.layers]
-        pops.append((f"{n.label} (refit)", counts(w for w in lab if w)))
+    units = [Unit.frozen(p, c[2] - max(c[0], c[1]), c[2] > max(c[0], c[1]), above(0.0), p) for p, c in pops]
+    used = []
+    for g in groups(b):
+        c, unit = bic_unit(b, ctx, g)
+        pops.append((f"{g.label} (refit)", c))
+        units.append(unit)
+        used.append(g)
     if not pops:
         return Measure(None, "no rank-profile data")
     plural = [(p, c) for p, c in pops if c[2] > max(c[0], c[1])]
@@ -153,7 +181,13 @@ def _ln_most(b: Bundle, ctx: Context) -> Measure:
         [Candidate(p, c, sum(c)) for p, c in pops]
         + [Candidate("LN a strict majority: (# populations, n)", (len(pair), len(pops)), None)],
         violators=[f"{p}: (PL, EXP, LN) = {c}" for p, c in pops if (p, c) not in plural],
-        notes=["value = (# populations where LN is the plurality, n)"],
+        notes=["value = (# populations where LN is the plurality, n)"]
+        + (
+            ["project networks: (PL, EXP, LN) are winner shares × layers, averaged over seeds × batches"]
+            if used
+            else []
+        ),
+        uncertainty=uncertainty_of(b, Group("populations", "every", units), used, True),
     )
 
 
