@@ -108,8 +108,8 @@ def test_generic_rule_reused_and_tied_weights(factory):
     r = _check(model, ce, x, y, dirs_of(model, ce, x, y, layers))
     if factory is Reused:  # a module called twice and a tied weight: their tangents start at the weight
         assert set(r.at_output) == {"head"}, r.at_output
-    else:  # one call each: the rank-one tangents start at the module outputs
-        assert set(r.at_output) == set(layers)
+    else:  # `a` is called twice per forward (its tangent starts at the weight); b and c once each: at the outputs
+        assert set(r.at_output) == set(layers) - {"a"}, r.at_output
 
 
 class ViewWrite(nn.Module):
