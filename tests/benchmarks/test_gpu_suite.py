@@ -43,3 +43,21 @@ def test_gpu_suite_bad_argument_exit_2(tmp_path):
         ["bash", str(paths.ROOT / "benchmarks" / "gpu_suite.sh"), "--fast"], capture_output=True, text=True, timeout=60
     )
     assert r.returncode == 2 and "unknown argument --fast" in r.stderr
+
+
+def test_gpu_suite_a_failing_step_sets_exit_1(tmp_path):
+    """Every step (and the summary) through an interpreter that fails: the script goes on, names each failed
+    step with its exit status, and exits 1."""
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'no such interpreter' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    r = subprocess.run(
+        ["bash", str(paths.ROOT / "benchmarks" / "gpu_suite.sh"), "--toy", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHON": str(fake)},
+    )
+    assert r.returncode == 1
+    for step in STEPS:
+        assert f"== {step}: exit status 3" in r.stderr
