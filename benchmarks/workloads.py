@@ -6,7 +6,7 @@ Models are built by :func:`empirics.zoo.build_model`, except these built-in nets
   · BN · ReLU · Flatten · Linear(→ classes), 12×12 inputs; three measured layers (conv, conv, head);
 * ``tiny`` — a smaller variant (Conv(3→4) · BN · ReLU · Flatten · Linear), 6×6 inputs, for the agreement test;
 * ``tanh_mlp`` — Flatten · Linear(784→W) · tanh · Linear(W→W) · tanh · Linear(W→classes) on 1×28×28 inputs
-  (W = ``--width``, default 256): the smooth network of the single-layer targets (``0`` is W×784, ``2`` W×W);
+  (W = ``--width``, default 256): the smooth network of the single-layer targets (layer ``1`` is W×784, ``3`` W×W);
 * ``hf_gpt2`` — HuggingFace ``GPT2LMHeadModel`` from a tiny ``GPT2Config`` (no download; vocab 256,
   ``--width`` = n_embd (default 32), ``n_layer`` 2, 2 heads, eager attention), measured on its logits
   (:func:`empirics.measurement.outputs.select_output`); ``wte`` is tied to the LM head (one layer, every use).
