@@ -38,15 +38,21 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from empirics.curvature.tangents import qsum  # noqa: E402
+
 Kernel = Callable[..., torch.Tensor]
 
 
 def fwd_adj_tanh_source(z2dot, y2, lam2):
-    """ẏ = (1 − y²) ż and the per-row source ⟨λ, −2y(1 − y²) ż²⟩ (tanh)."""
+    """ẏ = (1 − y²) ż and the per-row source ⟨λ, −2y(1 − y²) ż²⟩ (tanh), as the engine's rule forms them
+    (:mod:`empirics.curvature.tangent_rules`: φ', φ'' without the row dimension, then
+    :func:`~empirics.curvature.tangents.qsum`)."""
     d1 = 1 - y2 * y2
-    y2dot = d1 * z2dot
-    src = ((lam2 * (-2 * y2 * d1)) * z2dot * z2dot).flatten(1).sum(1)
-    return y2dot, src
+    d2 = -2 * y2 * d1
+    return d1 * z2dot, qsum(lam2 * d2, z2dot, z2dot)
 
 
 def fwd_adj_tanh_layer(y1, u, w, y2, lam2, W4, p, n_global):

@@ -75,6 +75,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="an engine method, e.g. fwd_fwd | fwd_rev | rev_rev | auto (default: the engine's)",
     )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="engine: the torch.compile-d fused kernels of empirics.curvature.fused (compile time in the warm-up)",
+    )
     p.add_argument("--allow-tf32", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-whole", action="store_true", help="time only the curvature stages")
@@ -144,7 +149,13 @@ def _stage_fns(a, work, dirs, layer_types):
 
     names = list(dirs)
     # one engine cache for the workload, as one measurement keeps it: detection is paid once, not per repeat
-    ekw = {"chunk_size": a.chunk_size, "method": a.engine_method, "cache": EngineCache(), "max_memory": a.max_memory}
+    ekw = {
+        "chunk_size": a.chunk_size,
+        "method": a.engine_method,
+        "cache": EngineCache(),
+        "max_memory": a.max_memory,
+        "compile_kernels": a.compile,
+    }
     fns = {
         "gradient": lambda: methods.plain_gradient(work),
         "paper": lambda: methods.paper_curvatures(work, dirs),

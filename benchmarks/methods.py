@@ -65,6 +65,7 @@ def engine_results(
     method: str | None = None,
     cache=None,
     max_memory: int | None = None,
+    compile_kernels: bool = False,
 ):
     """The engine's :func:`empirics.curvature.exact_curvatures`: ``name -> CurvatureResult`` (values, method, …).
 
@@ -83,6 +84,7 @@ def engine_results(
         chunk_size=chunk_size,
         cache=cache,
         max_memory=max_memory,
+        compile_kernels=compile_kernels,
         **kw,
     )
 

@@ -72,7 +72,19 @@ def _reverse(model, loss_fn, inputs, targets, directions, gn_names, gn_form, chu
 
 
 def _forward_adjoint(
-    model, loss_fn, inputs, targets, directions, names, max_memory, chunk_size, cache, verdicts, pl_note, on_chunk
+    model,
+    loss_fn,
+    inputs,
+    targets,
+    directions,
+    names,
+    max_memory,
+    chunk_size,
+    cache,
+    verdicts,
+    pl_note,
+    on_chunk,
+    compile_kernels=False,
 ):
     """``fwd_adj`` on ``names`` together: (results, reason it was not used or "")."""
     if not names:
@@ -89,6 +101,7 @@ def _forward_adjoint(
             rows=chunk_size,
             cache=cache,
             on_group=None if on_chunk is None else (lambda i, n: on_chunk(f"{len(names)} layers (fwd_adj)", i, n)),
+            compile_kernels=compile_kernels,
         )
     except Unsupported as exc:
         return {}, one_line(exc)
@@ -133,6 +146,7 @@ def exact_curvatures(
     cache: EngineCache | None = None,
     on_chunk: ChunkHook | None = None,
     max_memory: int | None = None,
+    compile_kernels: bool = False,
 ) -> dict[str, CurvatureResult]:
     r""":math:`h_k=v_k^\top Hv_k` for each layer ``name -> (k, *weight_shape)`` stack of directions.
 
@@ -143,7 +157,8 @@ def exact_curvatures(
     vmapped jvp of the outputs per layer; ``"reverse"`` — the output adjoints of all those layers at once
     (certified by a jvp check; falls back with the reason recorded); ``"auto"`` — ``"reverse"`` when the
     outputs per sample are few next to the directions measured. ``cache``: an engine's
-    :class:`EngineCache` (a fresh one when ``None``); ``on_chunk(name, done, total)``: progress within a layer.
+    :class:`EngineCache` (a fresh one when ``None``); ``on_chunk(name, done, total)``: progress within a layer;
+    ``compile_kernels``: ``fwd_adj`` with the ``torch.compile``-d fused kernels of :mod:`empirics.curvature.fused`.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -192,6 +207,7 @@ def exact_curvatures(
                 verdicts,
                 pl_note,
                 on_chunk,
+                compile_kernels,
             )
             if method == "fwd_adj" and fa_reason:
                 raise ValueError(f"method 'fwd_adj' does not cover this model: {fa_reason}")

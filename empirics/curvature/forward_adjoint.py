@@ -40,6 +40,7 @@ from torch import nn
 
 from empirics import distributed as dist
 from empirics.curvature.forms import exact_forms, structure
+from empirics.curvature.fused import FusedKernels
 from empirics.curvature.injection import eligible, output_tangent
 from empirics.curvature.memory import CPU_BUDGET, activation_bytes, available_bytes
 from empirics.curvature.tangent_modes import AdjointRecorder, TangentPropagator
@@ -198,12 +199,14 @@ def fwd_adj_curvatures(
     cache=None,
     check: bool = True,
     on_group: Callable[[int, int], None] | None = None,
+    compile_kernels: bool = False,
 ) -> ForwardAdjoint:
     r""":math:`h_k=v_k^\top Hv_k` and :math:`h^{\rm GN}_k` (this process's share; the caller all-reduces) for
     every layer of ``directions`` (``name -> (k, *weight_shape)``). ``rows``: directions per pass-2 group
     (default: :func:`rows_per_group` from ``max_memory`` bytes). ``cache``: an
     :class:`~empirics.curvature.result.EngineCache` (activation sizes, passed checks); ``on_group(done,
-    total)``: progress in directions after each group. Raises
+    total)``: progress in directions after each group; ``compile_kernels``: the fused, ``torch.compile``-d kernels of
+    :mod:`~empirics.curvature.fused` for the unary ops (off: eager). Raises
     :class:`~empirics.curvature.tangents.Unsupported` (with the reason) outside what the method covers."""
     names = [n for n, D in directions.items() if D.shape[0] > 0]
     empty = {n: D.new_zeros(0) for n, D in directions.items() if D.shape[0] == 0}
@@ -230,6 +233,7 @@ def fwd_adj_curvatures(
         step = rows or rows_per_group(model, inputs, total, max_memory, acts)
         h, h_gn = f0.new_zeros(total), f0.new_zeros(total)
         groups = 0
+        kernels = FusedKernels() if compile_kernels else None
         for g0 in range(0, total, step):
             g1 = min(total, g0 + step)
             tangents: list[tuple[torch.Tensor, Tan]] = []
@@ -242,7 +246,7 @@ def fwd_adj_curvatures(
                         joins.append((names[i], a - g0, output_tangent(modules[names[i]], layers[names[i]].kind, D)))
                     else:
                         tangents.append((weights[i], Tan(a - g0, D)))
-            mode = TangentPropagator(tangents, rec.seq, need, lam, g1 - g0, f0, n_model)
+            mode = TangentPropagator(tangents, rec.seq, need, lam, g1 - g0, f0, n_model, kernels)
             handles = [
                 modules[n].register_forward_hook(
                     lambda _m, args, out, s=s0, f=f, md=mode: md.inject(out, s, f, args[0])

@@ -163,8 +163,19 @@ class TangentPropagator(TorchDispatchMode):
     those of the ops from op ``n_model`` on (the loss's: the Gauss–Newton part); the tangent of a tensor
     is ``tan.get(t)``."""
 
-    def __init__(self, tangents: list[tuple[torch.Tensor, Tan]], seq, need, lambdas, n_rows: int, like, n_model: int):
+    def __init__(
+        self,
+        tangents: list[tuple[torch.Tensor, Tan]],
+        seq,
+        need,
+        lambdas,
+        n_rows: int,
+        like,
+        n_model: int,
+        kernels=None,
+    ):
         super().__init__()
+        self.kernels = kernels  # FusedKernels (empirics.curvature.fused) or None: eager rules
         self.pending = IdTable()  # module outputs whose layer's rows join when they are first read
         self.tan = IdTable()
         for w, t in tangents:
@@ -210,8 +221,12 @@ class TangentPropagator(TorchDispatchMode):
             flat, spec = _flat(rule_args, kwargs)
         out = func(*args, **kwargs)
         idx = self._next(base, out) if counted else None
+        lam0 = None
+        if self.kernels is not None:
+            lam0 = self.lam[idx] if idx is not None and self.need[idx] else None
+            self.kernels.keys = (torch._C._dispatch_tls_local_include_set(), torch._C._dispatch_tls_local_exclude_set())
         with _transforms_enabled():
-            yt, src = apply_rule(rule_func, rule_args, kwargs, out, tans, flat, spec)
+            yt, src = apply_rule(rule_func, rule_args, kwargs, out, tans, flat, spec, lam0, self.kernels)
         self._register(out, yt, inplace)
         if src is not None:
             if idx is None or not self.need[idx]:

@@ -117,7 +117,7 @@ _UNARY: dict[str, Callable] = {
 }
 
 
-def _unary(base, func, args, kwargs, out, t0: Tan):
+def _unary(base, func, args, kwargs, out, t0: Tan, lam=None, kernels=None):
     x0 = args[0]
     if base == "gelu":
         if kwargs.get("approximate", "none") != "none":
@@ -133,6 +133,9 @@ def _unary(base, func, args, kwargs, out, t0: Tan):
     else:
         return None
     v = t0.val
+    if kernels is not None and lam is not None and v.shape[1:] == out.shape == lam.shape == d1.shape == d2.shape:
+        y1, vals = kernels.unary(d1, lam * d2, v)  # one fused pass over the rows (empirics.curvature.fused)
+        return Tan(t0.start, y1), (lambda _lam: (t0.start, vals))
     return Tan(t0.start, d1 * v), (lambda lam: (t0.start, qsum(lam * d2, v, v)))
 
 
@@ -328,10 +331,12 @@ def _bilinear(base, func, args, kwargs, tans, nd):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def apply_rule(func, args, kwargs, out, tans: dict[int, Tan], flat, spec):
+def apply_rule(func, args, kwargs, out, tans: dict[int, Tan], flat, spec, lam=None, kernels=None):
     """``(out_tangents, source)`` of one op. ``tans``: flat-argument index → :class:`Tan` (only varying
     arguments; ``flat``/``spec`` the flattened ``(args, kwargs)``, ``spec=None`` when they hold no container). ``out_tangents``: a :class:`Tan`, a list of
-    them (list outputs) or ``None``; ``source``: ``None`` or a :data:`Source`. Raises :class:`Unsupported`."""
+    them (list outputs) or ``None``; ``source``: ``None`` or a :data:`Source`. Raises :class:`Unsupported`.
+    ``lam``, ``kernels``: the output's adjoint (when known) and :class:`~empirics.curvature.fused.FusedKernels`
+    (``None``: eager), for the fused unary rule."""
     base = base_name(func)
     cat = category(func)
     if cat == "constant":
@@ -360,7 +365,7 @@ def apply_rule(func, args, kwargs, out, tans: dict[int, Tan], flat, spec):
         elif base == "var" and func._overloadname == "correction":
             r = _var(args, kwargs, out, tans[0])
         else:
-            r = _unary(base, func, args, kwargs, out, tans[0])
+            r = _unary(base, func, args, kwargs, out, tans[0], lam, kernels)
         if r is not None:
             return r
     if not isinstance(out, torch.Tensor):
