@@ -4,7 +4,8 @@
 #   smallconv (k = 10 on 10 classes: the head's 10th direction lies beyond the gradient's rank),
 #   ResNet-18 (CIFAR stem, width 8), GPT-2 d_model 32 and 64 (whole: >= 2.5x), HuggingFace GPT-2 (tiny config),
 #   single non-piecewise layers (tanh MLP 256x256 and 256x784, B 512, k 20; GPT-2 d64 mlp.up, attn.qkv: >= 1.2x);
-#   every run: engine peak memory <= 2x the paper's loop.
+#   every run: engine peak memory <= 2x the paper's loop; then the tanh layer under a 24 MiB --max-memory budget,
+#   and the tanh layer and GPT-2 d64 with --compile (the torch.compile-d fused kernels).
 #
 #   bash benchmarks/cpu_targets.sh [--out DIR] [--only NAME[,NAME...]]
 #
@@ -49,6 +50,10 @@ run tanh_256x256 --model tanh_mlp --batch 512 --k 20 --only 3 --repeats 7 --targ
 run tanh_256x784 --model tanh_mlp --batch 512 --k 20 --only 1 --repeats 7 --target-speedup 1.2
 run gpt2_d64_mlp_up --model gpt2 --width 64 --context 16 --batch 4 --k 8 --only blocks.2.mlp.up --repeats 7 --target-speedup 1.2
 run gpt2_d64_attn_qkv --model gpt2 --width 64 --context 16 --batch 4 --k 8 --only blocks.2.attn.qkv --repeats 7 --target-speedup 1.2
+# options: the memory budget (chunked pass 2) and the torch.compile-d fused kernels
+run tanh_256x256_budget24M --model tanh_mlp --batch 512 --k 20 --only 3 --repeats 7 --target-speedup 1.2 --max-memory 24M
+run tanh_256x256_compile --model tanh_mlp --batch 512 --k 20 --only 3 --repeats 7 --target-speedup 1.2 --compile
+run gpt2_d64_compile --model gpt2 --width 64 --context 16 --batch 4 --k 8 --repeats 5 --target-speedup 2.5 --compile
 
 "$PY" benchmarks/speed_table.py "$OUT" "${NAMES[@]}" || status=1
 exit $status

@@ -33,6 +33,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
@@ -106,6 +107,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--probe", default=None, help=argparse.SUPPRESS)  # internal: child process for CPU memory
     p.add_argument("--probe-file", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--probe-warm", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.batch < 1 or a.k < 1 or a.repeats < 1:
         p.error("--batch, --k and --repeats must be ≥ 1")
@@ -176,13 +178,18 @@ def _stage_fns(a, work, dirs, layer_types):
 
 
 def _probe_main(a: argparse.Namespace) -> int:
-    """Child: load the parent's state, run one method once, print ru_maxrss before/after as JSON."""
+    """Child: load the parent's state, run one method once, print the peak RSS before/after as JSON.
+    ``--probe-warm``: first the same method on one sample (its own caches), so that one-time code
+    initialisation (lazy imports, torch.func's first use) is not counted, and little memory stays cached."""
     _configure(a)
     work = _workload(a)
     saved = torch.load(a.probe_file, weights_only=True)
     work.model.load_state_dict(saved["state"])
     dirs = saved["dirs"]
     layer_types = select_layers(work.model, a.layers, a.only)
+    if a.probe_warm:
+        one = replace(work, inputs=work.inputs[:1], targets=work.targets[:1])
+        _stage_fns(a, one, dirs, layer_types)[a.probe]()
     fn = _stage_fns(a, work, dirs, layer_types)[a.probe]
     before, how = timing.reset_rss_peak()
     fn()
@@ -198,13 +205,28 @@ def _cpu_memory(a, argv, work, dirs, stages) -> dict:
         torch.save({"state": work.model.state_dict(), "dirs": dirs}, path)
         for s in stages:
             cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--probe", s, "--probe-file", path]
-            r = subprocess.run(cmd, capture_output=True, text=True)
-            if r.returncode != 0:
-                out[s] = {"error": (r.stderr.strip().splitlines() or ["?"])[-1]}
-                continue
-            rec = json.loads(r.stdout.strip().splitlines()[-1])
-            out[s] = {"peak_extra_bytes": rec["rss_after"] - rec["rss_before"], "peak_total_bytes": rec["rss_after"]}
-            out["method"] = f"child process per method, one call: {rec['how']}"
+            got = {}
+            for kind, extra in (("warm", ["--probe-warm"]), ("cold", [])):
+                r = subprocess.run(cmd + extra, capture_output=True, text=True)
+                if r.returncode != 0:
+                    got[kind] = {"error": (r.stderr.strip().splitlines() or ["?"])[-1]}
+                    continue
+                rec = json.loads(r.stdout.strip().splitlines()[-1])
+                got[kind] = {"extra": rec["rss_after"] - rec["rss_before"], "total": rec["rss_after"]}
+                out["method"] = (
+                    f"child process per method, one call after a warm-up call on one sample (cold: the process's "
+                    f"first call, one-time code initialisation included): {rec['how']}"
+                )
+            w, c = got["warm"], got["cold"]
+            out[s] = (
+                {"error": w["error"]}
+                if "error" in w
+                else {"peak_extra_bytes": w["extra"], "peak_total_bytes": w["total"]}
+            )
+            out[s].update({"cold_error": c["error"]} if "error" in c else {"cold_peak_extra_bytes": c["extra"]})
+    cold = [out.get(s, {}).get("cold_peak_extra_bytes") for s in ("paper", "engine")]
+    if cold[0] and cold[1] is not None:
+        out["engine_over_paper_cold"] = cold[1] / cold[0]
     return out
 
 
@@ -244,6 +266,18 @@ def _targets(a, ratios: dict, memory: dict) -> list[dict]:
                 "goal": a.target_memory_ratio,
                 "value": v,
                 "verdict": verdict,
+            }
+        )
+    if a.max_memory is not None:
+        v = memory.get("engine", {}).get("peak_extra_bytes")
+        verdict = "n/a" if v is None else "MET" if v <= a.max_memory else "NOT MET"
+        out.append(
+            {
+                "what": "engine peak / --max-memory budget",
+                "op": "<=",
+                "goal": 1.0,
+                "verdict": verdict,
+                "value": None if v is None else v / a.max_memory,
             }
         )
     return out

@@ -71,11 +71,15 @@ def _memory(r: dict) -> list[str]:
     for s in ("gradient", "paper", "engine"):
         if s in mem:
             e = mem[s]
+            cold = f"  (cold: {mib(e['cold_peak_extra_bytes'])})" if "cold_peak_extra_bytes" in e else ""
             lines.append(
-                f"  {s:<14} " + (mib(e["peak_extra_bytes"]) if "peak_extra_bytes" in e else f"error: {e['error']}")
+                f"  {s:<14} "
+                + (mib(e["peak_extra_bytes"]) if "peak_extra_bytes" in e else f"error: {e['error']}")
+                + cold
             )
     if "engine_over_paper" in mem:
-        lines.append(f"  engine / paper: {mem['engine_over_paper']:.2f}x")
+        cold = f" (cold: {mem['engine_over_paper_cold']:.2f}x)" if "engine_over_paper_cold" in mem else ""
+        lines.append(f"  engine / paper: {mem['engine_over_paper']:.2f}x{cold}")
     if r["args"].get("max_memory"):
         lines.append(f"  engine budget (--max-memory): {mib(r['args']['max_memory'])}")
     return lines

@@ -14,7 +14,7 @@ from pathlib import Path
 HEADER = (
     "| run | workload (float64, CPU, 1 thread) | paper / engine, curvature stage (CPU ms) | speed-up, CPU time "
     "(per-repeat range) | whole measurement | grad-eq per direction: engine, paper | peak extra RSS: paper, "
-    "engine (ratio) | agreement (rel. to layer scale) | targets | load (start, end) |\n"
+    "engine (ratio), warm; cold | agreement (rel. to layer scale) | targets | load (start, end) |\n"
     "|---|---|---|---|---|---|---|---|---|---|"
 )
 
@@ -28,7 +28,11 @@ def _memory(mem: dict) -> str:
     if p is None or e is None:
         return "—"
     ratio = mem.get("engine_over_paper")
-    return f"{p / 2**20:.0f}, {e / 2**20:.0f} MiB ({_f(ratio, '.2f')}×)"
+    out = f"{p / 2**20:.0f}, {e / 2**20:.0f} MiB ({_f(ratio, '.2f')}×)"
+    pc, ec = (mem.get(s, {}).get("cold_peak_extra_bytes") for s in ("paper", "engine"))
+    if pc is not None and ec is not None:
+        out += f"; cold {pc / 2**20:.0f}, {ec / 2**20:.0f} MiB ({_f(mem.get('engine_over_paper_cold'), '.2f')}×)"
+    return out
 
 
 def _agreement(g: dict | None) -> str:
@@ -44,6 +48,7 @@ def _targets(ts: list[dict]) -> str:
     parts = []
     for t in ts:
         what = {"speed-up, curvature stage": "stage", "speed-up, whole": "whole"}.get(t["what"], "memory")
+        what = "peak/budget" if "budget" in t["what"] else what
         verdict = "PASS" if t["verdict"] == "MET" else t["verdict"]
         parts.append(f"{what} {t['op']} {t['goal']:g}: {_f(t['value'], '.2f')} {verdict}")
     return "; ".join(parts) or "—"
