@@ -16,13 +16,16 @@ each repeat so that load changes hit all of them alike):
 
 It prints the engine's speed-up over the paper's protocol, each method's cost per direction in
 gradient-equivalents (seconds per direction / seconds per gradient), peak memory of each (CUDA:
-``max_memory_allocated`` above the resident state; CPU: growth of ``ru_maxrss`` in a child process that
-runs the method once), and the maximum relative difference between the two methods' h_k with PASS/FAIL
-(≤ 1e-10 in float64, ≤ 1e-4 in float32). Exit status: 0 agreement PASS, 1 FAIL, 2 bad arguments.
+``max_memory_allocated`` above the resident state; CPU: growth of the peak RSS in a child process that runs
+the method once after a warm-up call on one sample, and once cold), the agreement of the two methods' h_k —
+max |h_engine − h_paper| relative to each layer's largest |h_paper|, over the directions within the
+gradient's numerical rank (the others listed, not compared), PASS/FAIL at 1e-10 in float64, 1e-4 in float32
+— the machine (CPU model, load average at start and end) and the requested target lines (``--target-*``).
+Exit status: 0 agreement PASS, 1 FAIL, 2 bad arguments.
 
-Example (CPU figures of benchmarks/README.md)::
+Example (the CPU figures of benchmarks/README.md come from ``benchmarks/cpu_targets.sh``)::
 
-    python benchmarks/curvature_speed.py --model smallconv --batch 64 --k 8 --repeats 7
+    python benchmarks/curvature_speed.py --model smallconv --batch 64 --k 10 --repeats 7 --threads 1
 """
 
 from __future__ import annotations
