@@ -14,8 +14,8 @@ from pathlib import Path
 HEADER = (
     "| run | workload (float64, CPU, 1 thread) | paper / engine, curvature stage (CPU ms) | speed-up, CPU time "
     "(per-repeat range) | whole measurement | grad-eq per direction: engine, paper | peak extra RSS: paper, "
-    "engine (ratio), warm; cold | agreement (rel. to layer scale) | targets | load (start, end) |\n"
-    "|---|---|---|---|---|---|---|---|---|---|"
+    "engine (ratio), warm; cold | agreement (rel. to layer scale) | targets | load (start, end) | commit |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -29,6 +29,8 @@ def _memory(mem: dict) -> str:
         return "—"
     ratio = mem.get("engine_over_paper")
     out = f"{p / 2**20:.0f}, {e / 2**20:.0f} MiB ({_f(ratio, '.2f')}×)"
+    if "warm-up" not in mem.get("method", ""):  # results of the earlier probe: the first call only
+        return f"cold only: {out}"
     pc, ec = (mem.get(s, {}).get("cold_peak_extra_bytes") for s in ("paper", "engine"))
     if pc is not None and ec is not None:
         out += f"; cold {pc / 2**20:.0f}, {ec / 2**20:.0f} MiB ({_f(mem.get('engine_over_paper_cold'), '.2f')}×)"
@@ -60,7 +62,10 @@ def row(name: str, r: dict) -> str:
     shape = "×".join(str(s) for s in r["workload"]["input_shape"])
     width = "" if a.get("width") is None else f" w{a['width']}"
     what = f"{a['model']}{width} [{shape}], k={a['k']}, "
-    what += f"{a['only'] if a.get('only') else str(r['n_layers']) + ' layers'} ({r['n_directions']} dirs)"
+    what += f"{'layer ' + a['only'] if a.get('only') else str(r['n_layers']) + ' layers'} ({r['n_directions']} dirs)"
+    what += "".join(
+        f", {o}" for o, on in (("--compile", a.get("compile")), ("--max-memory", a.get("max_memory"))) if on
+    )
     sp = q.get("speedup_per_repeat") or []
     speed = f"**{q['speedup_curvature']:.2f}×** ({min(sp):.2f}–{max(sp):.2f})" if "speedup_curvature" in q else "—"
     paper = c.get("paper", {}).get("median_s")
@@ -68,9 +73,10 @@ def row(name: str, r: dict) -> str:
     m = r["machine"]
     load = f"{m.get('load_avg_1_5_15', [None])[0]:.1f}, {(r.get('load_end') or [float('nan')])[0]:.1f}"
     return (
-        f"| {name} | {what} | {stage} | {speed} | {_f(q.get('speedup_whole'), '.2f')}× | "
+        f"| {name} | {what} | {stage} | {speed} | {_f(q.get('speedup_whole'), '.2f', '—')}{'×' if q.get('speedup_whole') else ''} | "
         f"{q['engine_grad_eq_per_direction']:.3f}, {_f(q.get('paper_grad_eq_per_direction'), '.3f')} | "
-        f"{_memory(r['memory'])} | {_agreement(r['agreement'])} | {_targets(r.get('targets', []))} | {load} |"
+        f"{_memory(r['memory'])} | {_agreement(r['agreement'])} | {_targets(r.get('targets', []))} | {load} | "
+        f"{r['code']['commit']} (engine {r['code']['engine_commit']}{'+' if r['code']['engine_uncommitted_changes'] else ''}) |"
     )
 
 
@@ -79,12 +85,10 @@ def table(folder: Path, names: list[str]) -> str:
     records = [(p.stem, json.loads(p.read_text())) for p in files if p.exists()]
     if not records:
         raise ValueError(f"no result files in {folder}")
-    m, code = records[0][1]["machine"], records[0][1]["code"]
+    m = records[0][1]["machine"]
     lines = [
-        f"Machine: {m['cpu']}, {m['cpu_cores']} cores, torch {m['torch']}, Python {m['python']}; "
-        f"commit {code['commit']} (engine files last changed in {code['engine_commit']}"
-        + (", with uncommitted changes" if code["engine_uncommitted_changes"] else "")
-        + ").",
+        f"Machine: {m['cpu']}, {m['cpu_cores']} cores, torch {m['torch']}, Python {m['python']}. Commit column: "
+        "the checkout, and where the engine files last changed (+: with uncommitted changes).",
         "",
         HEADER,
     ]
