@@ -2,7 +2,9 @@
 """The markdown table of benchmarks/README.md and the README's "Performance" section, from the JSON files of
 ``curvature_speed.py --json`` (as written by ``cpu_targets.sh``): one row per run, CPU-time figures.
 
-    python benchmarks/speed_table.py DIR [NAME ...]      # NAME: DIR/NAME.json (default: every *.json)
+    python benchmarks/speed_table.py [--brief] DIR [NAME ...]   # NAME: DIR/NAME.json (default: every *.json)
+
+``--brief``: the README's shorter table (speed-ups, gradient-equivalents, memory ratios, agreement, targets).
 """
 
 from __future__ import annotations
@@ -80,7 +82,33 @@ def row(name: str, r: dict) -> str:
     )
 
 
-def table(folder: Path, names: list[str]) -> str:
+BRIEF_HEADER = (
+    "| workload (float64, CPU, 1 thread) | engine speed-up, CPU time: curvature stage (whole) | "
+    "gradient-equivalents per direction: engine / paper | peak memory engine / paper: warm (cold) | "
+    "agreement | targets | load |\n|---|---|---|---|---|---|---|"
+)
+
+
+def brief_row(r: dict) -> str:
+    """One row of the README's "Performance" table."""
+    q, mem = r["ratios"].get("cpu_time", {}), r["memory"]
+    what = row("", r).split(" | ")[1]
+    whole = f" ({q['speedup_whole']:.2f}×)" if "speedup_whole" in q else ""
+    ratio = _f(mem.get("engine_over_paper"), ".2f")
+    cold = mem.get("engine_over_paper_cold")
+    memory = f"{ratio}×" + (f" ({cold:.2f}×)" if cold is not None else "")
+    memory = memory if "warm-up" in mem.get("method", "") else f"— ({ratio}×)"
+    g = r["agreement"]
+    agree = "not checked" if g is None else f"{g['max_rel_to_layer_scale']:.0e} {'PASS' if g['pass'] else 'FAIL'}"
+    load = r["machine"].get("load_avg_1_5_15", [float("nan")])[0]
+    return (
+        f"| {what} | **{q.get('speedup_curvature', float('nan')):.2f}×**{whole} | "
+        f"{q['engine_grad_eq_per_direction']:.3f} / {_f(q.get('paper_grad_eq_per_direction'), '.3f')} | {memory} | "
+        f"{agree} | {_targets(r.get('targets', []))} | {load:.0f} |"
+    )
+
+
+def table(folder: Path, names: list[str], brief: bool = False) -> str:
     files = [folder / f"{n}.json" for n in names] if names else sorted(folder.glob("*.json"))
     records = [(p.stem, json.loads(p.read_text())) for p in files if p.exists()]
     if not records:
@@ -92,6 +120,8 @@ def table(folder: Path, names: list[str]) -> str:
         "",
         HEADER,
     ]
+    if brief:
+        return "\n".join([BRIEF_HEADER] + [brief_row(r) for _, r in records])
     lines += [row(n, r) for n, r in records]
     missing = [n for n in names if not (folder / f"{n}.json").exists()]
     if missing:
@@ -101,11 +131,13 @@ def table(folder: Path, names: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    brief = "--brief" in argv
+    argv = [x for x in argv if x != "--brief"]
     if not argv:
-        print("usage: speed_table.py DIR [NAME ...]", file=sys.stderr)
+        print("usage: speed_table.py [--brief] DIR [NAME ...]", file=sys.stderr)
         return 2
     try:
-        print(table(Path(argv[0]), argv[1:]))
+        print(table(Path(argv[0]), argv[1:], brief))
     except (ValueError, OSError, KeyError, json.JSONDecodeError) as exc:
         print(f"speed_table: {exc}", file=sys.stderr)
         return 2
