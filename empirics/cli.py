@@ -7,7 +7,10 @@ Exit status: 0 ok; 2 bad arguments or input (one line on stderr, no traceback) â
 a folder, a device, a FIFO or in a folder that cannot be written (checked before any work), or an ``--out``
 another run is writing (its lock names that run's pid and host); 3 interrupted (Ctrl-C or SIGTERM, at any
 moment: the layers finished so far stay in ``--out`` with ``complete: false``, and the same command resumes
-without recomputing them; each layer records the session that measured it in ``measured_with``).
+without recomputing them; each layer records the session that measured it in ``measured_with``); 4 some
+layers failed (one line each on stderr naming the layer; the others are measured and kept, the file stays
+``complete: false`` with the reasons under ``provenance.settings.failed_layers``, and a rerun retries only the
+failed ones â€” single process; with several processes a failing layer stops the run).
 
 Multi-process: ``python -m empirics measure --nproc 2 ...`` (:mod:`empirics.launch`, one machine, with the exit
 statuses above) or ``torchrun --nproc_per_node=2 -m empirics measure ...`` (each worker exits as above; torchrun

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 from empirics.arguments import first_line
 
-__all__ = ["run_measure", "BadInput", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_INTERRUPTED"]
+__all__ = ["run_measure", "BadInput", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "EXIT_LAYERS_FAILED"]
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 3
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_LAYERS_FAILED = 0, 2, 3, 4
 DTYPES = ("float64", "float32")
 DEVICES = ("cpu", "cuda")
 T = TypeVar("T")
@@ -388,6 +388,11 @@ def _measure(args, dtype, device, writer, measured: SimpleNamespace) -> int:
             writer.write(doc)
         measured.n += 1
 
+    failed: dict[str, str] = {}
+
+    def on_error(name: str, exc: BaseException) -> None:
+        failed[name] = first_line(exc, with_type=True, limit=300)
+
     try:
         measure_layers(
             model,
@@ -409,10 +414,26 @@ def _measure(args, dtype, device, writer, measured: SimpleNamespace) -> int:
             ),
             skip=frozenset(done_names),
             on_layer=on_layer,
+            # one process: a layer that fails is reported and the others are measured; several processes
+            # stop together (a layer skipped on one rank only would leave the others waiting in a collective)
+            on_error=on_error if dist.world_size() == 1 else None,
             progress=not args.no_progress,
         )
     except KTooLarge as exc:
         raise BadInput(str(exc)) from None
+    if failed:  # the finished layers are kept; the file stays partial, so a rerun retries the failed ones
+        doc["provenance"]["settings"]["failed_layers"] = failed
+        doc["layers"] = merge_records(doc["layers"], [], order)
+        if writer is not None:
+            writer.write(doc)
+        for name, why in failed.items():
+            print(f"error: layer {name!r} failed: {why}", file=sys.stderr)
+        print(
+            f"{len(failed)} of {len(table)} layer(s) failed; {len(doc['layers'])} measured layer(s) kept in "
+            f"{measured.out} (complete: false); --layers to leave them out, or rerun to retry them",
+            file=sys.stderr,
+        )
+        return EXIT_LAYERS_FAILED
     if writer is not None:
         doc["layers"] = merge_records(doc["layers"], [], order)
         writer.write(doc, final=True)

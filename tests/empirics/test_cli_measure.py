@@ -251,3 +251,36 @@ def test_a_file_with_the_old_monte_carlo_labels_is_not_resumed(capsys, tmp_path)
     assert cli.main(argv + ["--out", str(out)]) == 2
     line = _one_line_error(capsys.readouterr().err)
     assert "different settings (measure.kron_gn_labels: missing vs 'per-sample generator keyed by" in line
+
+
+def test_a_failing_layer_is_reported_and_the_others_kept(capsys, tmp_path, monkeypatch):
+    """One layer raising (e.g. an op the exact methods cannot differentiate twice): exit 4, one line naming that
+    layer and one summary line, no traceback; the other layers are measured and kept in a partial file; a rerun
+    retries only the failed layer."""
+    from empirics.measurement import runner
+
+    real = runner.measure_one
+
+    def broken(engine, plan, *a, **k):
+        if plan.name == "2":
+            raise RuntimeError("derivative for aten::weird_op is not implemented\nsecond line")
+        return real(engine, plan, *a, **k)
+
+    monkeypatch.setattr(runner, "measure_one", broken)
+    out = tmp_path / "r.json"
+    code, err = _run(capsys, out=out)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 4 and "Traceback" not in err and len(lines) == 2, err
+    assert lines[0] == "error: layer '2' failed: RuntimeError: derivative for aten::weird_op is not implemented"
+    assert lines[1].startswith("1 of 3 layer(s) failed; 2 measured layer(s) kept")
+    doc = json.loads(out.read_text())
+    validate(doc)
+    assert doc["complete"] is False and [r["name"] for r in doc["layers"]] == ["0", "4"]
+    assert "weird_op" in doc["provenance"]["settings"]["failed_layers"]["2"]
+
+    monkeypatch.setattr(runner, "measure_one", real)
+    code, err = _run(capsys, out=out)
+    assert code == 0, err
+    done = json.loads(out.read_text())
+    assert done["complete"] and [r["name"] for r in done["layers"]] == ["0", "2", "4"]
+    assert done["layers"][0] == doc["layers"][0] and done["provenance"]["settings"]["resumed_layers"] == ["0", "4"]
