@@ -10,7 +10,8 @@ r"""The timed computations and the agreement metric.
 * :func:`whole_measurement` — gradient matrices of all layers (one backward), top-k SVD per layer,
   directions, then one of the two curvature stages: the SVDs are included for both methods, by the
   same code, so the two differ only in the curvature stage;
-* :func:`max_relative_difference` — :math:`\max_{\ell,k}|h^{\rm eng}_{\ell k}-h^{\rm pap}_{\ell k}|/|h^{\rm pap}_{\ell k}|`.
+* :func:`max_relative_difference` — :math:`\max_{\ell,k}|h^{\rm eng}_{\ell k}-h^{\rm pap}_{\ell k}|/\max_k|h^{\rm pap}_{\ell k}|`
+  over the directions within each layer's numerical gradient rank (the others reported, not compared).
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ def engine_results(
     chunk_size: int | None = None,
     method: str | None = None,
     cache=None,
+    max_memory: int | None = None,
+    compile_kernels: bool = False,
 ):
     """The engine's :func:`empirics.curvature.exact_curvatures`: ``name -> CurvatureResult`` (values, method, …).
 
@@ -75,7 +78,16 @@ def engine_results(
 
     kw = {} if method is None else {"method": method}
     return exact_curvatures(
-        work.model, work.loss_fn, work.inputs, work.targets, directions, chunk_size=chunk_size, cache=cache, **kw
+        work.model,
+        work.loss_fn,
+        work.inputs,
+        work.targets,
+        directions,
+        chunk_size=chunk_size,
+        cache=cache,
+        max_memory=max_memory,
+        compile_kernels=compile_kernels,
+        **kw,
     )
 
 
@@ -102,27 +114,38 @@ def whole_measurement(work: Workload, names, k: int, stage: str, **engine_kw):
     return engine_results(work, dirs, **engine_kw)
 
 
-def measure_layers_stage(work: Workload, layer_types: dict[str, str], k: int, chunk_size: int | None = None):
+def measure_layers_stage(
+    work: Workload, layer_types: dict[str, str], k: int, chunk_size: int | None = None, max_memory: int | None = None
+):
     """The engine's full record pipeline, curvature only (:func:`empirics.measurement.runner.measure_layers`
-    with ``gn``, ``kron``, ``fd`` off)."""
+    with ``gn``, ``kron``, ``fd`` off; ``clamp_k``: a layer of lower rank measures fewer directions)."""
     from empirics.measurement.runner import measure_layers
     from empirics.quantities import MeasureSettings
 
-    settings = MeasureSettings(k=k, gn=False, kron=False, fd=False, chunk_size=chunk_size)
+    settings = MeasureSettings(
+        k=k, gn=False, kron=False, fd=False, chunk_size=chunk_size, max_memory=max_memory, clamp_k=True
+    )
     return measure_layers(work.model, work.loss_fn, work.inputs, work.targets, layer_types, settings, progress=False)
 
 
-def max_relative_difference(reference: dict[str, torch.Tensor], other: dict[str, torch.Tensor]) -> dict:
-    r"""Largest :math:`|h^{\rm other}_k-h^{\rm ref}_k|/|h^{\rm ref}_k|` over all layers and directions.
+def max_relative_difference(
+    reference: dict[str, torch.Tensor], other: dict[str, torch.Tensor], ranks: dict[str, int] | None = None
+) -> dict:
+    r"""Agreement of two methods' :math:`h_k`, relative to each layer's scale :math:`\max_k|h^{\rm ref}_k|`.
 
-    Also returns, per layer, the same with the layer's scale :math:`\max_k|h^{\rm ref}_k|` as the
-    denominator (robust to an :math:`h_k` that is nearly zero by cancellation), the location of the
-    worst entry, and the counts of non-positive and non-finite :math:`h_k` (reported, never dropped).
-    A pair of exact zeros counts as agreement; a zero reference with a non-zero other value is ``inf``.
+    The metric that decides (``max_rel_to_layer_scale``) is :math:`\max_{\ell,k}|h^{\rm other}_{\ell k}-h^{\rm
+    ref}_{\ell k}|/\max_k|h^{\rm ref}_{\ell k}|` over the directions **within the numerical rank** of each
+    layer's gradient (``ranks``: name -> rank; ``None``: all directions). A direction beyond the rank is not a
+    singular direction of :math:`G` (σ ≈ 0; any unit vector of the null space) and its :math:`h\approx0` is
+    round-off in both methods: it is excluded and listed in ``excluded`` (layer -> indices, with both values).
+    Also returned: the pointwise :math:`\max|\Delta h|/|h^{\rm ref}|` (``max_rel``, same directions; large when
+    some :math:`h_k` is near zero by cancellation), the location of the worst entry, and the counts of
+    non-positive and non-finite :math:`h_k` (reported, never dropped). A pair of exact zeros agrees; a zero
+    reference against a non-zero value is ``inf``; a layer whose scale is 0 uses the absolute difference.
     """
     if set(reference) != set(other):
         raise ValueError(f"layer sets differ: {sorted(set(reference) ^ set(other))}")
-    worst, where, per_layer = 0.0, None, {}
+    worst, where, per_layer, excluded = 0.0, None, {}, {}
     n_nonpos = n_nonfinite = 0
     for name, ref in reference.items():
         a = ref.detach().double().cpu()
@@ -131,9 +154,14 @@ def max_relative_difference(reference: dict[str, torch.Tensor], other: dict[str,
             raise ValueError(f"layer {name}: {tuple(a.shape)} vs {tuple(b.shape)} curvatures")
         n_nonfinite += int((~torch.isfinite(a)).sum() + (~torch.isfinite(b)).sum())
         n_nonpos += int((a <= 0).sum())
+        r = a.numel() if ranks is None else min(int(ranks[name]), a.numel())
+        if r < a.numel():
+            excluded[name] = {"k": list(range(r, a.numel())), "reference": a[r:].tolist(), "other": b[r:].tolist()}
+        a, b = a[:r], b[:r]
         diff = (a - b).abs()
         rel = torch.where(diff == 0, torch.zeros_like(diff), diff / a.abs())
         rel = torch.where(torch.isnan(rel), torch.full_like(rel, math.inf), rel)
+        diff = torch.where(torch.isnan(diff), torch.full_like(diff, math.inf), diff)
         scale = a.abs().max() if a.numel() else torch.tensor(0.0)
         layer_rel = float(rel.max()) if rel.numel() else 0.0
         per_layer[name] = {
@@ -141,15 +169,20 @@ def max_relative_difference(reference: dict[str, torch.Tensor], other: dict[str,
             "max_rel_to_layer_scale": float(diff.max() / scale)
             if a.numel() and scale > 0
             else float(diff.max() if a.numel() else 0.0),
+            "directions_compared": r,
         }
         if where is None or layer_rel > worst:
             worst, where = layer_rel, (name, int(rel.argmax()) if rel.numel() else -1)
     scaled = max((v["max_rel_to_layer_scale"] for v in per_layer.values()), default=0.0)
+    worst_scaled = max(per_layer, key=lambda n: per_layer[n]["max_rel_to_layer_scale"]) if per_layer else None
     return {
         "max_rel": worst,
         "max_rel_to_layer_scale": scaled,
         "worst": where,
+        "worst_layer_scaled": worst_scaled,
         "per_layer": per_layer,
+        "excluded": excluded,
+        "n_excluded": sum(len(v["k"]) for v in excluded.values()),
         "n_nonpositive_ref": n_nonpos,
         "n_nonfinite": n_nonfinite,
     }

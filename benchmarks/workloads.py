@@ -1,11 +1,15 @@
 r"""What is benchmarked: a model, a fixed random batch, its loss, the measured layers and their directions.
 
-Models are built by :func:`empirics.zoo.build_model`, except two small built-in nets used by the
-tests and the CPU figures:
+Models are built by :func:`empirics.zoo.build_model`, except these built-in nets:
 
 * ``smallconv`` — the small conv net of the tests: Conv(3→8, 3×3) · BN · ReLU · Conv(8→16, 3×3, stride 2)
   · BN · ReLU · Flatten · Linear(→ classes), 12×12 inputs; three measured layers (conv, conv, head);
-* ``tiny`` — a smaller variant (Conv(3→4) · BN · ReLU · Flatten · Linear), 6×6 inputs, for the agreement test.
+* ``tiny`` — a smaller variant (Conv(3→4) · BN · ReLU · Flatten · Linear), 6×6 inputs, for the agreement test;
+* ``tanh_mlp`` — Flatten · Linear(784→W) · tanh · Linear(W→W) · tanh · Linear(W→classes) on 1×28×28 inputs
+  (W = ``--width``, default 256): the smooth network of the single-layer targets (layer ``1`` is W×784, ``3`` W×W);
+* ``hf_gpt2`` — HuggingFace ``GPT2LMHeadModel`` from a tiny ``GPT2Config`` (no download; vocab 256,
+  ``--width`` = n_embd (default 32), ``n_layer`` 2, 2 heads, eager attention), measured on its logits
+  (:func:`empirics.measurement.outputs.select_output`); ``wte`` is tied to the LM head (one layer, every use).
 
 Every model is put in eval mode (BatchNorm running statistics, as ``empirics.measurement.runner.measure_layers`` does) and cast to
 the benchmark dtype. Directions are the engine's own: :math:`G=\nabla_W\mathcal L` of every layer from one
@@ -23,7 +27,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["Workload", "BUILTIN_MODELS", "build_workload", "select_layers", "make_directions", "LAYER_SETS"]
+__all__ = [
+    "Workload",
+    "BUILTIN_MODELS",
+    "LM_MODELS",
+    "build_workload",
+    "select_layers",
+    "make_directions",
+    "LAYER_SETS",
+]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 LAYER_SETS = ("all", "conv+fc")
@@ -53,11 +65,44 @@ def _tiny(classes: int, in_channels: int, image_size: int) -> nn.Module:
     )
 
 
-#: name -> (builder, default image size)
-BUILTIN_MODELS: dict[str, tuple[Callable[[int, int, int], nn.Module], int]] = {
-    "smallconv": (_smallconv, 12),
-    "tiny": (_tiny, 6),
+def _tanh_mlp(classes: int, in_channels: int, image_size: int, width: int = 256) -> nn.Module:
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(in_channels * image_size * image_size, width),
+        nn.Tanh(),
+        nn.Linear(width, width),
+        nn.Tanh(),
+        nn.Linear(width, classes),
+    )
+
+
+#: name -> (builder, default image size, input channels)
+BUILTIN_MODELS: dict[str, tuple[Callable[..., nn.Module], int, int]] = {
+    "smallconv": (_smallconv, 12, 3),
+    "tiny": (_tiny, 6, 3),
+    "tanh_mlp": (_tanh_mlp, 28, 1),
 }
+#: sequence models (token inputs, next-token targets, per-sequence LM loss)
+LM_MODELS = ("gpt2", "gpt2_6l", "hf_gpt2")
+
+
+def _hf_gpt2(width: int | None, context: int | None, n_layer: int = 2, n_head: int = 2) -> nn.Module:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    cfg = GPT2Config(
+        vocab_size=256,
+        n_positions=context or 16,
+        n_embd=width or 32,
+        n_layer=n_layer,
+        n_head=n_head,
+        bos_token_id=0,
+        eos_token_id=0,
+        use_cache=False,
+        attn_implementation="eager",
+    )
+    model = GPT2LMHeadModel(cfg)
+    model.context = cfg.n_positions
+    return model
 
 
 def per_sample_ce(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -111,21 +156,29 @@ def build_workload(
 ) -> Workload:
     """The model (eval mode, ``dtype``, ``device``) and a fixed random batch of ``batch`` samples.
 
-    Image models get standard-normal inputs and uniform labels; ``gpt2*`` gets uniform random bytes
-    (``context`` tokens, default the model's) with next-byte targets.
+    Image models get standard-normal inputs and uniform labels; ``gpt2*``/``hf_gpt2`` get uniform random
+    bytes (``context`` tokens, default the model's) with next-byte targets.
     """
     if batch < 1:
         raise ValueError(f"--batch must be ≥ 1, got {batch}")
     gen = torch.Generator().manual_seed(seed)
     kwargs: dict = dict(size_kwargs)
+    channels = 3
     if model_name in BUILTIN_MODELS:
         if size_kwargs:
             raise ValueError(f"model {model_name!r} takes no size knobs, got {', '.join(size_kwargs)}")
-        builder, default_size = BUILTIN_MODELS[model_name]
+        builder, default_size, channels = BUILTIN_MODELS[model_name]
         size = image_size or default_size
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = builder(num_classes, 3, size)
+            model = builder(num_classes, channels, size, width) if width else builder(num_classes, channels, size)
+        if width:
+            kwargs["width"] = width
+    elif model_name == "hf_gpt2":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = _hf_gpt2(width, context, **size_kwargs)
+        kwargs.update({"n_embd": width or 32, "context": model.context})
     else:
         from empirics.zoo import build_model
 
@@ -140,13 +193,18 @@ def build_workload(
             model = build_model(model_name, num_classes=num_classes, image_size=size, seed=seed, **kwargs)
     _randomize_bn(model, gen)
     model = model.to(device=device, dtype=dtype).eval()
-    if model_name.startswith("gpt2"):
+    if model_name in LM_MODELS:
         t = model.context
         tokens = torch.randint(0, 256, (batch, t + 1), generator=gen)
         inputs, targets, loss_fn = tokens[:, :-1], tokens[:, 1:], per_sequence_lm_ce
         shape = (batch, t)
+        if model_name == "hf_gpt2":
+            from empirics.measurement.outputs import select_output
+
+            with torch.no_grad():
+                model = select_output(model, model(inputs[:1].to(device)), None)
     else:
-        inputs = torch.randn((batch, 3, size, size), generator=gen, dtype=torch.float64).to(dtype)
+        inputs = torch.randn((batch, channels, size, size), generator=gen, dtype=torch.float64).to(dtype)
         targets = torch.randint(0, num_classes, (batch,), generator=gen)
         loss_fn = per_sample_ce
         shape = tuple(inputs.shape)
@@ -154,10 +212,22 @@ def build_workload(
     return Workload(model_name, model, inputs.to(device), targets.to(device), loss_fn, settings)
 
 
-def select_layers(model: nn.Module, which: str = "all") -> dict[str, str]:
+def select_layers(model: nn.Module, which: str = "all", only: str | None = None) -> dict[str, str]:
     """Layers to measure: ``all`` = the engine's default table (:func:`empirics.layers.resolve_layers`);
     ``conv+fc`` = every Conv2d and Linear module of the model (shortcut convs included), typed conv/dense/head.
+    ``only``: a comma-separated list of layer names to keep (``ValueError`` naming an unknown one).
     """
+    table = _layer_set(model, which)
+    if only:
+        names = [n.strip() for n in only.split(",") if n.strip()]
+        unknown = [n for n in names if n not in table]
+        if unknown:
+            raise ValueError(f"--only: no layer {unknown[0]!r}; the layers are {', '.join(table)}")
+        table = {n: table[n] for n in names}
+    return table
+
+
+def _layer_set(model: nn.Module, which: str) -> dict[str, str]:
     from empirics.layers import resolve_layers
 
     if which == "all":

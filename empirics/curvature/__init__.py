@@ -17,6 +17,13 @@ Modules, each importing only those above it in this list:
 * :mod:`~empirics.curvature.piecewise` — is the output piecewise linear in a weight (the ``gn_exact`` certificate);
 * :mod:`~empirics.curvature.adjoint` — Gauss–Newton from shared output adjoints;
 * :mod:`~empirics.curvature.gauss_newton` — Gauss–Newton, jvp form;
+* :mod:`~empirics.curvature.tangents`, :mod:`~empirics.curvature.tangent_linear`,
+  :mod:`~empirics.curvature.tangent_rules`, :mod:`~empirics.curvature.tangent_modes` — forward tangents and
+  second-order source terms of single ops, and the dispatch modes that carry them through a forward;
+* :mod:`~empirics.curvature.forward_adjoint` — every layer's exact curvature from one shared backward and
+  one forward tangent per direction (``fwd_adj``);
+* :mod:`~empirics.curvature.per_layer` — the per-layer methods (``fwd_fwd``, ``fwd_rev``, ``rev_rev``) and
+  ``auto``'s timing trial;
 * :mod:`~empirics.curvature.exact` — exact methods and ``auto``;
 * :mod:`~empirics.curvature.reference` — finite differences and the paper's protocol;
 * :mod:`~empirics.curvature.engine` — :class:`CurvatureEngine`, one measurement's methods and caches.
@@ -33,6 +40,7 @@ from empirics.curvature.directions import (
 from empirics.curvature.engine import CurvatureEngine
 from empirics.curvature.exact import GN_FORMS, METHODS, AllMethodsFailed, exact_curvatures
 from empirics.curvature.forms import exact_forms
+from empirics.curvature.forward_adjoint import ForwardAdjoint, fwd_adj_curvatures
 from empirics.curvature.functional import objective
 from empirics.curvature.gauss_newton import NotSingleTensor, gn_curvatures
 from empirics.curvature.memory import auto_chunk_size
@@ -46,6 +54,7 @@ __all__ = [
     "CurvatureResult",
     "Directions",
     "EngineCache",
+    "ForwardAdjoint",
     "GN_EXACT_LABEL",
     "GN_FORMS",
     "METHODS",
@@ -56,6 +65,7 @@ __all__ = [
     "exact_curvatures",
     "exact_forms",
     "fd_curvatures",
+    "fwd_adj_curvatures",
     "gn_curvatures",
     "gradient_matrices",
     "layer_directions",

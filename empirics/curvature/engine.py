@@ -26,7 +26,8 @@ __all__ = ["CurvatureEngine"]
 
 class CurvatureEngine:
     """Curvature methods on one (model, per-sample loss, inputs, targets); ``on_chunk(layer, done, total)``
-    reports progress within a layer's directions."""
+    reports progress within a layer's directions; ``max_memory`` (bytes) bounds the exact stage's working
+    memory (:func:`~empirics.curvature.exact.exact_curvatures`)."""
 
     def __init__(
         self,
@@ -37,9 +38,11 @@ class CurvatureEngine:
         *,
         chunk_size: int | None = None,
         on_chunk: Callable[[str, int, int], None] | None = None,
+        max_memory: int | None = None,
     ):
         self.model, self.loss_fn, self.inputs, self.targets = model, loss_fn, inputs, targets
         self.chunk_size = chunk_size
+        self.max_memory = max_memory
         self.on_chunk = on_chunk
         self.cache = EngineCache()
 
@@ -74,6 +77,7 @@ class CurvatureEngine:
             gn_form=gn_form,
             cache=self.cache,
             on_chunk=self.on_chunk,
+            max_memory=self.max_memory,
         )
 
     def gauss_newton(self, directions: dict[str, torch.Tensor]) -> dict[str, CurvatureResult]:

@@ -24,10 +24,11 @@ GN_EXACT_LABEL = "gn_exact (piecewise-linear downstream: exact Hessian block = G
 class CurvatureResult:
     r"""One layer's directional curvatures :math:`(h_k)_k` and how they were obtained.
 
-    ``method``: ``fwd_fwd``/``fwd_rev``/``rev_rev``/:data:`GN_EXACT_LABEL`/``gn``/``fd``/``paper``;
+    ``method``: ``fwd_adj``/``fwd_fwd``/``fwd_rev``/``rev_rev``/:data:`GN_EXACT_LABEL`/``gn``/``fd``/``paper``;
     ``decided``: how ``auto`` chose (``timed``, ``cached``, ``small k``); ``trial_seconds``: the per-method
-    trial cost; ``gn_form``: how a ``gn_exact`` layer was computed; ``note``: why a layer is not
-    ``gn_exact`` (the detector's reason) or which candidate methods failed."""
+    trial cost; ``gn_form``: how a ``gn_exact`` (or ``fwd_adj``) layer was computed; ``note``: why a layer is
+    not ``gn_exact`` (the detector's reason); ``failed``: the methods that were tried and raised (their
+    errors); ``gn_values``: :math:`h^{\rm GN}_k` where the method gave it on the way (``fwd_adj``)."""
 
     values: torch.Tensor
     method: str
@@ -39,6 +40,7 @@ class CurvatureResult:
     gn_form: str = ""
     note: str = ""
     failed: dict[str, str] = field(default_factory=dict)
+    gn_values: torch.Tensor | None = None
 
     def with_values(self, values: torch.Tensor, **changes: Any) -> CurvatureResult:
         """A copy with other values (e.g. after an all-reduce) and optional field changes."""

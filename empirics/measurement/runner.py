@@ -165,7 +165,15 @@ def measure_layers(
     if not names:
         return []
     bar = make_progress(progress, dist.is_main())
-    engine = CurvatureEngine(model, loss_fn, inputs, targets, chunk_size=settings.chunk_size, on_chunk=bar.chunk)
+    engine = CurvatureEngine(
+        model,
+        loss_fn,
+        inputs,
+        targets,
+        chunk_size=settings.chunk_size,
+        on_chunk=bar.chunk,
+        max_memory=settings.max_memory,
+    )
     t0 = time.perf_counter()
     grads = engine.gradients(names)
     t_grad = (time.perf_counter() - t0) / len(names)
@@ -177,6 +185,7 @@ def measure_layers(
         plans[name] = LayerPlan(name, layer_types[name], locate(model, name), grads[name], full, kk)
     quantities = [cls() for cls in registered() if cls().enabled(settings)]
     soft = on_error is not None
+    bar.start(len(names))  # before the shared work: the exact stage of all layers reports its progress too
     for q in quantities:
         try:
             q.prepare(engine, plans, settings)
@@ -184,7 +193,6 @@ def measure_layers(
             if not soft:
                 raise
     records = []
-    bar.start(len(names))
     try:
         for i, name in enumerate(names):
             bar.layer(i, name)

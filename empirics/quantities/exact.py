@@ -1,8 +1,10 @@
 r"""``h_exact``: the exact directional curvatures :math:`h_k=v_k^\top Hv_k` (always measured).
 
-Under ``method="auto"``/``"gn_exact"`` the layers whose output is piecewise linear in their weight are
-measured together before the per-layer loop (:meth:`ExactCurvature.prepare`), so that they share the output
-adjoints (:mod:`empirics.curvature.adjoint`); the others one by one.
+Under ``method="auto"``/``"fwd_adj"`` every layer is measured in one call before the per-layer loop
+(:meth:`ExactCurvature.prepare`): the piecewise-linear ones share output adjoints
+(:mod:`empirics.curvature.adjoint`), the others one backward and their forward tangents
+(:mod:`empirics.curvature.forward_adjoint`). Under ``"gn_exact"`` the piecewise-linear layers are measured
+together; under a per-layer method each layer on its own.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from empirics.quantities.settings import MeasureSettings
 
 __all__ = ["ExactCurvature", "GROUPED"]
 
-#: methods under which the piecewise-linear layers are measured together before the per-layer loop
-GROUPED = ("auto", "gn_exact")
+#: methods under which layers are measured together before the per-layer loop
+GROUPED = ("auto", "fwd_adj", "gn_exact")
 
 
 class ExactCurvature(Quantity):
     """``h_exact``, ``curvature_method``, ``chunk_size``; timing ``exact_s`` (and ``method_trial_s``).
 
-    :meth:`prepare` measures the certified piecewise-linear layers in one call (``gn_exact``; under
-    ``auto`` a layer whose shortcut raises falls back to the exact methods, the error kept as a note)."""
+    :meth:`prepare` measures the layers in one call (all of them under ``auto``/``fwd_adj``, the certified
+    piecewise-linear ones under ``gn_exact``); a method that raises for a layer under ``auto`` falls back
+    to the next, the error kept as a note."""
 
     name = "exact"
     schema = {"h_exact": "numbers_or_null", "curvature_method": "string", "chunk_size": "integer_or_null"}
@@ -41,12 +44,12 @@ class ExactCurvature(Quantity):
         adjoints)."""
         if settings.method not in GROUPED:
             return
-        verdicts = engine.piecewise(list(plans))
-        D = {
-            n: engine.direction_tensors(n, leading(p.full, p.k))
-            for n, p in plans.items()
-            if p.k and verdicts[n].piecewise_linear
-        }
+        if settings.method == "gn_exact":
+            verdicts = engine.piecewise(list(plans))
+            chosen = [n for n, p in plans.items() if p.k and verdicts[n].piecewise_linear]
+        else:
+            chosen = [n for n, p in plans.items() if p.k]
+        D = {n: engine.direction_tensors(n, leading(plans[n].full, plans[n].k)) for n in chosen}
         if D:
             self.together = engine.exact(D, method=settings.method, gn_form=settings.gn_form)
 
@@ -62,7 +65,9 @@ class ExactCurvature(Quantity):
         ctx.results["exact"] = r
         ctx.timing["exact_s"] = r.seconds
         if r.gn_form:
-            ctx.notes.append(f"gn_exact form: {r.gn_form}")
+            ctx.notes.append(f"{'fwd_adj' if r.method == 'fwd_adj' else 'gn_exact'} form: {r.gn_form}")
+        if r.method == "fwd_adj" and r.note:
+            ctx.notes.append(f"fwd_adj: {r.note}")
         if r.failed:
             ctx.notes.append("exact method(s) that failed here: " + "; ".join(f"{m}: {e}" for m, e in r.failed.items()))
         n_nonpos, n_nonfin = count_bad(r.values)

@@ -13,8 +13,9 @@ __all__ = ["GaussNewtonCurvature"]
 
 
 class GaussNewtonCurvature(Quantity):
-    """Reuses ``h_exact`` where it was computed as the (then exact) GN form; declines when the model's
-    output is not one tensor."""
+    r"""Reuses ``h_exact`` where it was computed as the (then exact) GN form, and the Gauss–Newton part the
+    ``fwd_adj`` method computes on the way (its loss terms :math:`\dot f^\top\nabla_f^2\mathcal L\dot f`);
+    else the jvp form. Declines when the model's output is not one tensor."""
 
     name = "gn"
     schema = {"h_gn": "numbers_or_null", "gn_gap": "numbers_or_null"}
@@ -32,6 +33,8 @@ class GaussNewtonCurvature(Quantity):
         if exact.method == GN_EXACT_LABEL:
             hg = exact.values
             ctx.notes.append("h_gn = h_exact: the output is piecewise linear in this layer's weight (gn_exact)")
+        elif exact.gn_values is not None:
+            hg = exact.gn_values  # the loss terms of the same forward-adjoint pass
         else:
             try:
                 hg = ctx.engine.gauss_newton({ctx.name: ctx.D})[ctx.name].values

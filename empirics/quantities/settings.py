@@ -16,7 +16,8 @@ class MeasureSettings:
 
     ``k``: directions per layer (checked against min(m, n) and the gradient's numerical rank; ``clamp_k``
     measures min(k, rank) instead of failing). ``method``/``gn_form``/``chunk_size``: the exact-curvature
-    method (:func:`empirics.curvature.exact_curvatures`). ``gn``, ``kron``, ``fd``: the optional per-layer
+    method (:func:`empirics.curvature.exact_curvatures`); ``max_memory``: a memory budget in bytes for the
+    exact stage's working memory (``fwd_adj`` sizes its groups of directions from it; ``None``: from free memory). ``gn``, ``kron``, ``fd``: the optional per-layer
     records (Gauss–Newton, Kronecker sub-record, finite differences with ``fd_eps``/``fd_dtype``);
     ``kron_kwargs`` go to :func:`empirics.kron.collect_layer_io`. ``extras``: names of further registered
     quantities to measure (:mod:`empirics.quantities`; e.g. ``("energy",)``)."""
@@ -26,6 +27,7 @@ class MeasureSettings:
     method: str = "auto"
     gn_form: str = "auto"
     chunk_size: int | None = None
+    max_memory: int | None = None
     gn: bool = True
     kron: bool = True
     fd: bool = False
@@ -39,5 +41,7 @@ class MeasureSettings:
             raise ValueError(f"k must be a positive integer, got {self.k!r}")
         if self.chunk_size is not None and self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
+        if self.max_memory is not None and self.max_memory < 1:
+            raise ValueError(f"max_memory must be a positive number of bytes, got {self.max_memory}")
         if self.fd_eps <= 0:
             raise ValueError(f"fd_eps must be > 0, got {self.fd_eps}")

@@ -81,6 +81,30 @@ def test_agreement_metric_detects_disagreement():
         methods.max_relative_difference(ref, {"a": ref["a"]})
 
 
+def test_metric_is_relative_to_the_layer_scale_and_skips_directions_beyond_the_rank():
+    ref = {"a": torch.tensor([4.0, 1e-9, 3e-18], dtype=torch.float64)}
+    other = {"a": torch.tensor([4.0, 1.1e-9, -5e-18], dtype=torch.float64)}
+    r = methods.max_relative_difference(ref, other, ranks={"a": 2})
+    assert r["max_rel_to_layer_scale"] == pytest.approx(1e-10 / 4.0, rel=1e-6)  # not 0.1 (pointwise)
+    assert r["max_rel"] == pytest.approx(0.1, rel=1e-6)
+    assert r["n_excluded"] == 1 and r["excluded"]["a"]["k"] == [2] and r["excluded"]["a"]["other"] == [-5e-18]
+    assert methods.max_relative_difference(ref, other)["max_rel_to_layer_scale"] == pytest.approx(2.5e-11)
+    bad = {"a": torch.tensor([4.0, 1e-9, 1.0], dtype=torch.float64)}  # a real disagreement within the rank
+    assert methods.max_relative_difference(ref, bad, ranks={"a": 3})["max_rel_to_layer_scale"] == pytest.approx(0.25)
+
+
+def test_k_beyond_the_heads_rank_passes_and_is_reported(tmp_path, capsys):
+    """10 classes: the head's cross-entropy gradient has rank <= 9, so its 10th direction has h ~ 1e-18 in both
+    methods; it is excluded from the metric (and listed), the rest must agree (issue 17: this used to FAIL)."""
+    out = tmp_path / "bench.json"
+    argv = ["--model", "tiny", "--batch", "16", "--k", "10", "--repeats", "1", "--skip-whole", "--no-memory"]
+    assert bench_main([*argv, "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "-> PASS" in printed and "beyond the gradient's numerical rank not compared (4: k=10..10)" in printed
+    rec = json.loads(out.read_text())
+    assert rec["layers"]["4"]["rank"] == 9 and rec["agreement"]["n_excluded"] == 1
+
+
 def test_script_reports_pass_on_tiny_model(tmp_path, capsys):
     out = tmp_path / "bench.json"
     argv = ["--model", "tiny", "--batch", "4", "--k", "2", "--repeats", "1", "--skip-whole", "--no-memory"]
@@ -88,7 +112,7 @@ def test_script_reports_pass_on_tiny_model(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "-> PASS" in printed and "gradient-equivalents" in printed
     rec = json.loads(out.read_text())
-    assert rec["agreement"]["pass"] is True and rec["agreement"]["max_rel"] <= 1e-10
+    assert rec["agreement"]["pass"] is True and rec["agreement"]["max_rel_to_layer_scale"] <= 1e-10
     assert rec["n_directions"] == 4 and rec["ratios"]["speedup_curvature"] > 0
 
 
@@ -98,3 +122,8 @@ def test_script_bad_arguments_exit_2(capsys):
     assert exc.value.code == 2
     assert bench_main(["--model", "nope", "--batch", "2", "--k", "1"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        bench_main(["--model", "tiny", "--batch", "2", "--k", "1", "--max-memory", "lots"])
+    assert exc.value.code == 2 and "--max-memory 'lots'" in capsys.readouterr().err
+    assert bench_main(["--model", "tiny", "--batch", "2", "--k", "1", "--only", "9"]) == 2
+    assert "--only: no layer '9'" in capsys.readouterr().err

@@ -183,17 +183,22 @@ def test_interrupt_then_resume_skips_finished_layers(capsys, tmp_path, monkeypat
     assert doc["provenance"]["settings"]["resumed_layers"] == ["0"]
 
 
-def test_auto_measures_the_piecewise_linear_layers_in_one_call(capsys, tmp_path, monkeypatch):
-    """Under auto, the gn_exact layers (here the head: tanh precedes it in the others) are measured first, in
-    one exact_curvatures call, so that they can share the output adjoints; the others one by one after."""
+def test_auto_measures_all_layers_in_one_call(capsys, tmp_path, monkeypatch):
+    """Under auto, every layer is measured in one exact_curvatures call (one shared backward, fwd_adj; the
+    output adjoints would not pay for 3 outputs next to this k). The head is piecewise linear (tanh
+    precedes the others): its residual part vanishes, h_gn = h_exact."""
     out = tmp_path / "r.json"
     calls = _counting(monkeypatch)
     code, err = _run(capsys, out=out)
     assert code == 0, err
-    assert calls == [["4"], ["0"], ["2"]]
+    assert calls == [["0", "2", "4"]]
     doc = json.loads(out.read_text())
     methods = {r["name"]: r["curvature_method"] for r in doc["layers"]}
-    assert methods["4"] == C.GN_EXACT_LABEL and methods["0"] != C.GN_EXACT_LABEL != methods["2"]
+    assert methods == {"0": "fwd_adj", "2": "fwd_adj", "4": "fwd_adj"}
+    head = doc["layers"][2]
+    assert max(abs(g) for g in head["gn_gap"]) <= 1e-6 * max(abs(h) for h in head["h_exact"])
+    assert any("piecewise linear" in s for s in head["diagnostics"]["notes"])
+    assert C.GN_EXACT_LABEL not in methods.values()
 
 
 def test_resume_with_different_settings_refused(capsys, tmp_path):

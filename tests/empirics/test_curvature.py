@@ -19,7 +19,7 @@ _setup = setup_case
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("method", ["fwd_fwd", "fwd_rev", "rev_rev", "auto"])
+@pytest.mark.parametrize("method", ["fwd_fwd", "fwd_rev", "rev_rev", "fwd_adj", "auto"])
 def test_exact_matches_dense_hessian(case, method):
     model, lf, x, y, layers, dirs = _setup(case)
     res = C.exact_curvatures(model, lf, x, y, dirs, method=method, chunk_size=2)  # chunk < k: exercises chunking
@@ -28,7 +28,7 @@ def test_exact_matches_dense_hessian(case, method):
         ref = _dense_h(model, lf, x, y, n, dirs[n])
         assert ref.abs().max() > 0
         assert _rel(h[n], ref) < TOL, (case, n, h[n], ref)
-        assert res[n].method in ("fwd_fwd", "fwd_rev", "rev_rev", C.GN_EXACT_LABEL)
+        assert res[n].method in ("fwd_fwd", "fwd_rev", "rev_rev", "fwd_adj", C.GN_EXACT_LABEL)
         assert res[n].chunk_size == 2 and res[n].seconds >= 0
 
 

@@ -46,7 +46,7 @@ def test_reverse_on_sequences_and_mixed_layer_sets():
     dirs = dirs_of(model, seq_mse, x, y, ["0", "2", "4"], k=3)
     res = C.exact_curvatures(model, seq_mse, x, y, dirs, gn_form="reverse")
     h = values(res)
-    assert res["0"].method in ("fwd_fwd", "fwd_rev", "rev_rev")  # tanh downstream: not PL
+    assert res["0"].method in ("fwd_adj", "fwd_fwd", "fwd_rev", "rev_rev")  # tanh downstream: not PL
     assert res["2"].gn_form.startswith("reverse: 12 output adjoints shared by 2 layer(s)")
     for n in ("0", "2", "4"):
         assert rel(h[n], dense_h(model, seq_mse, x, y, n, dirs[n])) < TOL
@@ -109,14 +109,20 @@ def test_reverse_refuses_and_the_jvp_form_stays_exact(factory, why):
     assert rel(res["a"].values, dense_h(model, ce, x, y, "a", dirs["a"])) < TOL
 
 
+def values_jvp_form(model, loss, x, y, dirs) -> str:
+    """The form the gn_exact method (not auto) reports under the cost rule."""
+    return C.exact_curvatures(model, loss, x, y, dirs, method="gn_exact")["0"].gn_form
+
+
 def test_auto_rule_uses_jvp_when_outputs_outnumber_directions():
     torch.manual_seed(3)
     model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 40)).double().eval()
     x = torch.randn(5, 6, dtype=torch.float64)
     y = torch.randn(5, 40, dtype=torch.float64)
     dirs = dirs_of(model, mse, x, y, ["0", "2"], k=3)  # 6 directions, 40 outputs per sample
-    res = C.exact_curvatures(model, mse, x, y, dirs)
-    assert "jvp (reverse form not used: 40 outputs per sample" in res["0"].gn_form
+    res = C.exact_curvatures(model, mse, x, y, dirs)  # the cost rule declines: the layers go to fwd_adj
+    assert res["0"].method == "fwd_adj" and "reverse form not used: 40 outputs per sample" in res["0"].note
+    assert "jvp (reverse form not used: 40 outputs per sample" in values_jvp_form(model, mse, x, y, dirs)
     h = values(res)
     res_r = C.exact_curvatures(model, mse, x, y, dirs, gn_form="reverse")  # forced: same numbers
     assert res_r["0"].gn_form.startswith("reverse")

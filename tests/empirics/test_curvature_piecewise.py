@@ -11,7 +11,7 @@ from empirics import curvature as C
 from empirics.curvature import piecewise_linear_layers
 from tests.cases import NON_PL_CASES, PL_CASES, TOL, build_pl, ce, conv_pool, dense_h, dirs_of, rel, values
 
-EXACT = ("fwd_fwd", "fwd_rev", "rev_rev")
+EXACT = ("fwd_adj", "fwd_fwd", "fwd_rev", "rev_rev")
 
 
 @pytest.mark.parametrize("case", list(PL_CASES))
@@ -28,10 +28,12 @@ def test_gn_exact_matches_dense_hessian_and_paper_protocol(case):
         assert ref.abs().max() > 0
         assert rel(h[n], ref) < TOL, (case, n, h[n], ref)
         assert rel(h[n], pp[n]) < TOL, (case, n)
-    ha = C.exact_curvatures(model, lf, x, y, dirs)  # auto picks the shortcut
+    ha = C.exact_curvatures(model, lf, x, y, dirs)  # auto: shared output adjoints, or fwd_adj (few directions)
     for n in pl:
-        assert ha[n].method == C.GN_EXACT_LABEL
+        assert ha[n].method in (C.GN_EXACT_LABEL, "fwd_adj")
         assert rel(ha[n].values, pp[n]) < TOL
+        if ha[n].method == "fwd_adj":  # piecewise linear: the residual part vanishes, h = h_GN
+            assert rel(ha[n].gn_values, ha[n].values) < TOL and ha[n].note.startswith("piecewise linear")
 
 
 @pytest.mark.parametrize("case", list(NON_PL_CASES))

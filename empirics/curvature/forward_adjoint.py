@@ -1,0 +1,284 @@
+r"""Exact curvatures of many layers from one shared backward and forward tangents (method ``fwd_adj``).
+
+Along :math:`W_\ell+tD` every intermediate tensor :math:`x_j` of the forward (loss included) moves as
+:math:`x_j(t)=x_j+t\dot x_j+\tfrac{t^2}2\ddot x_j+\dots`, and the second-order tangents obey
+:math:`\ddot x_j=\sum_a\partial_a\varphi_j\,\ddot x^{(a)}+s_j` with the op's *source term* :math:`s_j`
+(:mod:`~empirics.curvature.tangent_rules`). Since :math:`\ddot x` propagates linearly, its effect on the loss is
+carried by the ordinary adjoints :math:`\lambda_j=\partial\mathcal L/\partial x_j`:
+
+.. math::  h=v^\top Hv=\frac{d^2}{dt^2}\mathcal L(W_\ell+tD)\Big|_{t=0}=\sum_j\langle\lambda_j,s_j(\dot x)\rangle .
+
+The terms of the loss's own ops make up :math:`\dot f^\top\nabla_f^2\mathcal L\,\dot f=h^{\rm GN}` (the
+Gauss–Newton part, :math:`\dot f` the output's tangent), those of the network's ops the residual
+:math:`\nabla_f\mathcal L\cdot\ddot f`. So each direction needs **one first-order forward tangent** through
+what follows its weight, and no second-order AD of the network; the adjoints come from **one backward
+shared by every layer and direction**. Exact: it is the second-order Taylor coefficient itself.
+
+Two passes (:mod:`~empirics.curvature.tangent_modes`, both under :func:`~empirics.curvature.forms.exact_forms`):
+
+1. forward + loss with autograd, recording which measured weights each tensor depends on, where each
+   weight is first used, and the outputs that can have a source term; one backward gives their adjoints;
+2. per group of directions (rows), forward + loss without autograd, carrying :math:`\dot x` beside every
+   dependent tensor and adding :math:`\langle\lambda_j,s_j\rangle` per row. Rows are ordered by where each
+   weight is first used, so a tangent exists only after its layer; a group's size follows the memory budget.
+
+Both passes must run the same ops (checked op by op). A weight may be used anywhere (tied, called several
+times): its tangent starts at the weight itself. What is not covered raises
+:class:`~empirics.curvature.tangents.Unsupported` (an in-place write into a view or aliased tensor, an op
+without a forward-mode rule, a nonlinear op with several outputs); :func:`~empirics.curvature.exact.exact_curvatures`
+then falls back to double backward. Certified per call by one double-backward direction of the first-used
+layer (the longest tangent path), cached with the engine's other checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from empirics import distributed as dist
+from empirics.curvature.forms import exact_forms, structure
+from empirics.curvature.fused import FusedKernels
+from empirics.curvature.injection import eligible, output_tangent
+from empirics.curvature.memory import CPU_BUDGET, activation_bytes, available_bytes
+from empirics.curvature.tangent_modes import AdjointRecorder, TangentPropagator
+from empirics.curvature.tangents import Tan, Unsupported
+from empirics.layers import discover, locate
+
+__all__ = ["fwd_adj_curvatures", "ForwardAdjoint", "Unsupported", "CHECK_RTOL", "ROW_BYTES", "rows_per_group"]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: relative agreement the double-backward check needs, per dtype
+CHECK_RTOL = {torch.float64: 1e-8, torch.float32: 1e-3}
+#: pass-2 working memory of one row (direction), as a multiple of one forward's module outputs
+ROW_BYTES = 0.5
+#: default rows per group on CPU: the tangents of a group should stay in cache, not stream through memory
+CPU_ROWS = 64
+
+
+@dataclass(frozen=True)
+class ForwardAdjoint:
+    """``exact`` and ``gn`` (name → h, this process's share), and how they were computed."""
+
+    exact: dict[str, torch.Tensor]
+    gn: dict[str, torch.Tensor]
+    groups: int = 0
+    rows_per_group: int = 0
+    adjoints: int = 0
+    check_rel_err: float | None = None
+    order: list[str] = field(default_factory=list)
+    at_output: list[str] = field(default_factory=list)
+
+
+def _layers(model: nn.Module, names: list[str]) -> dict:
+    found = discover(model, embeddings=True)
+    return {n: found[n] if n in found else locate(model, n) for n in names}
+
+
+class _Calls:
+    """Pass-1 hooks on the measured modules: calls per forward and the op-index window of the (last) call."""
+
+    def __init__(self, rec: AdjointRecorder, modules: dict[str, nn.Module]):
+        self.calls = {n: 0 for n in modules}
+        self.window: dict[str, tuple[int, int] | None] = {n: None for n in modules}
+        self.start: dict[str, int] = {}
+        self.handles = []
+        for n, m in modules.items():
+            self.handles.append(m.register_forward_pre_hook(lambda _m, args, n=n: self._pre(n, rec, args)))
+            self.handles.append(m.register_forward_hook(lambda _m, _a, _o, n=n: self._post(n, rec)))
+
+    def _pre(self, n, rec, args) -> None:
+        self.calls[n] += 1
+        self.start[n] = rec.n_ops if args and isinstance(args[0], torch.Tensor) else -1
+
+    def _post(self, n, rec) -> None:
+        self.window[n] = (self.start[n], rec.n_ops) if self.start.get(n, -1) >= 0 else None
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+def _objective(model, loss_fn, inputs, targets, n_global):
+    f = model(inputs)
+    if not isinstance(f, torch.Tensor):
+        raise Unsupported("the model output is not a single tensor")
+    return f, loss_fn(f, targets).sum() / n_global
+
+
+def _pass1(model, loss_fn, inputs, targets, weights, n_global, modules):
+    rec = AdjointRecorder(weights)
+    flags = [w.requires_grad for w in weights]
+    for w in weights:
+        w.requires_grad_(True)
+    hooks = _Calls(rec, modules)
+    try:
+        with torch.enable_grad(), rec:
+            f0 = model(inputs)
+            n_model = len(rec.seq)
+            if not isinstance(f0, torch.Tensor):
+                raise Unsupported("the model output is not a single tensor")
+            loss = loss_fn(f0, targets).sum() / n_global
+        for t, v in zip(rec.need, rec.version, strict=True):
+            if t is not None and t._version != v:
+                raise Unsupported("an op output that needs an adjoint is modified in place later")
+        keep = [t for t in rec.need if t is not None]
+        if not all(t.requires_grad for t in keep):
+            raise Unsupported("an op output that depends on a measured weight is not in the autograd graph")
+        grads = torch.autograd.grad(loss, keep, allow_unused=True) if keep else ()
+    finally:
+        hooks.remove()
+        for w, flag in zip(weights, flags, strict=True):
+            w.requires_grad_(flag)
+    it = iter(grads)
+    lam = []
+    for t in rec.need:
+        gr = next(it) if t is not None else None
+        lam.append(None if gr is None else gr.detach())
+    need = [t is not None for t in rec.need]  # the activations themselves are released here
+    return rec, need, lam, n_model, f0.detach(), hooks
+
+
+def _reference_h(model, loss_fn, inputs, targets, w, D, n_global) -> float:
+    """One direction by double backward (the paper's protocol for one direction)."""
+    flag = w.requires_grad
+    w.requires_grad_(True)
+    try:
+        with torch.enable_grad():
+            _, loss = _objective(model, loss_fn, inputs, targets, n_global)
+            (gw,) = torch.autograd.grad(loss, w, create_graph=True)
+            hv = torch.autograd.grad((gw * D).sum(), w, allow_unused=True)[0] if gw.requires_grad else None
+    finally:
+        w.requires_grad_(flag)
+    return 0.0 if hv is None else float((hv * D).sum())
+
+
+def rows_per_group(model, inputs, n_rows: int, max_memory: int | None, cache: dict | None) -> int:
+    """Rows (directions) per pass-2 group: within ``max_memory`` bytes (default: a quarter of free memory);
+    on CPU at most :data:`CPU_ROWS` unless a budget is given (bigger groups stream through memory)."""
+    device = next(model.parameters()).device
+    budget = max_memory if max_memory is not None else available_bytes(device) // 4
+    if max_memory is None and device.type == "cpu":
+        budget = min(budget, CPU_BUDGET)
+    per_row = ROW_BYTES * activation_bytes(model, inputs, cache)
+    rows = int(max(1, min(n_rows, budget // max(per_row, 1))))
+    return min(rows, CPU_ROWS) if device.type == "cpu" and max_memory is None else rows
+
+
+def _check(model, loss_fn, inputs, targets, names, order, weights, Ds, h, n_global, cache) -> float:
+    key = ("fwd_adj", structure(model), tuple(names), tuple(inputs.shape[1:]), inputs.dtype, str(inputs.device))
+    checks = {} if cache is None else cache.adjoint_checks
+    if key in checks:
+        return checks[key]
+    i = order[0]
+    first = names[i]
+    ref = _reference_h(model, loss_fn, inputs, targets, weights[i], Ds[first][0], n_global)
+    ref_t = dist.all_reduce_sum(torch.tensor([ref], dtype=torch.float64, device=h[first].device))
+    got = dist.all_reduce_sum(h[first].double().clone())
+    scale = max(float(got.abs().max()), abs(float(ref_t[0])), 1e-300)
+    err = abs(float(got[0]) - float(ref_t[0])) / scale
+    dtype = weights[i].dtype
+    rtol = CHECK_RTOL.get(dtype, 1e-3)
+    if not err <= rtol:
+        raise Unsupported(f"double-backward check failed on layer {first!r} (rel. error {err:.2e} > {rtol:.0e})")
+    checks[key] = err
+    return err
+
+
+def fwd_adj_curvatures(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs,
+    targets,
+    directions: dict[str, torch.Tensor],
+    *,
+    max_memory: int | None = None,
+    rows: int | None = None,
+    cache=None,
+    check: bool = True,
+    on_group: Callable[[int, int], None] | None = None,
+    compile_kernels: bool = False,
+) -> ForwardAdjoint:
+    r""":math:`h_k=v_k^\top Hv_k` and :math:`h^{\rm GN}_k` (this process's share; the caller all-reduces) for
+    every layer of ``directions`` (``name -> (k, *weight_shape)``). ``rows``: directions per pass-2 group
+    (default: :func:`rows_per_group` from ``max_memory`` bytes). ``cache``: an
+    :class:`~empirics.curvature.result.EngineCache` (activation sizes, passed checks); ``on_group(done,
+    total)``: progress in directions after each group; ``compile_kernels``: the fused, ``torch.compile``-d kernels of
+    :mod:`~empirics.curvature.fused` for the unary ops (off: eager). Raises
+    :class:`~empirics.curvature.tangents.Unsupported` (with the reason) outside what the method covers."""
+    names = [n for n, D in directions.items() if D.shape[0] > 0]
+    empty = {n: D.new_zeros(0) for n, D in directions.items() if D.shape[0] == 0}
+    if not names:
+        return ForwardAdjoint(dict(empty), dict(empty))
+    layers = _layers(model, names)
+    params = dict(model.named_parameters())
+    weights = [params[layers[n].key] for n in names]
+    modules = {n: model.get_submodule(layers[n].module) for n in names}
+    n_global = dist.global_count(len(targets), device=weights[0].device)
+    with exact_forms(model):
+        rec, need, lam, n_model, f0, calls = _pass1(model, loss_fn, inputs, targets, weights, n_global, modules)
+        at_output = {
+            n: eligible(modules[n], layers[n].kind, layers[n].tied, calls.calls[n], rec.uses[i], calls.window[n])
+            for i, n in enumerate(names)
+        }
+        order = sorted(range(len(names)), key=lambda i: rec.first_use.get(i, 1 << 60))
+        Ds = {n: directions[n].to(device=weights[0].device, dtype=weights[0].dtype) for n in names}
+        offsets, total = {}, 0
+        for i in order:
+            offsets[i] = total
+            total += Ds[names[i]].shape[0]
+        acts = None if cache is None else cache.activation_bytes
+        step = rows or rows_per_group(model, inputs, total, max_memory, acts)
+        h, h_gn = f0.new_zeros(total), f0.new_zeros(total)
+        groups = 0
+        kernels = FusedKernels() if compile_kernels else None
+        for g0 in range(0, total, step):
+            g1 = min(total, g0 + step)
+            tangents: list[tuple[torch.Tensor, Tan]] = []
+            joins = []
+            for i in order:
+                a, b = max(offsets[i], g0), min(offsets[i] + Ds[names[i]].shape[0], g1)
+                if a < b:
+                    D = Ds[names[i]][a - offsets[i] : b - offsets[i]]
+                    if at_output[names[i]]:
+                        joins.append((names[i], a - g0, output_tangent(modules[names[i]], layers[names[i]].kind, D)))
+                    else:
+                        tangents.append((weights[i], Tan(a - g0, D)))
+            mode = TangentPropagator(tangents, rec.seq, need, lam, g1 - g0, f0, n_model, kernels)
+            handles = [
+                modules[n].register_forward_hook(
+                    lambda _m, args, out, s=s0, f=f, md=mode: md.inject(out, s, f, args[0])
+                )
+                for n, s0, f in joins
+            ]
+            try:
+                with torch.no_grad(), mode:
+                    _objective(model, loss_fn, inputs, targets, n_global)
+            finally:
+                for hd in handles:
+                    hd.remove()
+            if mode.i != len(rec.seq):
+                raise Unsupported(f"the forward differs between the two passes ({mode.i} vs {len(rec.seq)} ops)")
+            h[g0:g1], h_gn[g0:g1] = mode.h, mode.h_gn
+            groups += 1
+            if on_group is not None:
+                on_group(g1, total)
+        exact = {names[i]: h[offsets[i] : offsets[i] + Ds[names[i]].shape[0]] for i in order}
+        gn = {names[i]: h_gn[offsets[i] : offsets[i] + Ds[names[i]].shape[0]] for i in order}
+        err = (
+            _check(model, loss_fn, inputs, targets, names, order, weights, Ds, exact, n_global, cache)
+            if check
+            else None
+        )
+    return ForwardAdjoint(
+        {**exact, **empty},
+        {**gn, **empty},
+        groups=groups,
+        rows_per_group=step,
+        adjoints=sum(need),
+        check_rel_err=err,
+        order=[names[i] for i in order],
+        at_output=[n for n in names if at_output[n]],
+    )

@@ -1,0 +1,268 @@
+r"""The two dispatch modes of the forward-adjoint method (:mod:`~empirics.curvature.forward_adjoint`).
+
+* :class:`AdjointRecorder` (pass 1, with autograd): which measured weights each tensor depends on, where
+  each weight is first used, the op sequence, and the outputs that need an adjoint :math:`\lambda_j` (a
+  nonlinear op of a dependent tensor; a product of two factors that depend on one common weight);
+* :class:`TangentPropagator` (pass 2, without autograd): the forward tangent :math:`\dot x` (rows × tensor)
+  of every dependent tensor and :math:`\sum_j\langle\lambda_j,s_j\rangle` per row.
+
+Tensors are tracked by identity with weak references (:class:`IdTable`): a tangent lives as long as its
+tensor. An in-place write is followed when it is into a tensor no other tracked tensor aliases; a write
+into a view or aliased storage raises :class:`~empirics.curvature.tangents.Unsupported`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from functools import cache
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from empirics.curvature.tangent_rules import apply_rule
+from empirics.curvature.tangents import BILINEAR_FACTORS, RELAYOUT, Tan, Unsupported, base_name, category, linear_sum
+
+__all__ = ["IdTable", "AdjointRecorder", "TangentPropagator", "op_info"]
+
+_EMPTY: frozenset[int] = frozenset()
+#: view ops besides the pure relayouts (a weight read through them is still read by that op's reader)
+_VIEWS = frozenset("t transpose permute expand _to_copy slice select".split())
+
+
+class IdTable:
+    """tensor -> value by identity, the entry dropped when the tensor is freed."""
+
+    def __init__(self) -> None:
+        self.d: dict[int, tuple[weakref.ref, object]] = {}
+
+    def get(self, t, default=None):
+        """The value stored for tensor ``t`` itself (not a recycled id), else ``default``."""
+        e = self.d.get(id(t))
+        return e[1] if e is not None and e[0]() is t else default
+
+    def set(self, t: torch.Tensor, value) -> None:
+        """Store ``value`` for ``t``; the entry goes when ``t`` is freed."""
+        k, d = id(t), self.d
+
+        def gone(r, k=k, d=d):
+            e = d.get(k)
+            if e is not None and e[0] is r:
+                del d[k]
+
+        d[k] = (weakref.ref(t, gone), value)
+
+    def pop(self, t) -> None:
+        """Drop ``t``'s entry, if any."""
+        e = self.d.get(id(t))
+        if e is not None and e[0]() is t:
+            del self.d[id(t)]
+
+    def tensors(self) -> list[torch.Tensor]:
+        """The tensors still alive that have an entry."""
+        return [t for r, _ in list(self.d.values()) if (t := r()) is not None]
+
+
+@cache
+def op_info(func) -> tuple[str, str, bool]:
+    """(base name, category, in-place) of an op."""
+    a = func._schema.arguments
+    inplace = bool(a) and a[0].alias_info is not None and a[0].alias_info.is_write
+    return base_name(func), category(func), inplace
+
+
+def _same(v):
+    return v
+
+
+def _transforms_enabled():
+    """Inside ``__torch_dispatch__`` the dispatch keys of ``torch.func`` (and forward AD) are excluded; a rule
+    that uses ``vmap``/``jvp`` on one op runs with them restored (only this mode's own key stays excluded)."""
+    include = torch._C._dispatch_tls_local_include_set()
+    return torch._C._ForceDispatchKeyGuard(include, torch._C.DispatchKeySet(torch._C.DispatchKey.Python))
+
+
+def _flat(args, kwargs):
+    """Leaves of (args, kwargs) as ``tree_flatten`` orders them, and its spec (``None``: plain)."""
+    if any(isinstance(a, (list, tuple, dict)) for a in args):
+        return tree_flatten((args, kwargs))
+    return [*args, *kwargs.values()], None
+
+
+def _functional(func):
+    """The out-of-place overload of an in-place op (``relu_`` -> ``relu``)."""
+    name = base_name(func)
+    packet = getattr(torch.ops.aten, "copy" if name == "copy_" else name, None)
+    f = getattr(packet, func._overloadname, None) if packet is not None else None
+    if f is None:
+        raise Unsupported(f"{func}: in-place op without an out-of-place overload")
+    return f
+
+
+def _check_alias(table: IdTable, t: torch.Tensor, func) -> None:
+    if t._is_view():
+        raise Unsupported(f"{func}: in-place write into a view of a weight-dependent tensor")
+    ptr = t.untyped_storage().data_ptr()
+    for other in table.tensors():
+        if other is not t and other.untyped_storage().data_ptr() == ptr:
+            raise Unsupported(f"{func}: in-place write into a tensor that shares storage with another")
+
+
+class AdjointRecorder(TorchDispatchMode):
+    """Pass 1 (see the module doc). After the forward, ``need`` holds the outputs to differentiate (or
+    ``None``) in op-sequence order, ``seq`` each counted op's (name, output shape)."""
+
+    def __init__(self, weights: list[torch.Tensor]):
+        super().__init__()
+        self.dep = IdTable()
+        for i, w in enumerate(weights):
+            self.dep.set(w, frozenset({i}))
+        self.first_use: dict[int, int] = {}
+        self.uses: dict[int, list[int]] = {i: [] for i in range(len(weights))}
+        self.alias = IdTable()  # the weights and their views: whose ops read a weight directly
+        for i, w in enumerate(weights):
+            self.alias.set(w, i)
+        self.seq: list[tuple[str, tuple]] = []
+        self.need: list = []
+        self.version: list[int] = []
+        self.n_ops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        base, cat, inplace = op_info(func)
+        flat, _ = _flat(args, kwargs)
+        deps = [self.dep.get(a, _EMPTY) if isinstance(a, torch.Tensor) else _EMPTY for a in flat]
+        union = frozenset().union(*deps)
+        if inplace and union:
+            _check_alias(self.dep, args[0], func)
+        out = func(*args, **kwargs)
+        for i in union:
+            self.first_use.setdefault(i, self.n_ops)
+        read = {j for a in flat if isinstance(a, torch.Tensor) and (j := self.alias.get(a)) is not None}
+        for j in read:
+            self.uses[j].append(self.n_ops)
+        if len(read) == 1 and (base in RELAYOUT or base in _VIEWS) and isinstance(out, torch.Tensor):
+            self.alias.set(out, next(iter(read)))
+        self.n_ops += 1
+        if cat in ("bilinear", "nonlinear"):
+            need = bool(union)
+            if cat == "bilinear" and need:
+                fd = [deps[p] for p in BILINEAR_FACTORS[base] if p < len(deps)]
+                need = any(fd[a] & fd[b] for a in range(len(fd)) for b in range(a + 1, len(fd)))
+            o = out if isinstance(out, torch.Tensor) else None
+            if need and o is None:
+                raise Unsupported(f"{func}: a nonlinear op with several outputs")
+            self.seq.append((base, tuple(o.shape) if o is not None else ()))
+            self.need.append(o if need else None)  # its autograd history is set after this returns
+            self.version.append(o._version if need and o is not None else 0)
+        if union and cat != "constant" and base != "detach":
+            for t in tree_flatten(out)[0] if not isinstance(out, torch.Tensor) else (out,):
+                if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex()):
+                    self.dep.set(t, self.dep.get(t, _EMPTY) | union)
+        return out
+
+
+class TangentPropagator(TorchDispatchMode):
+    """Pass 2 (see the module doc): ``h`` accumulates the adjoint-weighted source terms per row, ``h_gn``
+    those of the ops from op ``n_model`` on (the loss's: the Gauss–Newton part); the tangent of a tensor
+    is ``tan.get(t)``."""
+
+    def __init__(
+        self,
+        tangents: list[tuple[torch.Tensor, Tan]],
+        seq,
+        need,
+        lambdas,
+        n_rows: int,
+        like,
+        n_model: int,
+        kernels=None,
+    ):
+        super().__init__()
+        self.kernels = kernels  # FusedKernels (empirics.curvature.fused) or None: eager rules
+        self.pending = IdTable()  # module outputs whose layer's rows join when they are first read
+        self.tan = IdTable()
+        for w, t in tangents:
+            self.tan.set(w, t)
+        self.seq, self.need, self.lam = seq, need, lambdas
+        self.h = like.new_zeros(n_rows)
+        self.h_gn = like.new_zeros(n_rows)
+        self.n_model = n_model
+        self.i = 0
+
+    def _next(self, base, out) -> int:
+        i = self.i
+        self.i += 1
+        seen = (base, tuple(out.shape) if isinstance(out, torch.Tensor) else ())
+        if i >= len(self.seq) or self.seq[i] != seen:
+            want = self.seq[i] if i < len(self.seq) else "nothing"
+            raise Unsupported(f"the forward differs between the two passes at op {i}: {seen} vs {want}")
+        return i
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        base, cat, inplace = op_info(func)
+        flat, spec = _flat(args, kwargs)
+        tans = {}
+        for i, a in enumerate(flat):
+            if not isinstance(a, torch.Tensor):
+                continue
+            if self.pending.d and (p := self.pending.get(a)) is not None:
+                self._join(a, p)
+            if (t := self.tan.get(a)) is not None:
+                tans[i] = t
+        counted = cat in ("bilinear", "nonlinear")
+        if not tans:
+            out = func(*args, **kwargs)
+            if counted:
+                self._next(base, out)
+            return out
+        rule_func, rule_args = func, args
+        if inplace:
+            _check_alias(self.tan, args[0], func)
+            rule_func = _functional(func)
+            rule_args = (args[0].clone(), *args[1:])
+            flat, spec = _flat(rule_args, kwargs)
+        out = func(*args, **kwargs)
+        idx = self._next(base, out) if counted else None
+        lam0 = None
+        if self.kernels is not None:
+            lam0 = self.lam[idx] if idx is not None and self.need[idx] else None
+            self.kernels.keys = (torch._C._dispatch_tls_local_include_set(), torch._C._dispatch_tls_local_exclude_set())
+        with _transforms_enabled():
+            yt, src = apply_rule(rule_func, rule_args, kwargs, out, tans, flat, spec, lam0, self.kernels)
+        self._register(out, yt, inplace)
+        if src is not None:
+            if idx is None or not self.need[idx]:
+                raise Unsupported(f"{func}: a source term where pass 1 kept no adjoint (op {idx})")
+            lam = self.lam[idx]
+            if lam is not None:  # None: the loss does not depend on this op's output
+                start, vals = src(lam)
+                self.h[start : start + vals.shape[0]] += vals
+                if idx >= self.n_model:
+                    self.h_gn[start : start + vals.shape[0]] += vals
+        return out
+
+    def inject(self, output: torch.Tensor, start: int, tangent, a: torch.Tensor) -> None:
+        """Rows ``start ..`` join at a module's ``output``: ``tangent(a)`` is their ż (computed when read)."""
+        self.pending.set(output, (start, tangent, a))
+
+    def _join(self, z: torch.Tensor, p) -> None:
+        start, tangent, a = p
+        self.pending.pop(z)
+        with _transforms_enabled():
+            new = Tan(start, tangent(a))
+            old = self.tan.get(z)
+            self.tan.set(z, new if old is None else linear_sum([(old, _same), (new, _same)], z.dim()))
+
+    def _register(self, out, yt, inplace: bool) -> None:
+        if inplace or isinstance(out, torch.Tensor):
+            if isinstance(yt, Tan):
+                self.tan.set(out, yt)
+            elif inplace:
+                self.tan.pop(out)
+            return
+        tl = yt if isinstance(yt, list) else [yt]
+        for o, t in zip(tree_flatten(out)[0], tl, strict=False):
+            if isinstance(o, torch.Tensor) and isinstance(t, Tan):
+                self.tan.set(o, t)

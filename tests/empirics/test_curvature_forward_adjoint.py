@@ -1,0 +1,191 @@
+"""The forward-adjoint method (``fwd_adj``): exact against dense float64 Hessians, its Gauss–Newton part against
+the jvp form, any grouping of the directions, the generic per-op rule, and the cases it refuses (the engine
+then falls back to double backward with the reason kept)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from empirics import curvature as C
+from empirics.curvature import forward_adjoint as FA
+from empirics.curvature import tangent_rules as TR
+from empirics.layers import resolve_layers
+from tests.cases import CASES, NON_PL_CASES, PL_CASES, TOL, build_pl, ce, dense_h, dirs_of, mse, rel, setup_case
+
+
+def _check(model, lf, x, y, dirs, **kw):
+    r = C.fwd_adj_curvatures(model, lf, x, y, dirs, cache=C.EngineCache(), **kw)
+    gn = C.gn_curvatures(model, lf, x, y, dirs)
+    for n, D in dirs.items():
+        ref = dense_h(model, lf, x, y, n, D)
+        assert ref.abs().max() > 0
+        assert rel(r.exact[n], ref) < TOL, (n, r.exact[n], ref)
+        assert rel(r.gn[n], gn[n].values) < TOL, (n, r.gn[n], gn[n].values)
+    return r
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_matches_dense_hessian_and_gn(case):
+    model, lf, x, y, _, dirs = setup_case(case)
+    r = _check(model, lf, x, y, dirs)
+    assert r.check_rel_err is not None and r.check_rel_err < 1e-10
+
+
+@pytest.mark.parametrize("case", list(PL_CASES) + list(NON_PL_CASES))
+def test_piecewise_and_non_piecewise_cases(case):
+    spec = {**PL_CASES, **NON_PL_CASES}[case]
+    model, lf, x, y = build_pl(*spec[:3])
+    layers = resolve_layers(model)
+    r = _check(model, lf, x, y, dirs_of(model, lf, x, y, layers))
+    for n in spec[3] if case in PL_CASES else []:  # piecewise linear: no residual part
+        assert rel(r.gn[n], r.exact[n]) < TOL
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5])
+def test_any_grouping_of_the_directions_gives_the_same_values(rows):
+    """Groups that split a layer's directions and groups that span layers."""
+    model, lf, x, y, _, dirs = setup_case("attention", k=3)
+    full = C.fwd_adj_curvatures(model, lf, x, y, dirs)
+    part = C.fwd_adj_curvatures(model, lf, x, y, dirs, rows=rows)
+    assert part.groups == -(-sum(D.shape[0] for D in dirs.values()) // rows)
+    for n in dirs:
+        assert torch.allclose(part.exact[n], full.exact[n], rtol=1e-12, atol=1e-15)
+    assert full.order[0] == "qkv"  # rows ordered by first use: the longest tangent path first
+
+
+def test_memory_budget_sets_the_group_size():
+    model, lf, x, y, _, dirs = setup_case("conv_bn")
+    n_rows = sum(D.shape[0] for D in dirs.values())
+    one = FA.rows_per_group(model, x, n_rows, max_memory=1, cache=None)
+    big = FA.rows_per_group(model, x, n_rows, max_memory=1 << 30, cache=None)
+    assert one == 1 and big == n_rows
+    r = C.fwd_adj_curvatures(model, lf, x, y, dirs, max_memory=1)
+    assert r.rows_per_group == 1 and r.groups == n_rows
+
+
+class Generic(nn.Module):
+    """Ops without a closed-form rule here (softplus, logsumexp, tanh-GELU, sin, atan, ELU): the generic
+    per-op forward-mode rule."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = nn.Linear(5, 6), nn.Linear(6, 6), nn.Linear(6, 3)
+
+    def forward(self, x):
+        h = F.softplus(self.a(x)) + torch.sin(self.a(x))
+        h = F.gelu(self.b(h), approximate="tanh") - torch.logsumexp(h, -1, keepdim=True)
+        return self.c(F.elu(torch.atan(h)))
+
+
+class Reused(nn.Module):
+    """One Linear applied twice (the weight enters twice: a genuine second-order term in W) and a weight tied
+    to another module."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(5, 5)
+        self.b = nn.Linear(5, 5)
+        self.head = nn.Linear(5, 3)
+        self.c = nn.Linear(5, 5, bias=False)
+        self.c.weight = self.b.weight
+
+    def forward(self, x):
+        h = torch.tanh(self.a(torch.tanh(self.a(x))))
+        return self.head(self.c(torch.relu(self.b(h))))
+
+
+@pytest.mark.parametrize("factory", [Generic, Reused], ids=["generic_ops", "reused_and_tied"])
+def test_generic_rule_reused_and_tied_weights(factory):
+    g = torch.Generator().manual_seed(1)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        model = factory().double().eval()
+    x, y = torch.randn(7, 5, generator=g, dtype=torch.float64), torch.randint(0, 3, (7,), generator=g)
+    layers = resolve_layers(model)
+    r = _check(model, ce, x, y, dirs_of(model, ce, x, y, layers))
+    if factory is Reused:  # a module called twice and a tied weight: their tangents start at the weight
+        assert set(r.at_output) == {"head"}, r.at_output
+    else:  # `a` is called twice per forward (its tangent starts at the weight); b and c once each: at the outputs
+        assert set(r.at_output) == set(layers) - {"a"}, r.at_output
+
+
+class ViewWrite(nn.Module):
+    """Writes a dependent tensor into a slice of a buffer (an in-place write into a view)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(4, 3), nn.Linear(6, 2)
+
+    def forward(self, x):
+        buf = torch.zeros(x.shape[0], 6, dtype=x.dtype)
+        buf[:, :3] = torch.tanh(self.a(x))
+        return self.b(buf * buf)
+
+
+class GradModeBranch(nn.Module):
+    """Runs another op when autograd is on: the two passes would not see the same forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(4, 5), nn.Linear(5, 2)
+
+    def forward(self, x):
+        h = torch.tanh(self.a(x))
+        if torch.is_grad_enabled():
+            h = torch.exp(h) - torch.exp(h) + h  # the same value through other ops
+        return self.b(h)
+
+
+@pytest.mark.parametrize(
+    ("factory", "why"),
+    [(ViewWrite, "in-place write into a view"), (GradModeBranch, "differs between the two passes")],
+)
+def test_refused_models_fall_back_with_the_reason(factory, why):
+    torch.manual_seed(2)
+    model = factory().double().eval()
+    x, y = torch.randn(6, 4, dtype=torch.float64), torch.randint(0, 2, (6,))
+    layers = resolve_layers(model)
+    dirs = dirs_of(model, ce, x, y, layers, k=2)
+    with pytest.raises(C.forward_adjoint.Unsupported, match=why):
+        C.fwd_adj_curvatures(model, ce, x, y, dirs)
+    with pytest.raises(ValueError, match="'fwd_adj' does not cover this model"):
+        C.exact_curvatures(model, ce, x, y, dirs, method="fwd_adj")
+    res = C.exact_curvatures(model, ce, x, y, dirs)  # auto: per layer, the reason kept
+    for n in layers:
+        assert res[n].method != "fwd_adj" and why in res[n].failed["fwd_adj"]
+        if factory is ViewWrite:
+            assert rel(res[n].values, dense_h(model, ce, x, y, n, dirs[n])) < TOL
+
+
+def test_double_backward_check_catches_a_wrong_rule(monkeypatch):
+    """A wrong second derivative (tanh's φ'' off by 1 %) is caught by the per-call check; auto falls back."""
+    model, lf, x, y, _, dirs = setup_case("mlp_ce")
+    right = TR._UNARY["tanh"]
+    monkeypatch.setitem(TR._UNARY, "tanh", lambda x, yv: (right(x, yv)[0], 1.01 * right(x, yv)[1]))
+    with pytest.raises(C.forward_adjoint.Unsupported, match="double-backward check failed"):
+        C.fwd_adj_curvatures(model, lf, x, y, dirs)
+    res = C.exact_curvatures(model, lf, x, y, dirs)
+    for n in dirs:
+        assert res[n].method != "fwd_adj" and "check failed" in res[n].failed["fwd_adj"]
+        assert rel(res[n].values, dense_h(model, lf, x, y, n, dirs[n])) < TOL
+
+
+def test_mse_on_sequences_and_passed_check_is_cached():
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Linear(5, 6), nn.GELU(), nn.LayerNorm(6), nn.Linear(6, 3)).double().eval()
+    x, y = torch.randn(4, 7, 5, dtype=torch.float64), torch.randn(4, 7, 3, dtype=torch.float64)
+
+    def seq_mse(o, t):
+        return mse(o.reshape(-1, 3), t.reshape(-1, 3)).reshape(4, 7).sum(1)
+
+    dirs = dirs_of(model, seq_mse, x, y, ["0", "3"], k=3)
+    cache = C.EngineCache()
+    first = C.fwd_adj_curvatures(model, seq_mse, x, y, dirs, cache=cache)
+    assert len(cache.adjoint_checks) == 1
+    again = C.fwd_adj_curvatures(model, seq_mse, x, y, dirs, cache=cache)
+    assert again.check_rel_err == first.check_rel_err
+    for n in dirs:
+        assert rel(first.exact[n], dense_h(model, seq_mse, x, y, n, dirs[n])) < TOL
