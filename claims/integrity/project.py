@@ -52,6 +52,9 @@ EXPONENTS = {  # exponents key → the quantity whose ln is regressed on ln σ o
     "alpha_kron": "h_kron_ef",
     "alpha_exact": "h_exact",
 }
+#: kron fields whose entries at a direction the record declares degenerate — a λ^δ_k or λ^A_k at or below
+#: dim·ε·λ_1 of its factor (the writer's rule) — are ratios of round-off: stored null (or as noise), not compared
+DEGENERATE_FIELDS = frozenset({"Lambda", "Phi", "rho_delta", "rho_A", "concentration_ratio"})
 FORM_SHARED = ("h_kron_ef", "h_kron_gn", "h_sop", "chi", "chi_gn", "lambda_A", "Lambda", "w_C_A_w")
 FIELDS = {
     "sad-results/1": {
@@ -77,7 +80,8 @@ FIELDS = {
 NOT_CHECKED = {
     "sad-results/1": "sigma, h_exact, h_gn, h_fd and every kron array not listed (measurements: h_sop, h_ef, omega, "
     "u_C_delta_u, u_C_delta_gn_u, w_C_A_w, spectrum_*); kron.checks (residuals of quantities not stored); fits.notes "
-    "(text); run, provenance, timing",
+    "(text); run, provenance, timing; the entries of Lambda, Phi, rho_delta, rho_A and concentration_ratio at a "
+    "direction whose lambda_delta or lambda_A is numerically zero (<= dim·eps·lambda_1, the writer's rule)",
 }
 
 
@@ -110,17 +114,34 @@ def _ratio(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return q
 
 
-def _kron_relations(t: Tally, node: Node, get, h: np.ndarray, pattern) -> None:  # noqa: ANN001
+def _degenerate(get, dims: dict[str, int]) -> np.ndarray | None:  # noqa: ANN001
+    r"""Directions whose :math:`\lambda^\delta_k` or :math:`\lambda^A_k` is numerically zero by the writer's rule
+    (:math:`\lambda_k\le\dim\cdot\varepsilon\cdot\lambda_1`, ``dims``: each factor's dimension, the length of its
+    stored spectrum); ``None`` when neither factor is stored."""
+    mask = None
+    for key in ("lambda_delta", "lambda_A"):
+        lam = get(key)
+        if lam is None or lam.size == 0 or key not in dims:
+            continue
+        tol = dims[key] * np.finfo(float).eps * max(float(lam[0]), 0.0)
+        with np.errstate(invalid="ignore"):
+            zero = ~(lam > tol)
+        mask = zero if mask is None else mask | zero
+    return mask
+
+
+def _kron_relations(t: Tally, node: Node, get, h: np.ndarray, pattern, null=None) -> None:  # noqa: ANN001
     """Products and ratios whose operands ``get(name)`` returns (``node``: where the results are stored;
-    ``pattern(field)``: the declared integrity pattern)."""
+    ``pattern(field)``: the declared integrity pattern; ``null``: degenerate directions, see
+    :data:`DEGENERATE_FIELDS`)."""
     for f, (a, c) in PRODUCTS.items():
         x, y = get(a), get(c)
         if node.has(f) and x is not None and y is not None:
-            t.array(pattern(f), node.opt(f), x * y)
+            t.array(pattern(f), node.opt(f), x * y, skip=null if f in DEGENERATE_FIELDS else None)
     for f, (a, c) in RATIOS.items():
         x, y = (h if a == "h_exact" else get(a)), get(c)
         if node.has(f) and x is not None and y is not None:
-            t.array(pattern(f), node.opt(f), _ratio(x, y))
+            t.array(pattern(f), node.opt(f), _ratio(x, y), skip=null if f in DEGENERATE_FIELDS else None)
 
 
 def _kron(t: Tally, kron: Node, sigma: np.ndarray, h: np.ndarray) -> None:
@@ -129,7 +150,13 @@ def _kron(t: Tally, kron: Node, sigma: np.ndarray, h: np.ndarray) -> None:
     def top(key: str) -> np.ndarray | None:
         return _arr(kron, key)
 
-    _kron_relations(t, kron, top, h, lambda f: f"{K}.{f}")
+    dims = {
+        lam: int(spec.size)
+        for lam, key in (("lambda_delta", "spectrum_delta"), ("lambda_A", "spectrum_A"))
+        if (spec := top(key)) is not None
+    }
+    null = _degenerate(top, dims)
+    _kron_relations(t, kron, top, h, lambda f: f"{K}.{f}", null)
     for f, spec in (("lambda_delta", "spectrum_delta"), ("lambda_A", "spectrum_A")):
         full = top(spec)
         if kron.has(f) and full is not None and full.size >= k:
@@ -173,7 +200,7 @@ def _kron(t: Tally, kron: Node, sigma: np.ndarray, h: np.ndarray) -> None:
                 v = _arr(form, key)
                 return v if v is not None else top(key)
 
-            _kron_relations(t, form, get, h, lambda f: f"{K}.forms.*.*")
+            _kron_relations(t, form, get, h, lambda f: f"{K}.forms.*.*", _degenerate(get, dims))
             if name == chosen:
                 for key in FORM_SHARED:
                     mine, theirs = _arr(form, key), top(key)

@@ -101,9 +101,11 @@ class Tally:
         if stored != recomputed or isinstance(stored, bool) != isinstance(recomputed, bool):
             self._disagree(node, stored, recomputed)
 
-    def array(self, pattern: str, node: Node | None, recomputed: Any, tol: float = REL, scale: Any = None) -> None:
+    def array(
+        self, pattern: str, node: Node | None, recomputed: Any, tol: float = REL, scale: Any = None, skip: Any = None
+    ) -> None:
         """A stored array against its elementwise recomputation (relative; ``scale``: per-entry operand size;
-        ``node`` None: not stored, no check)."""
+        ``skip``: a boolean mask of entries not compared; ``node`` None: not stored, no check)."""
         if node is None:
             return
         self._count(pattern)
@@ -118,6 +120,8 @@ class Tally:
             size = np.maximum(size, np.abs(np.nan_to_num(np.asarray(scale, dtype=float))))
         with np.errstate(invalid="ignore"):
             off = (nan_s != nan_r) | (~nan_s & ~nan_r & ~(np.abs(s - r) <= tol * size))
+        if skip is not None and np.shape(skip) == off.shape:
+            off &= ~np.asarray(skip, dtype=bool)
         if off.any():
             i = int(np.flatnonzero(off)[0])
             self._disagree(
