@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from empirics.experiments import EXPERIMENTS
 from empirics.presets.spec import RunSpec
 
 __all__ = ["CPU_PRESET", "NOT_REMEASURED", "PAPER_PRESET", "PRESETS", "PROXY_ONLY"]
@@ -292,23 +293,7 @@ PAPER_PRESET: list[RunSpec] = [
         batch_size=2048,
         k=20,
         n_batches=5,  # one network (no training seed): batches only
-        layer_names=(
-            "conv1",
-            "layer1.0.conv1",
-            "layer1.0.conv2",
-            "layer1.2.conv3",
-            "layer2.0.conv1",
-            "layer2.0.conv2",
-            "layer2.3.conv3",
-            "layer3.0.conv1",
-            "layer3.0.conv2",
-            "layer3.5.conv3",
-            "layer4.0.conv1",
-            "layer4.0.conv2",
-            "layer4.2.conv3",
-            "layer4.0.downsample.0",
-            "fc",
-        ),
+        layer_names=EXPERIMENTS["imagenet1k_resnet50_pretrained"].layer_names,  # the authors' 15 rows
         experiment="imagenet1k_resnet50_pretrained",
     ),
     RunSpec(
