@@ -3,8 +3,9 @@ while torch is imported, while the data load, mid-measurement, twice in a row â€
 no ``KeyboardInterrupt`` traceback, the finished layers kept in a valid file, and the same command resumes;
 also with ``--nproc 2`` and under ``torchrun`` (where the workers exit 3 and torchrun reports it).
 
-Signals are sent after fixed delays or once a layer is on disk; no assertion depends on timing (a run that
-finished before its signal must then be complete, exit 0).
+Signals are sent after fixed delays counted from the program's first line (its handlers installed; a signal
+during the interpreter's own start-up is Python's default behaviour) or once a layer is on disk; no assertion
+depends on timing (a run that finished before its signal must then be complete, exit 0).
 """
 
 from __future__ import annotations
@@ -35,6 +36,23 @@ ENV = dict(os.environ, PYTHONPATH=str(paths.ROOT), OMP_NUM_THREADS="1")
 def _start(out: Path, *extra: str, launcher: list[str] | None = None) -> subprocess.Popen:
     cmd = (launcher or [sys.executable, "-m", "empirics"]) + ["measure", *ARGS, *extra, "--out", str(out)]
     return subprocess.Popen(cmd, cwd=paths.ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_handlers(p: subprocess.Popen, limit_s: float = 120) -> None:
+    """Until the child has installed its own SIGTERM handler (``SigCgt`` in ``/proc/PID/status``): the first line of
+    ``python -m empirics``. Before it the interpreter is still starting (runpy, site), where a signal is Python's own
+    default behaviour, not the program's; on a loaded machine that window can last longer than any fixed delay."""
+    t0 = time.monotonic()
+    bit = 1 << (signal.SIGTERM - 1)
+    while p.poll() is None and time.monotonic() - t0 < limit_s:
+        try:
+            status = Path(f"/proc/{p.pid}/status").read_text()
+        except OSError:
+            return
+        caught = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
+        if int(caught, 16) & bit:
+            return
+        time.sleep(0.005)
 
 
 def _wait_for_layer(p: subprocess.Popen, out: Path, limit_s: float = 300) -> None:
@@ -89,6 +107,7 @@ def _no_leftovers(folder: Path) -> None:
 def test_a_stop_at_any_moment_is_exit_3_without_traceback(tmp_path, delay, sig):
     out = tmp_path / "r.json"
     p = _start(out)
+    _wait_for_handlers(p)  # the delays count from the program's first line
     time.sleep(delay)
     p.send_signal(sig)
     code, err = _finish(p)
