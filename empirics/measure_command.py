@@ -280,7 +280,7 @@ def run_measure(args) -> int:
             dtype, device = _check_args(args)
             dist.init_from_env(device.type)
             writer = _on_main(lambda: _writer(args.out, stop))
-            return _measure(args, dtype, device, writer, measured)
+            return _measure(args, dtype, device, writer, measured, stop)
         except (BadInput, OutputError) as exc:
             if _is_main():
                 print(f"error: {first_line(exc)}", file=sys.stderr)
@@ -331,7 +331,7 @@ def _writer(out: str, stop):
     return RunWriter(out, validator=validate, identity=lambda doc: doc["run"], defer=stop.deferred).start()
 
 
-def _measure(args, dtype, device, writer, measured: SimpleNamespace) -> int:
+def _measure(args, dtype, device, writer, measured: SimpleNamespace, stop=None) -> int:
     import torch
 
     from empirics import distributed as dist
@@ -382,6 +382,8 @@ def _measure(args, dtype, device, writer, measured: SimpleNamespace) -> int:
     order = list(table)
 
     def on_layer(record: dict) -> None:
+        if stop is not None and stop.interrupted:  # a stop that an optional quantity turned into a note: the
+            raise KeyboardInterrupt  # layer is not kept (a resume measures it again)
         record["measured_with"] = stamp
         if writer is not None:
             doc["layers"] = merge_records(doc["layers"], [record], order)
@@ -391,6 +393,8 @@ def _measure(args, dtype, device, writer, measured: SimpleNamespace) -> int:
     failed: dict[str, str] = {}
 
     def on_error(name: str, exc: BaseException) -> None:
+        if stop is not None and stop.interrupted:  # a stop signal surfacing as an op's error (e.g. inside
+            raise KeyboardInterrupt from exc  # TorchScript, which wraps it in a RuntimeError): not a failed layer
         failed[name] = first_line(exc, with_type=True, limit=300)
 
     try:

@@ -151,9 +151,9 @@ def _kron(t: Tally, kron: Node, sigma: np.ndarray, h: np.ndarray) -> None:
         return _arr(kron, key)
 
     dims = {
-        lam: int(spec.size)
+        lam: int(spectrum.size)
         for lam, key in (("lambda_delta", "spectrum_delta"), ("lambda_A", "spectrum_A"))
-        if (spec := top(key)) is not None
+        if (spectrum := top(key)) is not None
     }
     null = _degenerate(top, dims)
     _kron_relations(t, kron, top, h, lambda f: f"{K}.{f}", null)

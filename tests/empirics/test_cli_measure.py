@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -284,3 +285,27 @@ def test_a_failing_layer_is_reported_and_the_others_kept(capsys, tmp_path, monke
     done = json.loads(out.read_text())
     assert done["complete"] and [r["name"] for r in done["layers"]] == ["0", "2", "4"]
     assert done["layers"][0] == doc["layers"][0] and done["provenance"]["settings"]["resumed_layers"] == ["0", "4"]
+
+
+def test_a_stop_that_an_op_wraps_in_its_own_error_is_an_interrupt_not_a_failed_layer(capsys, tmp_path, monkeypatch):
+    """TorchScript ops turn a KeyboardInterrupt raised inside them into a RuntimeError: under Ctrl-C that error is
+    the stop (exit 3, finished layers kept), not a failed layer (exit 4)."""
+    from empirics.measurement import runner
+
+    real = runner.measure_one
+
+    def wrapped(engine, plan, *a, **k):
+        if plan.name == "4":  # the last layer: no later layer would notice the stop
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1.0)  # the handler raises here
+            except KeyboardInterrupt:
+                raise RuntimeError("The following operation failed in the TorchScript interpreter.") from None
+        return real(engine, plan, *a, **k)
+
+    monkeypatch.setattr(runner, "measure_one", wrapped)
+    out = tmp_path / "r.json"
+    code, err = _run(capsys, out=out)
+    assert code == 3 and "interrupted" in _one_line_error(err), err
+    doc = json.loads(out.read_text())
+    assert doc["complete"] is False and [r["name"] for r in doc["layers"]] == ["0", "2"]
