@@ -540,6 +540,21 @@ def reference_curvatures(model, batch, loss, key: str, D: torch.Tensor, output=N
     return torch.einsum("ki,ij,kj->k", V, H, V)
 
 
+#: the ``run`` block of a minimal ``sad-results/1`` document (copy it before changing it)
+RESULTS_RUN = {
+    "model": "mlp",
+    "architecture": "mlp",
+    "dataset": "digits",
+    "dataset_kind": "real",
+    "task": "classification",
+    "batch_size": 8,
+    "k": 3,
+    "dtype": "float64",
+    "device": "cpu",
+    "seed": 0,
+}
+
+
 def results_doc(k=3, complete=False, layers=()):
     """A minimal valid ``sad-results/1`` document (run writer and results_io tests)."""
     from empirics import results_io
@@ -547,18 +562,7 @@ def results_doc(k=3, complete=False, layers=()):
     return {
         "schema": "sad-results/1",
         "complete": complete,
-        "run": {
-            "model": "mlp",
-            "architecture": "mlp",
-            "dataset": "digits",
-            "dataset_kind": "real",
-            "task": "classification",
-            "batch_size": 8,
-            "k": k,
-            "dtype": "float64",
-            "device": "cpu",
-            "seed": 0,
-        },
+        "run": dict(RESULTS_RUN, k=k),
         "provenance": results_io.provenance({"x": 1}, seed=0, device="cpu", dtype="float64"),
         "layers": list(layers),
     }

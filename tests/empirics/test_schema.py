@@ -6,24 +6,14 @@ import sys
 import pytest
 
 from empirics.schema import SCHEMA_VERSION, SchemaError, to_jsonable, validate
+from tests.cases import RESULTS_RUN
 
 
 def _doc():
     return {
         "schema": SCHEMA_VERSION,
         "complete": True,
-        "run": {
-            "model": "mlp",
-            "architecture": "mlp",
-            "dataset": "digits",
-            "dataset_kind": "real",
-            "task": "classification",
-            "batch_size": 8,
-            "k": 3,
-            "dtype": "float64",
-            "device": "cpu",
-            "seed": 0,
-        },
+        "run": dict(RESULTS_RUN),
         "provenance": {},
         "layers": [
             {
