@@ -81,6 +81,14 @@ def _memory(r: dict) -> list[str]:
     if "engine_over_paper" in mem:
         cold = f" (cold: {mem['engine_over_paper_cold']:.2f}x)" if "engine_over_paper_cold" in mem else ""
         lines.append(f"  engine / paper: {mem['engine_over_paper']:.2f}x{cold}")
+    if any("tensor_peak_bytes" in mem.get(s, {}) for s in ("gradient", "paper", "engine")):
+        lines.append(f"peak tensor memory ({mem.get('tensor_method', 'one call after a warm-up call on one sample')}):")
+        for s in ("gradient", "paper", "engine"):
+            v = mem.get(s, {}).get("tensor_peak_bytes")
+            if v is not None:
+                lines.append(f"  {s:<14} {mib(v)}")
+        if "engine_over_paper_tensor" in mem:
+            lines.append(f"  engine / paper: {mem['engine_over_paper_tensor']:.2f}x")
     if r["args"].get("max_memory"):
         lines.append(f"  engine budget (--max-memory): {mib(r['args']['max_memory'])}")
     return lines

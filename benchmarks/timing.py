@@ -6,6 +6,10 @@ memory allocated before the call (model, batch, directions), i.e. the method's e
 process per method (see ``curvature_speed.py --probe``) resets its peak-RSS mark (``/proc/self/clear_refs``),
 runs the method once and reports VmHWM (the peak resident set during the call) minus VmRSS before it;
 where the reset is not allowed it falls back to the growth of ``resource.getrusage(...).ru_maxrss``.
+The resident set depends on the allocator's history (freed blocks kept or returned), so the CPU child also
+reports the peak *tensor* memory of the call (:func:`tensor_peak_bytes`: the CPU allocator's running total in
+the profiler's allocation events), the same quantity as ``max_memory_allocated`` on CUDA and independent of
+that history.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = [
     "machine_info",
     "rss_peak_bytes",
     "reset_rss_peak",
+    "tensor_peak_bytes",
 ]
 
 
@@ -184,3 +189,31 @@ def machine_info(device: torch.device) -> dict:
     else:
         info["device_name"] = info["cpu"]
     return info
+
+
+def tensor_peak_bytes(fn: Callable[[], object]) -> int | None:
+    """Peak tensor bytes allocated by one call of ``fn`` (CPU) above the total before its first allocation.
+
+    Reads the ``total_allocated`` field of the allocation events of ``torch.profiler`` with
+    ``profile_memory=True`` (an event tree of the profiler's results, not a stable public API): ``None`` when
+    this torch does not provide it or the call allocated nothing."""
+    try:
+        from torch._C._profiler import _EventType
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            fn()
+        stack = list(prof.profiler.kineto_results.experimental_event_tree())  # type: ignore[union-attr]
+    except (ImportError, AttributeError, RuntimeError):
+        return None
+    peak, first = None, None
+    while stack:
+        e = stack.pop()
+        stack.extend(e.children)
+        if e.tag != _EventType.Allocation:
+            continue
+        f = e.extra_fields
+        peak = f.total_allocated if peak is None else max(peak, f.total_allocated)
+        if first is None or e.start_time_ns < first[0]:
+            first = (e.start_time_ns, f.total_allocated - f.alloc_size)
+    return None if peak is None or first is None else int(peak - first[1])

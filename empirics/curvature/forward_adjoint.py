@@ -42,20 +42,17 @@ from empirics import distributed as dist
 from empirics.curvature.forms import exact_forms, structure
 from empirics.curvature.fused import FusedKernels
 from empirics.curvature.injection import eligible, output_tangent
-from empirics.curvature.memory import CPU_BUDGET, activation_bytes, available_bytes
+from empirics.curvature.memory import CPU_BUDGET, available_bytes
+from empirics.curvature.row_budget import PROBE_ROWS, MemoryBudgetError, PassBytes, check_budget, plan_rows
 from empirics.curvature.tangent_modes import AdjointRecorder, TangentPropagator
 from empirics.curvature.tangents import Tan, Unsupported
 from empirics.layers import discover, locate
 
-__all__ = ["fwd_adj_curvatures", "ForwardAdjoint", "Unsupported", "CHECK_RTOL", "ROW_BYTES", "rows_per_group"]
+__all__ = ["fwd_adj_curvatures", "ForwardAdjoint", "Unsupported", "MemoryBudgetError", "CHECK_RTOL"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 #: relative agreement the double-backward check needs, per dtype
 CHECK_RTOL = {torch.float64: 1e-8, torch.float32: 1e-3}
-#: pass-2 working memory of one row (direction), as a multiple of one forward's module outputs
-ROW_BYTES = 0.5
-#: default rows per group on CPU: the tangents of a group should stay in cache, not stream through memory
-CPU_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -67,6 +64,7 @@ class ForwardAdjoint:
     groups: int = 0
     rows_per_group: int = 0
     adjoints: int = 0
+    bytes: PassBytes | None = None
     check_rel_err: float | None = None
     order: list[str] = field(default_factory=list)
     at_output: list[str] = field(default_factory=list)
@@ -114,8 +112,17 @@ def _pass1(model, loss_fn, inputs, targets, weights, n_global, modules):
     for w in weights:
         w.requires_grad_(True)
     hooks = _Calls(rec, modules)
+    own = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers(), inputs)}
+    saved: dict[int, int] = {}
+
+    def pack(t):  # the graph's saved tensors, each storage once (the model's own and the input excluded)
+        st = t.untyped_storage()
+        if st.data_ptr() not in own:
+            saved[st.data_ptr()] = st.nbytes()
+        return t
+
     try:
-        with torch.enable_grad(), rec:
+        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, _same), rec:
             f0 = model(inputs)
             n_model = len(rec.seq)
             if not isinstance(f0, torch.Tensor):
@@ -138,7 +145,12 @@ def _pass1(model, loss_fn, inputs, targets, weights, n_global, modules):
         gr = next(it) if t is not None else None
         lam.append(None if gr is None else gr.detach())
     need = [t is not None for t in rec.need]  # the activations themselves are released here
-    return rec, need, lam, n_model, f0.detach(), hooks
+    adj = {x.untyped_storage().data_ptr(): x.untyped_storage().nbytes() for x in lam if x is not None}
+    return rec, need, lam, n_model, f0.detach(), hooks, (sum(saved.values()), sum(adj.values()))
+
+
+def _same(t):
+    return t
 
 
 def _reference_h(model, loss_fn, inputs, targets, w, D, n_global) -> float:
@@ -155,20 +167,12 @@ def _reference_h(model, loss_fn, inputs, targets, w, D, n_global) -> float:
     return 0.0 if hv is None else float((hv * D).sum())
 
 
-def rows_per_group(model, inputs, n_rows: int, max_memory: int | None, cache: dict | None) -> int:
-    """Rows (directions) per pass-2 group: within ``max_memory`` bytes (default: a quarter of free memory);
-    on CPU at most :data:`CPU_ROWS` unless a budget is given (bigger groups stream through memory)."""
-    device = next(model.parameters()).device
-    budget = max_memory if max_memory is not None else available_bytes(device) // 4
-    if max_memory is None and device.type == "cpu":
-        budget = min(budget, CPU_BUDGET)
-    per_row = ROW_BYTES * activation_bytes(model, inputs, cache)
-    rows = int(max(1, min(n_rows, budget // max(per_row, 1))))
-    return min(rows, CPU_ROWS) if device.type == "cpu" and max_memory is None else rows
+def _check_key(model, names, inputs) -> tuple:
+    return ("fwd_adj", structure(model), tuple(names), tuple(inputs.shape[1:]), inputs.dtype, str(inputs.device))
 
 
 def _check(model, loss_fn, inputs, targets, names, order, weights, Ds, h, n_global, cache) -> float:
-    key = ("fwd_adj", structure(model), tuple(names), tuple(inputs.shape[1:]), inputs.dtype, str(inputs.device))
+    key = _check_key(model, names, inputs)
     checks = {} if cache is None else cache.adjoint_checks
     if key in checks:
         return checks[key]
@@ -203,7 +207,9 @@ def fwd_adj_curvatures(
 ) -> ForwardAdjoint:
     r""":math:`h_k=v_k^\top Hv_k` and :math:`h^{\rm GN}_k` (this process's share; the caller all-reduces) for
     every layer of ``directions`` (``name -> (k, *weight_shape)``). ``rows``: directions per pass-2 group
-    (default: :func:`rows_per_group` from ``max_memory`` bytes). ``cache``: an
+    (default: a probe group of one row measures the tangent bytes per row, the rest follow
+    :func:`~empirics.curvature.row_budget.plan_rows` within ``max_memory`` bytes; a budget below what the
+    method needs raises :class:`~empirics.curvature.row_budget.MemoryBudgetError`). ``cache``: an
     :class:`~empirics.curvature.result.EngineCache` (activation sizes, passed checks); ``on_group(done,
     total)``: progress in directions after each group; ``compile_kernels``: the fused, ``torch.compile``-d kernels of
     :mod:`~empirics.curvature.fused` for the unary ops (off: eager). Raises
@@ -218,23 +224,29 @@ def fwd_adj_curvatures(
     modules = {n: model.get_submodule(layers[n].module) for n in names}
     n_global = dist.global_count(len(targets), device=weights[0].device)
     with exact_forms(model):
-        rec, need, lam, n_model, f0, calls = _pass1(model, loss_fn, inputs, targets, weights, n_global, modules)
+        rec, need, lam, n_model, f0, calls, (saved, adj) = _pass1(
+            model, loss_fn, inputs, targets, weights, n_global, modules
+        )
+        if max_memory is not None:
+            check_budget(PassBytes(saved, adj, 0.0), max_memory)
         at_output = {
             n: eligible(modules[n], layers[n].kind, layers[n].tied, calls.calls[n], rec.uses[i], calls.window[n])
             for i, n in enumerate(names)
         }
-        order = sorted(range(len(names)), key=lambda i: rec.first_use.get(i, 1 << 60))
+        first_use = rec.first_use
+        order = sorted(range(len(names)), key=lambda i: first_use.get(i, 1 << 60))
         Ds = {n: directions[n].to(device=weights[0].device, dtype=weights[0].dtype) for n in names}
         offsets, total = {}, 0
         for i in order:
             offsets[i] = total
             total += Ds[names[i]].shape[0]
-        acts = None if cache is None else cache.activation_bytes
-        step = rows or rows_per_group(model, inputs, total, max_memory, acts)
+        n_adjoints = sum(need)
+        step = rows or min(PROBE_ROWS, total)  # without ``rows``: a probe group measures the bytes per row
+        measured: PassBytes | None = None
         h, h_gn = f0.new_zeros(total), f0.new_zeros(total)
-        groups = 0
+        groups, largest, g0 = 0, 0, 0
         kernels = FusedKernels() if compile_kernels else None
-        for g0 in range(0, total, step):
+        while g0 < total:
             g1 = min(total, g0 + step)
             tangents: list[tuple[torch.Tensor, Tan]] = []
             joins = []
@@ -246,7 +258,12 @@ def fwd_adj_curvatures(
                         joins.append((names[i], a - g0, output_tangent(modules[names[i]], layers[names[i]].kind, D)))
                     else:
                         tangents.append((weights[i], Tan(a - g0, D)))
-            mode = TangentPropagator(tangents, rec.seq, need, lam, g1 - g0, f0, n_model, kernels)
+            probe = measured is None and (rows is None or max_memory is not None)
+            own = [*model.parameters(), *model.buffers(), inputs, f0, *(x for x in lam if x is not None)]
+            mode = TangentPropagator(
+                tangents, rec.seq, need, lam, g1 - g0, f0, n_model, kernels, measure=own if probe else None
+            )
+            del own
             handles = [
                 modules[n].register_forward_hook(
                     lambda _m, args, out, s=s0, f=f, md=mode: md.inject(out, s, f, args[0])
@@ -262,9 +279,22 @@ def fwd_adj_curvatures(
             if mode.i != len(rec.seq):
                 raise Unsupported(f"the forward differs between the two passes ({mode.i} vs {len(rec.seq)} ops)")
             h[g0:g1], h_gn[g0:g1] = mode.h, mode.h_gn
-            groups += 1
+            groups, largest = groups + 1, max(largest, g1 - g0)
             if on_group is not None:
                 on_group(g1, total)
+            if probe:
+                assert mode.tan_bytes is not None and mode.fwd_bytes is not None
+                measured = PassBytes(saved, adj, mode.tan_bytes.peak / (g1 - g0), mode.fwd_bytes.peak)
+                if rows is None and g1 < total:
+                    device = weights[0].device
+                    free = available_bytes(device)
+                    free = free if device.type == "cuda" else min(free, CPU_BUDGET)
+                    step = plan_rows(measured, total - g1, max_memory, device, free)
+                elif max_memory is not None:
+                    check_budget(measured, max_memory)
+            del mode, tangents, joins, handles
+            g0 = g1
+        del rec, lam, need  # the adjoints are not held through the check's double backward
         exact = {names[i]: h[offsets[i] : offsets[i] + Ds[names[i]].shape[0]] for i in order}
         gn = {names[i]: h_gn[offsets[i] : offsets[i] + Ds[names[i]].shape[0]] for i in order}
         err = (
@@ -276,8 +306,9 @@ def fwd_adj_curvatures(
         {**exact, **empty},
         {**gn, **empty},
         groups=groups,
-        rows_per_group=step,
-        adjoints=sum(need),
+        rows_per_group=largest,
+        adjoints=n_adjoints,
+        bytes=measured,
         check_rel_err=err,
         order=[names[i] for i in order],
         at_output=[n for n in names if at_output[n]],

@@ -23,18 +23,59 @@ from torch.utils._pytree import tree_flatten
 from empirics.curvature.tangent_rules import apply_rule
 from empirics.curvature.tangents import BILINEAR_FACTORS, RELAYOUT, Tan, Unsupported, base_name, category, linear_sum
 
-__all__ = ["IdTable", "AdjointRecorder", "TangentPropagator", "op_info"]
+__all__ = ["IdTable", "StorageBytes", "AdjointRecorder", "TangentPropagator", "op_info", "flat_arguments"]
 
 _EMPTY: frozenset[int] = frozenset()
 #: view ops besides the pure relayouts (a weight read through them is still read by that op's reader)
 _VIEWS = frozenset("t transpose permute expand _to_copy slice select".split())
 
 
-class IdTable:
-    """tensor -> value by identity, the entry dropped when the tensor is freed."""
+class StorageBytes:
+    """Bytes of the distinct storages some tables hold (``live``) and their maximum so far (``peak``); a
+    storage counts once however many entries hold it, and until the last of them goes."""
 
     def __init__(self) -> None:
-        self.d: dict[int, tuple[weakref.ref, object]] = {}
+        self.held: dict[int, list[int]] = {}  # storage address -> [bytes, entries holding it]
+        self.live = 0
+        self.peak = 0
+
+    def hold(self, x: torch.Tensor) -> int:
+        """Count ``x``'s storage (once); returns its address, the key for :meth:`release`."""
+        st = x.untyped_storage()
+        ptr = st.data_ptr()
+        e = self.held.get(ptr)
+        if e is not None:
+            e[1] += 1
+            return ptr
+        n = st.nbytes()
+        self.held[ptr] = [n, 1]
+        self.live += n
+        self.peak = max(self.peak, self.live)
+        return ptr
+
+    def release(self, ptr: int) -> None:
+        """One entry holding the storage at ``ptr`` went."""
+        e = self.held.get(ptr)
+        if e is None:
+            return
+        e[1] -= 1
+        if e[1] == 0:
+            self.live -= e[0]
+            del self.held[ptr]
+
+    def exclude(self, x: torch.Tensor) -> None:
+        """Count ``x``'s storage (and views of it) as 0 bytes: memory that exists anyway."""
+        self.held[x.untyped_storage().data_ptr()] = [0, 1 << 62]
+
+
+class IdTable:
+    """tensor -> value by identity, the entry dropped when the tensor is freed. With a ``counter``, each
+    entry holds in it the storage of its value's tangent (a :class:`~empirics.curvature.tangents.Tan`) or,
+    for a ``None`` value, of the tensor itself."""
+
+    def __init__(self, counter: StorageBytes | None = None) -> None:
+        self.d: dict[int, tuple[weakref.ref, object, int | None]] = {}
+        self.counter = counter
 
     def get(self, t, default=None):
         """The value stored for tensor ``t`` itself (not a recycled id), else ``default``."""
@@ -43,24 +84,34 @@ class IdTable:
 
     def set(self, t: torch.Tensor, value) -> None:
         """Store ``value`` for ``t``; the entry goes when ``t`` is freed."""
-        k, d = id(t), self.d
+        k, d, counter = id(t), self.d, self.counter
+        ptr = None
+        if counter is not None:
+            old = d.get(k)
+            if old is not None and old[2] is not None:
+                counter.release(old[2])
+            ptr = counter.hold(t if value is None else value.val)
 
-        def gone(r, k=k, d=d):
+        def gone(r, k=k, d=d, counter=counter):
             e = d.get(k)
             if e is not None and e[0] is r:
                 del d[k]
+                if counter is not None and e[2] is not None:
+                    counter.release(e[2])
 
-        d[k] = (weakref.ref(t, gone), value)
+        d[k] = (weakref.ref(t, gone), value, ptr)
 
     def pop(self, t) -> None:
         """Drop ``t``'s entry, if any."""
         e = self.d.get(id(t))
         if e is not None and e[0]() is t:
             del self.d[id(t)]
+            if self.counter is not None and e[2] is not None:
+                self.counter.release(e[2])
 
     def tensors(self) -> list[torch.Tensor]:
         """The tensors still alive that have an entry."""
-        return [t for r, _ in list(self.d.values()) if (t := r()) is not None]
+        return [t for r, _, _ in list(self.d.values()) if (t := r()) is not None]
 
 
 @cache
@@ -82,11 +133,27 @@ def _transforms_enabled():
     return torch._C._ForceDispatchKeyGuard(include, torch._C.DispatchKeySet(torch._C.DispatchKey.Python))
 
 
-def _flat(args, kwargs):
-    """Leaves of (args, kwargs) as ``tree_flatten`` orders them, and its spec (``None``: plain)."""
-    if any(isinstance(a, (list, tuple, dict)) for a in args):
-        return tree_flatten((args, kwargs))
-    return [*args, *kwargs.values()], None
+_CONTAINERS = (list, tuple, dict)
+
+
+def flat_arguments(args, kwargs):
+    """Leaves of (args, kwargs) as ``tree_flatten`` orders them, and its spec (``None``: not built — the
+    leaves of one level of lists/tuples are expanded here, the spec made only where a rule needs it)."""
+    if not any(isinstance(a, _CONTAINERS) for a in args) and not any(
+        isinstance(v, _CONTAINERS) for v in kwargs.values()
+    ):
+        return [*args, *kwargs.values()], None
+    flat: list = []
+    for a in (*args, *kwargs.values()):
+        if type(a) in (list, tuple, torch.Size):
+            if any(isinstance(x, _CONTAINERS) for x in a):
+                return tree_flatten((args, kwargs))
+            flat.extend(a)
+        elif isinstance(a, _CONTAINERS):
+            return tree_flatten((args, kwargs))
+        else:
+            flat.append(a)
+    return flat, None
 
 
 def _functional(func):
@@ -130,7 +197,7 @@ class AdjointRecorder(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         base, cat, inplace = op_info(func)
-        flat, _ = _flat(args, kwargs)
+        flat, _ = flat_arguments(args, kwargs)
         deps = [self.dep.get(a, _EMPTY) if isinstance(a, torch.Tensor) else _EMPTY for a in flat]
         union = frozenset().union(*deps)
         if inplace and union:
@@ -177,11 +244,24 @@ class TangentPropagator(TorchDispatchMode):
         like,
         n_model: int,
         kernels=None,
+        measure: list[torch.Tensor] | None = None,
     ):
         super().__init__()
         self.kernels = kernels  # FusedKernels (empirics.curvature.fused) or None: eager rules
         self.pending = IdTable()  # module outputs whose layer's rows join when they are first read
-        self.tan = IdTable()
+        # ``measure`` (the tensors that exist anyway: parameters, buffers, inputs): count the bytes of the
+        # tangents (``tan_bytes``) and of the forward's own outputs (``fwd_bytes``) alive, and their largest
+        # sum at any op (``peak``)
+        self.tan_bytes = StorageBytes() if measure is not None else None
+        self.fwd_bytes = StorageBytes() if measure is not None else None
+        self.peak = 0
+        self.tan = IdTable(self.tan_bytes)
+        self.outputs = IdTable(self.fwd_bytes)
+        if self.tan_bytes is not None and self.fwd_bytes is not None:
+            for _, t in tangents:  # the directions are the caller's memory: they and their views count 0 bytes
+                self.tan_bytes.exclude(t.val)
+            for x in measure or ():
+                self.fwd_bytes.exclude(x)
         for w, t in tangents:
             self.tan.set(w, t)
         self.seq, self.need, self.lam = seq, need, lambdas
@@ -202,7 +282,7 @@ class TangentPropagator(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         base, cat, inplace = op_info(func)
-        flat, spec = _flat(args, kwargs)
+        flat, spec = flat_arguments(args, kwargs)
         tans = {}
         for i, a in enumerate(flat):
             if not isinstance(a, torch.Tensor):
@@ -216,13 +296,15 @@ class TangentPropagator(TorchDispatchMode):
             out = func(*args, **kwargs)
             if counted:
                 self._next(base, out)
+            if self.fwd_bytes is not None:
+                self._count(out)
             return out
         rule_func, rule_args = func, args
         if inplace:
             _check_alias(self.tan, args[0], func)
             rule_func = _functional(func)
             rule_args = (args[0].clone(), *args[1:])
-            flat, spec = _flat(rule_args, kwargs)
+            flat, spec = flat_arguments(rule_args, kwargs)
         out = func(*args, **kwargs)
         idx = self._next(base, out) if counted else None
         lam0 = None
@@ -232,6 +314,8 @@ class TangentPropagator(TorchDispatchMode):
         with _transforms_enabled():
             yt, src = apply_rule(rule_func, rule_args, kwargs, out, tans, flat, spec, lam0, self.kernels)
         self._register(out, yt, inplace)
+        if self.fwd_bytes is not None:
+            self._count(out)
         if src is not None:
             if idx is None or not self.need[idx]:
                 raise Unsupported(f"{func}: a source term where pass 1 kept no adjoint (op {idx})")
@@ -242,6 +326,14 @@ class TangentPropagator(TorchDispatchMode):
                 if idx >= self.n_model:
                     self.h_gn[start : start + vals.shape[0]] += vals
         return out
+
+    def _count(self, out) -> None:
+        """Count the op's outputs and note the bytes of outputs and tangents alive together."""
+        assert self.tan_bytes is not None and self.fwd_bytes is not None
+        for o in (out,) if isinstance(out, torch.Tensor) else tree_flatten(out)[0]:
+            if isinstance(o, torch.Tensor) and self.outputs.get(o, False) is False:
+                self.outputs.set(o, None)
+        self.peak = max(self.peak, self.tan_bytes.live + self.fwd_bytes.live)
 
     def inject(self, output: torch.Tensor, start: int, tangent, a: torch.Tensor) -> None:
         """Rows ``start ..`` join at a module's ``output``: ``tangent(a)`` is their ż (computed when read)."""

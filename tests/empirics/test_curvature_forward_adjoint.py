@@ -9,8 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmarks.timing import tensor_peak_bytes
 from empirics import curvature as C
 from empirics.curvature import forward_adjoint as FA
+from empirics.curvature import row_budget as RB
 from empirics.curvature import tangent_rules as TR
 from empirics.layers import resolve_layers
 from tests.cases import CASES, NON_PL_CASES, PL_CASES, TOL, build_pl, ce, dense_h, dirs_of, mse, rel, setup_case
@@ -59,11 +61,42 @@ def test_any_grouping_of_the_directions_gives_the_same_values(rows):
 def test_memory_budget_sets_the_group_size():
     model, lf, x, y, _, dirs = setup_case("conv_bn")
     n_rows = sum(D.shape[0] for D in dirs.values())
-    one = FA.rows_per_group(model, x, n_rows, max_memory=1, cache=None)
-    big = FA.rows_per_group(model, x, n_rows, max_memory=1 << 30, cache=None)
-    assert one == 1 and big == n_rows
-    r = C.fwd_adj_curvatures(model, lf, x, y, dirs, max_memory=1)
-    assert r.rows_per_group == 1 and r.groups == n_rows
+    free = C.fwd_adj_curvatures(model, lf, x, y, dirs)
+    b = free.bytes
+    assert b is not None and b.saved > 0 and b.adjoints > 0 and b.per_row > 0 and b.forward > 0
+    assert free.groups == 2 and free.rows_per_group == n_rows - 1  # the one-row probe, then all the rest
+    least = RB.minimum_bytes(b)
+    one = C.fwd_adj_curvatures(model, lf, x, y, dirs, max_memory=least)
+    assert one.rows_per_group == int((least - b.fixed) // b.row) < n_rows - 1
+    for n in dirs:
+        assert torch.allclose(one.exact[n], free.exact[n], rtol=1e-12, atol=1e-15)
+    with pytest.raises(FA.MemoryBudgetError, match="below what fwd_adj needs here"):
+        C.fwd_adj_curvatures(model, lf, x, y, dirs, max_memory=least - 1)
+
+
+def tanh_mlp_case(width: int = 96, batch: int = 64, k: int = 12):
+    """Linear 32→W · tanh · Linear W→W · tanh · Linear W→10 (float64), its two hidden layers' top-k directions."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(32, width), nn.Tanh(), nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 10))
+    model = model.double()
+    x, y = torch.randn(batch, 32, dtype=torch.float64), torch.randint(0, 10, (batch,))
+    return model, ce, x, y, dirs_of(model, ce, x, y, ["0", "2"], k=k)
+
+
+@pytest.mark.parametrize("times_least", [1.0, 1.5, 3.0])
+def test_memory_budget_caps_the_tensor_peak(times_least):
+    """The peak tensor bytes of a call (pass 1, the probe group, the groups), counted by the allocator's total
+    in the profiler's allocation events, stay within ``max_memory``; the default groups (no budget) go above
+    the largest budget tried. The one-time double-backward check is outside the budget: done by a first call."""
+    model, lf, x, y, dirs = tanh_mlp_case()
+    cache = C.EngineCache()
+    b = C.fwd_adj_curvatures(model, lf, x, y, dirs, cache=cache).bytes
+    assert b is not None
+    budget = int(times_least * RB.minimum_bytes(b))
+    peak = tensor_peak_bytes(lambda: C.fwd_adj_curvatures(model, lf, x, y, dirs, max_memory=budget, cache=cache))
+    assert peak is not None and 0 < peak <= budget, (peak, budget)
+    unbudgeted = tensor_peak_bytes(lambda: C.fwd_adj_curvatures(model, lf, x, y, dirs, cache=cache))
+    assert unbudgeted is not None and unbudgeted > 3.0 * RB.minimum_bytes(b), unbudgeted
 
 
 class Generic(nn.Module):

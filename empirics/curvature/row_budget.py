@@ -1,0 +1,110 @@
+r"""How many directions (rows) one ``fwd_adj`` tangent pass carries, from bytes measured in the same call.
+
+The method (:mod:`~empirics.curvature.forward_adjoint`) holds, beside the model, its input and the directions:
+
+* pass 1 — the autograd graph of one forward (its saved tensors, :math:`S` bytes), then the adjoints
+  :math:`\lambda_j` (:math:`A` bytes), kept through pass 2;
+* pass 2 — per group of :math:`r` rows, the forward's own outputs alive at once (:math:`F`) and the forward
+  tangents alive at once, :math:`r\,T` bytes. A probe group of :data:`PROBE_ROWS` row measures :math:`F`
+  and :math:`T` (tables of the tensors alive count the distinct storages they hold); :math:`T` is taken
+  :data:`TEMPORARIES` times (:math:`T'`) for the rules' temporaries (products of tangents, source terms).
+
+Per-op temporaries (an activation function's derivatives, products with the adjoint, source terms) scale
+with the forward's outputs and with the tangents: :math:`F` is taken :data:`FORWARD_TEMPORARIES` times and
+:math:`T` :data:`TEMPORARIES` times (:math:`F'`, :math:`T'`; margins set from the tensor peaks the tests and
+benchmarks measure, not derived). So the working memory — tensor bytes, what ``torch.cuda.max_memory_allocated``
+counts on a GPU — is about :math:`\max\bigl(S+A,\;A+F'+r\,T'\bigr)`. Given a budget :math:`M`
+(``max_memory``) the group size is :math:`r=\lfloor (M-A-F')/T'\rfloor`; a budget below the least
+(:func:`minimum_bytes`, :math:`r=1`) raises :class:`MemoryBudgetError` naming that least — found from pass 1's
+and the probe's bytes, before the part that grows with the number of directions. Without a budget, groups take
+a quarter of the free memory, at most :data:`CPU_ROWS` rows on CPU (where bigger groups only stream through
+memory).
+
+Outside the budget: the one-time certification of the method on the first call of a measurement (one
+direction of double backward, :func:`~empirics.curvature.forward_adjoint.fwd_adj_curvatures`' check) — the
+memory of one direction of the paper's own loop, which no exact method goes below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+__all__ = [
+    "PassBytes",
+    "MemoryBudgetError",
+    "plan_rows",
+    "minimum_bytes",
+    "check_budget",
+    "TEMPORARIES",
+    "FORWARD_TEMPORARIES",
+    "CPU_ROWS",
+    "PROBE_ROWS",
+]
+
+#: rule temporaries per row, as a multiple of the tangents alive (products, source terms)
+TEMPORARIES = 2.0
+#: per-op temporaries that scale with the forward's outputs, as a multiple of them
+FORWARD_TEMPORARIES = 3.5
+#: default rows per group on CPU at most: a group's tangents should stay in cache, not stream through memory
+CPU_ROWS = 32
+#: rows of the probe group that measures the tangent bytes per row
+PROBE_ROWS = 1
+
+
+class MemoryBudgetError(ValueError):
+    """A ``max_memory`` budget below the least the method needs here (the message gives that least)."""
+
+
+@dataclass(frozen=True)
+class PassBytes:
+    """Bytes measured in one call: ``saved`` (pass 1's autograd graph), ``adjoints`` (held through pass 2),
+    ``per_row`` (most tangent bytes alive at once per row) and ``forward`` (most bytes of the forward's own
+    outputs alive at once), both in the probe group."""
+
+    saved: int
+    adjoints: int
+    per_row: float
+    forward: int = 0
+
+    @property
+    def row(self) -> float:
+        """One row's working memory in pass 2: the tangents times :data:`TEMPORARIES`."""
+        return max(TEMPORARIES * self.per_row, 1.0)
+
+    @property
+    def fixed(self) -> int:
+        """Pass 2's working memory besides the rows: the adjoints, the forward times :data:`FORWARD_TEMPORARIES`."""
+        return int(self.adjoints + FORWARD_TEMPORARIES * self.forward)
+
+
+def minimum_bytes(b: PassBytes) -> int:
+    """The least working memory of the method on this call: pass 1, or pass 2 with one row."""
+    return int(max(b.saved + b.adjoints, b.fixed + b.row))
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def check_budget(b: PassBytes, max_memory: int) -> None:
+    """Raise :class:`MemoryBudgetError` when ``max_memory`` is below :func:`minimum_bytes`."""
+    least = minimum_bytes(b)
+    if max_memory < least:
+        raise MemoryBudgetError(
+            f"max_memory {_mib(max_memory)} is below what fwd_adj needs here: {_mib(least)} (pass 1: graph "
+            f"{_mib(b.saved)} + adjoints {_mib(b.adjoints)}; pass 2: adjoints, the forward and its temporaries "
+            f"{_mib(b.fixed)} + one direction's tangents {_mib(b.row)})"
+        )
+
+
+def plan_rows(b: PassBytes, n_rows: int, max_memory: int | None, device: torch.device, free: int) -> int:
+    """Rows per pass-2 group (1 .. ``n_rows``) within ``max_memory`` bytes (see the module doc); ``free``: the
+    device's free memory (the default: a quarter of it). Raises :class:`MemoryBudgetError` for a budget below
+    :func:`minimum_bytes`."""
+    if max_memory is not None:
+        check_budget(b, max_memory)
+        return int(max(1, min(n_rows, (max_memory - b.fixed) // b.row)))
+    rows = int(max(1, min(n_rows, (free // 4 - b.fixed) // b.row)))
+    return rows if device.type == "cuda" else min(rows, CPU_ROWS)
