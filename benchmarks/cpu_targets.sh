@@ -4,8 +4,9 @@
 #   smallconv (k = 10 on 10 classes: the head's 10th direction lies beyond the gradient's rank),
 #   ResNet-18 (CIFAR stem, width 8), GPT-2 d_model 32 and 64 (whole: >= 2.5x), HuggingFace GPT-2 (tiny config),
 #   single non-piecewise layers (tanh MLP 256x256 and 256x784, B 512, k 20; GPT-2 d64 mlp.up, attn.qkv: >= 1.2x);
-#   every run: engine peak memory <= 2x the paper's loop; then the tanh layer under a 24 MiB --max-memory budget,
-#   and the tanh layer and GPT-2 d64 with --compile (the torch.compile-d fused kernels).
+#   every run: engine peak memory <= 2x the paper's loop (peak tensor bytes; the resident set printed beside);
+#   then the tanh layer and GPT-2 d64 under a 24 MiB --max-memory budget (peak <= budget), and the tanh layer
+#   and GPT-2 d64 with --compile (the torch.compile-d fused kernels).
 #
 #   bash benchmarks/cpu_targets.sh [--out DIR] [--only NAME[,NAME...]]
 #
@@ -52,6 +53,7 @@ run gpt2_d64_mlp_up --model gpt2 --width 64 --context 16 --batch 4 --k 8 --only 
 run gpt2_d64_attn_qkv --model gpt2 --width 64 --context 16 --batch 4 --k 8 --only blocks.2.attn.qkv --repeats 7 --target-speedup 1.2
 # options: the memory budget (chunked pass 2) and the torch.compile-d fused kernels
 run tanh_256x256_budget24M --model tanh_mlp --batch 512 --k 20 --only 3 --repeats 7 --target-speedup 1.2 --max-memory 24M
+run gpt2_d64_budget24M --model gpt2 --width 64 --context 16 --batch 4 --k 8 --repeats 5 --target-speedup 2.5 --max-memory 24M
 run tanh_256x256_compile --model tanh_mlp --batch 512 --k 20 --only 3 --repeats 7 --target-speedup 1.2 --compile
 run gpt2_d64_compile --model gpt2 --width 64 --context 16 --batch 4 --k 8 --repeats 5 --target-speedup 2.5 --compile
 
