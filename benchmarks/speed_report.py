@@ -4,8 +4,6 @@ from __future__ import annotations
 
 __all__ = ["report", "mib", "parse_bytes"]
 
-_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-
 
 def mib(b) -> str:
     """``b`` bytes in MiB, as text."""
@@ -13,16 +11,16 @@ def mib(b) -> str:
 
 
 def parse_bytes(text: str) -> int:
-    """``"512M"``, ``"2G"``, ``"1048576"`` -> bytes (binary units; ``ValueError`` naming the text)."""
-    t = text.strip().upper().removesuffix("IB").removesuffix("B")
-    unit = t[-1] if t and t[-1] in _UNITS else ""
+    """``"512M"``, ``"2G"``, ``"1048576"`` -> bytes (:func:`empirics.arguments.byte_size`; ``ValueError`` naming
+    the text)."""
+    import argparse
+
+    from empirics.arguments import byte_size
+
     try:
-        value = float(t[: len(t) - len(unit)])
-    except ValueError:
-        raise ValueError(f"--max-memory {text!r}: expected bytes, e.g. 512M or 2G") from None
-    if value <= 0:
-        raise ValueError(f"--max-memory {text!r}: must be positive")
-    return int(value * _UNITS[unit])
+        return byte_size(text)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"--max-memory {text!r}: {exc}") from None
 
 
 def _timings(r: dict) -> list[str]:

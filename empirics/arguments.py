@@ -6,7 +6,8 @@ empty message (a 0-byte checkpoint's ``EOFError()``) or a multi-line one.
 
 ``positive_int`` / ``nonnegative_int`` reject booleans-as-text, floats and out-of-range integers;
 ``positive_float`` / ``nonnegative_float`` / ``finite_float`` reject ``nan`` and ``inf``; ``fraction`` is a
-finite number in [0, 1].
+finite number in [0, 1]; ``byte_size`` is a positive number of bytes with an optional binary unit
+(``512M``, ``2G``, ``1.5GiB``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,24 @@ __all__ = [
     "nonnegative_float",
     "finite_float",
     "fraction",
+    "byte_size",
     "first_line",
 ]
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def byte_size(text: str) -> int:
+    """``"512M"``, ``"2G"``, ``"1.5GiB"``, ``"1048576"`` -> bytes (binary units), a positive whole number."""
+    t = str(text).strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1] if t and t[-1] in _UNITS else ""
+    try:
+        value = float(t[: len(t) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected bytes, e.g. 512M or 2G, got {text!r}") from None
+    if not math.isfinite(value) or value * _UNITS[unit] < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of bytes, got {text!r}")
+    return int(value * _UNITS[unit])
 
 
 def _int(text: str, lo: int) -> int:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from empirics.arguments import nonnegative_int, positive_float, positive_int
+from empirics.arguments import byte_size, nonnegative_int, positive_float, positive_int
 from empirics.measure_command import EXIT_INTERRUPTED, run_measure
 
 EXIT_BAD_INPUT = 2
@@ -65,6 +65,13 @@ def _add_measure_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--clamp-k", action="store_true", help="measure min(k, rank) where k exceeds a layer's rank")
     p.add_argument(
         "--chunk-size", type=positive_int, default=None, help="directions per vmap chunk (default: from memory)"
+    )
+    p.add_argument(
+        "--max-memory",
+        type=byte_size,
+        default=None,
+        help="working-memory budget of the fwd_adj passes, e.g. 512M (default: from free memory); below what "
+        "the method needs for the model, its layers fail with that least",
     )
     p.add_argument(
         "--method",

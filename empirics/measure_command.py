@@ -361,6 +361,7 @@ def _measure(args, dtype, device, writer, measured: SimpleNamespace, stop=None) 
         "bias_measured": False,
         "layers_measured": table,
         "chunk_size": args.chunk_size,
+        "max_memory": getattr(args, "max_memory", None),
         "method": args.method,
         "world_size": dist.world_size(),
         "measurement_batch": (
@@ -409,6 +410,7 @@ def _measure(args, dtype, device, writer, measured: SimpleNamespace, stop=None) 
                 clamp_k=args.clamp_k,
                 method=args.method,
                 chunk_size=args.chunk_size,
+                max_memory=getattr(args, "max_memory", None),
                 gn=not args.no_gn,
                 kron=not args.no_kron,
                 fd=args.fd,

@@ -85,7 +85,11 @@ def minimum_bytes(b: PassBytes) -> int:
 
 
 def _mib(n: float) -> str:
-    return f"{n / 2**20:.1f} MiB"
+    """Bytes as text in the largest binary unit that keeps the value ≥ 1 (``512 B``, ``3.5 KiB``, ``21.0 MiB``)."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} B"
 
 
 def check_budget(b: PassBytes, max_memory: int) -> None:

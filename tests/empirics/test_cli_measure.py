@@ -309,3 +309,30 @@ def test_a_stop_that_an_op_wraps_in_its_own_error_is_an_interrupt_not_a_failed_l
     assert code == 3 and "interrupted" in _one_line_error(err), err
     doc = json.loads(out.read_text())
     assert doc["complete"] is False and [r["name"] for r in doc["layers"]] == ["0", "2"]
+
+
+def test_a_memory_budget_is_recorded_and_one_too_small_names_the_least(capsys, tmp_path):
+    """``--max-memory``: parsed with units, recorded in the settings; a budget below what ``fwd_adj`` needs
+    for the model fails its layers with that least (exit 4, one line per layer, nothing silently dropped)."""
+    out = tmp_path / "r.json"
+    code, err = _run(capsys, "--max-memory", "64M", out=out)
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    validate(doc)
+    assert doc["complete"] and doc["provenance"]["settings"]["max_memory"] == 64 * 2**20
+    assert "fwd_adj" in {r["curvature_method"] for r in doc["layers"]}
+
+    small = tmp_path / "small.json"
+    code, err = _run(capsys, "--max-memory", "100", out=small)
+    assert code == 4 and "Traceback" not in err, err
+    assert "below what fwd_adj needs here" in err and "max_memory 100 B is below" in err
+    doc = json.loads(small.read_text())
+    assert doc["complete"] is False and doc["provenance"]["settings"]["failed_layers"]
+
+
+def test_a_memory_budget_that_is_not_a_size_is_one_line_exit_2(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        _run(capsys, "--max-memory", "lots", out=tmp_path / "r.json")
+    assert exc.value.code == 2
+    line = _one_line_error(capsys.readouterr().err)
+    assert "argument --max-memory: expected bytes, e.g. 512M or 2G, got 'lots'" in line
