@@ -33,6 +33,7 @@ the weight, so :math:`h^{\rm exact}=h^{\rm GN}`). Certified per call, never assu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -45,7 +46,16 @@ from empirics.curvature.forms import structure
 from empirics.curvature.memory import CPU_BUDGET, available_bytes
 from empirics.layers import locate
 
-__all__ = ["ReverseUnavailable", "reverse_gn_curvatures", "OUTPUTS_PER_DIRECTION", "CHECK_RTOL"]
+__all__ = [
+    "ReverseUnavailable",
+    "reverse_gn_curvatures",
+    "blocks_within",
+    "OUTPUTS_PER_DIRECTION",
+    "CHECK_RTOL",
+    "DELTA_FACTOR",
+    "COLUMNS_FACTOR",
+    "MAP_FACTOR",
+]
 
 #: use the reverse form when n_out ≤ OUTPUTS_PER_DIRECTION × (directions measured in the call)
 OUTPUTS_PER_DIRECTION = 0.5
@@ -78,13 +88,16 @@ def reverse_gn_curvatures(
     dir_chunk: int | None = None,
     seed: int = 0,
     cache: dict | None = None,
+    max_memory: int | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict]:
     r""":math:`h^{\rm GN}_k` (local sum over samples / global count) for every layer of ``directions``
     (``name -> (k, *weight_shape)``), and an info dict (``n_out``, ``class_chunk``, ``check_rel_err``).
 
     Raises :class:`ReverseUnavailable` when a precondition fails, when the jvp check disagrees, or (unless
     ``force``) when :math:`n_{\rm out}>` ``OUTPUTS_PER_DIRECTION`` × total directions. ``cache`` (an engine's
-    dict) keeps passed jvp checks."""
+    dict) keeps passed jvp checks. ``max_memory``: a budget in bytes (see :func:`blocks_within`) for the output
+    components per backward and the directions per contraction; below the least it raises
+    :class:`~empirics.curvature.row_budget.MemoryBudgetError` naming that least."""
     names = [n for n, D in directions.items() if D.shape[0] > 0]
     if not names:
         raise ReverseUnavailable("no directions")
@@ -110,8 +123,25 @@ def reverse_gn_curvatures(
         return hook
 
     handles = [modules[n].register_forward_hook(hook_for(n)) for n in names]
+    columns: list[int] = []  # per convolution: the bytes of its unfolded input (im2col), see blocks_within
+
+    def conv_hook(m, args, out):
+        k = math.prod(m.kernel_size) * (m.in_channels // m.groups)
+        columns.append(out.shape[0] * k * math.prod(out.shape[2:]) * out.element_size())
+
+    convs = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    handles += [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, convs)]
+    own = {t.untyped_storage().data_ptr() for t in (*state.values(), *ws.values(), inputs)}
+    saved: dict[int, int] = {}
+
+    def pack(t):  # the forward graph's saved tensors, each storage once (weights and input excluded)
+        st = t.untyped_storage()
+        if st.data_ptr() not in own:
+            saved[st.data_ptr()] = st.nbytes()
+        return t
+
     try:
-        with torch.enable_grad():
+        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, _same):
             o = functional_call(model, {**state, **ws}, (inputs,))
     finally:
         for h in handles:
@@ -135,12 +165,16 @@ def reverse_gn_curvatures(
 
     # memory: δ of every layer for `cc` output components within a quarter of free memory (2 GiB on CPU, where
     # bigger blocks buy nothing); then per layer, `step` directions of D ⋆ a (and the contraction) within it
-    budget = available_bytes(o.device) // 4
-    if o.device.type == "cpu":
-        budget = min(budget, CPU_BUDGET)
     zs_bytes = {n: z.numel() * z.element_size() for n, z in zip(names, zs, strict=True)}
-    per_class = 3 * sum(zs_bytes.values())
-    cc = int(max(1, min(n_out, budget // max(per_class, 1))))
+    jv_bytes = total_k * B * n_out * o.element_size()
+    if max_memory is None:
+        budget = available_bytes(o.device) // 4
+        budget = min(budget, CPU_BUDGET) if o.device.type == "cpu" else budget
+        cc = int(max(1, min(n_out, budget // max(3 * sum(zs_bytes.values()), 1))))
+        steps = {n: int(max(1, budget // max(2 * zs_bytes[n], 1))) for n in names}
+    else:
+        workspace = COLUMNS_FACTOR * max(columns, default=0)
+        cc, steps = blocks_within(max_memory, sum(saved.values()) + workspace, jv_bytes, zs_bytes, n_out)
     eye = torch.eye(n_out, dtype=o.dtype, device=o.device)
     Dd = {n: directions[n].to(device=o.device, dtype=o.dtype) for n in names}
     JV = {n: o.new_zeros(Dd[n].shape[0], B, n_out) for n in names}
@@ -150,7 +184,7 @@ def reverse_gn_curvatures(
         deltas = torch.autograd.grad(o, zs, grad_outputs=E, is_grads_batched=True, retain_graph=True)
         for n, dl in zip(names, deltas, strict=True):
             a, t, D = acts[n], tangents[n], Dd[n]
-            step = dir_chunk or int(max(1, min(D.shape[0], budget // max(2 * zs_bytes[n], 1))))
+            step = dir_chunk or min(D.shape[0], steps[n])
             for k0 in range(0, D.shape[0], step):
                 T = vmap(lambda d, a=a, t=t: t(a, d))(D[k0 : k0 + step])  # (dk, B, *z)
                 JV[n][k0 : k0 + step, :, c0:c1] = torch.einsum("cb...,kb...->kbc", dl, T)
@@ -185,6 +219,46 @@ def reverse_gn_curvatures(
         if D.shape[0] == 0:
             out[n] = D.new_zeros(0)
     return out, {"n_out": n_out, "class_chunk": cc, "check_rel_err": err, "layers": len(names)}
+
+
+def _same(t):
+    return t
+
+
+#: a backward through a convolution unfolds its input (im2col) for the weight and the input gradients: the
+#: largest convolution's unfolded input, this many times, is held besides the graph (CPU's convolution path)
+COLUMNS_FACTOR = 2.0
+#: working memory of one output component's δ of every layer (the δ, the einsum's operands), per byte of z
+DELTA_FACTOR = 2.0
+#: working memory of one direction's D ⋆ a in the contraction (the map's output and temporaries), per byte of z
+MAP_FACTOR = 3.0
+
+
+def blocks_within(
+    max_memory: int, graph: int, jv: int, zs_bytes: dict[str, int], n_out: int
+) -> tuple[int, dict[str, int]]:
+    r"""Output components per batched backward and directions per contraction (per layer) within ``max_memory``
+    bytes: the forward graph (``graph``: its saved tensors as measured, plus :data:`COLUMNS_FACTOR` × the
+    largest convolution's unfolded input) and :math:`Jv` (``jv``) are held throughout; a block of
+    :math:`c` components holds :math:`c\,\delta` (:data:`DELTA_FACTOR` × the bytes of every layer output
+    :math:`z`), a chunk of :math:`s` directions of layer :math:`\ell` :math:`s\,` :data:`MAP_FACTOR`
+    :math:`\cdot|z_\ell|`; half of what is left goes to each. Raises
+    :class:`~empirics.curvature.row_budget.MemoryBudgetError` when one component and one direction do not fit."""
+    from empirics.curvature.row_budget import MemoryBudgetError, size_text
+
+    z_all = sum(zs_bytes.values())
+    left = max_memory - graph - jv
+    least = graph + jv + DELTA_FACTOR * z_all + MAP_FACTOR * max(zs_bytes.values())
+    if max_memory < least:
+        raise MemoryBudgetError(
+            f"max_memory {size_text(max_memory)} is below what the output-adjoint form needs here: "
+            f"{size_text(least)} (forward graph and convolution buffers {size_text(graph)} + Jv {size_text(jv)}; one output component's "
+            f"adjoints {size_text(DELTA_FACTOR * z_all)} + one direction {size_text(MAP_FACTOR * max(zs_bytes.values()))})",
+            int(least) + 1,
+        )
+    cc = int(max(1, min(n_out, (left / 2) // (DELTA_FACTOR * z_all))))
+    rest = left - cc * DELTA_FACTOR * z_all
+    return cc, {n: int(max(1, rest // (MAP_FACTOR * zb))) for n, zb in zs_bytes.items()}
 
 
 def _check(model, state, keys, names, inputs, o, JV, Dd, seed) -> float:

@@ -45,7 +45,7 @@ GN_FORMS = ("auto", "jvp", "reverse")
 ChunkHook = Callable[[str, int, int], None]
 
 
-def _reverse(model, loss_fn, inputs, targets, directions, gn_names, gn_form, chunk_size, cache):
+def _reverse(model, loss_fn, inputs, targets, directions, gn_names, gn_form, chunk_size, cache, max_memory=None):
     if not gn_names or gn_form == "jvp":
         return {}, ""
     try:
@@ -58,6 +58,7 @@ def _reverse(model, loss_fn, inputs, targets, directions, gn_names, gn_form, chu
             force=gn_form == "reverse",
             dir_chunk=chunk_size,
             cache=cache.adjoint_checks,
+            max_memory=max_memory,
         )
     except ReverseUnavailable as e:
         return {}, f"jvp (reverse form not used: {e})"
@@ -181,7 +182,7 @@ def exact_curvatures(
         gn_names = [n for n in directions if n in verdicts and verdicts[n].piecewise_linear]
         t0 = time.perf_counter()
         reverse, reverse_note = _reverse(
-            model, loss_fn, inputs, targets, directions, gn_names, gn_form, chunk_size, cache
+            model, loss_fn, inputs, targets, directions, gn_names, gn_form, chunk_size, cache, max_memory
         )
         t_rev = time.perf_counter() - t0
         total_rev = sum(directions[n].shape[0] for n in reverse) or 1

@@ -37,6 +37,7 @@ __all__ = [
     "plan_rows",
     "minimum_bytes",
     "check_budget",
+    "size_text",
     "TEMPORARIES",
     "FORWARD_TEMPORARIES",
     "CPU_ROWS",
@@ -54,7 +55,12 @@ PROBE_ROWS = 1
 
 
 class MemoryBudgetError(ValueError):
-    """A ``max_memory`` budget below the least the method needs here (the message gives that least)."""
+    """A ``max_memory`` budget below the least the method needs here (the message gives that least; ``least``
+    holds it in bytes)."""
+
+    def __init__(self, message: str, least: int = 0):
+        super().__init__(message)
+        self.least = int(least)
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def minimum_bytes(b: PassBytes) -> int:
     return int(max(b.saved + b.adjoints, b.fixed + b.row))
 
 
-def _mib(n: float) -> str:
+def size_text(n: float) -> str:
     """Bytes as text in the largest binary unit that keeps the value ≥ 1 (``512 B``, ``3.5 KiB``, ``21.0 MiB``)."""
     for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= size:
@@ -97,9 +103,10 @@ def check_budget(b: PassBytes, max_memory: int) -> None:
     least = minimum_bytes(b)
     if max_memory < least:
         raise MemoryBudgetError(
-            f"max_memory {_mib(max_memory)} is below what fwd_adj needs here: {_mib(least)} (pass 1: graph "
-            f"{_mib(b.saved)} + adjoints {_mib(b.adjoints)}; pass 2: adjoints, the forward and its temporaries "
-            f"{_mib(b.fixed)} + one direction's tangents {_mib(b.row)})"
+            f"max_memory {size_text(max_memory)} is below what fwd_adj needs here: {size_text(least)} (pass 1: graph "
+            f"{size_text(b.saved)} + adjoints {size_text(b.adjoints)}; pass 2: adjoints, the forward and its temporaries "
+            f"{size_text(b.fixed)} + one direction's tangents {size_text(b.row)})",
+            least,
         )
 
 

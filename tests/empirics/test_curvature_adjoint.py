@@ -150,3 +150,38 @@ def test_check_is_sensitive_to_a_wrong_adjoint(monkeypatch):
     monkeypatch.setattr(R.torch, "einsum", corrupt)
     with pytest.raises(R.ReverseUnavailable, match="disagree"):
         R.reverse_gn_curvatures(model, lf, x, y, dirs, force=True)  # a fresh check: no cache passed
+
+
+def _relu_conv_case():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Flatten(),
+        nn.Linear(8 * 8 * 8, 10),
+    ).double().eval()  # fmt: skip
+    x, y = torch.randn(32, 3, 8, 8, dtype=torch.float64), torch.randint(0, 10, (32,))
+    return model, ce, x, y, dirs_of(model, ce, x, y, ["0", "2", "5"], k=8)
+
+
+@pytest.mark.parametrize("times_least", [1.0, 1.5, 3.0])
+def test_a_budget_caps_the_tensor_peak_of_the_reverse_form(times_least):
+    """Output components per backward and directions per contraction follow ``max_memory``: the peak tensor
+    bytes of the call (allocator totals in the profiler's allocation events) stay within it, the values do not
+    move, and the call without a budget goes higher (above 1.5 × the least). Below the least: refused, naming it."""
+    from benchmarks.timing import tensor_peak_bytes
+    from empirics.curvature.row_budget import MemoryBudgetError
+
+    model, lf, x, y, dirs = _relu_conv_case()
+    cache: dict = {}
+    free, info = R.reverse_gn_curvatures(model, lf, x, y, dirs, force=True, cache=cache)
+    with pytest.raises(MemoryBudgetError, match="below what the output-adjoint form needs here") as exc:
+        R.reverse_gn_curvatures(model, lf, x, y, dirs, force=True, cache=cache, max_memory=2**16)
+    budget = int(times_least * exc.value.least)
+    kw = {"force": True, "cache": cache, "max_memory": budget}
+    got, info_b = R.reverse_gn_curvatures(model, lf, x, y, dirs, **kw)
+    assert info_b["class_chunk"] < info["class_chunk"] == 10
+    for n in dirs:
+        assert rel(got[n], free[n]) < TOL
+    peak = tensor_peak_bytes(lambda: R.reverse_gn_curvatures(model, lf, x, y, dirs, **kw))
+    assert peak is not None and 0 < peak <= budget, (peak, budget)
+    unbudgeted = tensor_peak_bytes(lambda: R.reverse_gn_curvatures(model, lf, x, y, dirs, force=True, cache=cache))
+    assert unbudgeted is not None and peak < unbudgeted and unbudgeted > 1.5 * exc.value.least, unbudgeted
