@@ -173,7 +173,7 @@ def reverse_gn_curvatures(
         cc = int(max(1, min(n_out, budget // max(3 * sum(zs_bytes.values()), 1))))
         steps = {n: int(max(1, budget // max(2 * zs_bytes[n], 1))) for n in names}
     else:
-        workspace = COLUMNS_FACTOR * max(columns, default=0)
+        workspace = int(COLUMNS_FACTOR * max(columns, default=0))
         cc, steps = blocks_within(max_memory, sum(saved.values()) + workspace, jv_bytes, zs_bytes, n_out)
     eye = torch.eye(n_out, dtype=o.dtype, device=o.device)
     Dd = {n: directions[n].to(device=o.device, dtype=o.dtype) for n in names}
