@@ -154,7 +154,8 @@ def exact_curvatures(
     ``method``: see the module doc; ``gn_exact`` raises ``ValueError`` naming the layer and the first
     offending op when a layer is not piecewise linear, ``fwd_adj`` when the model is outside what it covers.
     ``chunk_size``: directions per chunk (``fwd_adj``: per pass-2 group); ``None`` sizes chunks from free
-    memory, or from ``max_memory`` bytes for ``fwd_adj``. ``gn_form`` (``gn_exact`` layers): ``"jvp"`` — one
+    memory, or from ``max_memory`` bytes of tensors for ``fwd_adj`` and the reverse ``gn_exact`` form (a budget
+    below what they need raises :class:`~empirics.curvature.row_budget.MemoryBudgetError` naming that least). ``gn_form`` (``gn_exact`` layers): ``"jvp"`` — one
     vmapped jvp of the outputs per layer; ``"reverse"`` — the output adjoints of all those layers at once
     (certified by a jvp check; falls back with the reason recorded); ``"auto"`` — ``"reverse"`` when the
     outputs per sample are few next to the directions measured. ``cache``: an engine's

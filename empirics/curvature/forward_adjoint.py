@@ -208,8 +208,9 @@ def fwd_adj_curvatures(
     r""":math:`h_k=v_k^\top Hv_k` and :math:`h^{\rm GN}_k` (this process's share; the caller all-reduces) for
     every layer of ``directions`` (``name -> (k, *weight_shape)``). ``rows``: directions per pass-2 group
     (default: a probe group of one row measures the tangent bytes per row, the rest follow
-    :func:`~empirics.curvature.row_budget.plan_rows` within ``max_memory`` bytes; a budget below what the
-    method needs raises :class:`~empirics.curvature.row_budget.MemoryBudgetError`). ``cache``: an
+    :func:`~empirics.curvature.row_budget.plan_rows` within ``max_memory`` bytes of tensors; a budget below
+    what the method needs raises :class:`~empirics.curvature.row_budget.MemoryBudgetError`; the certifying
+    double-backward direction of a first call is outside the budget). ``cache``: an
     :class:`~empirics.curvature.result.EngineCache` (activation sizes, passed checks); ``on_group(done,
     total)``: progress in directions after each group; ``compile_kernels``: the fused, ``torch.compile``-d kernels of
     :mod:`~empirics.curvature.fused` for the unary ops (off: eager). Raises
