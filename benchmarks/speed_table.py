@@ -15,9 +15,10 @@ from pathlib import Path
 
 HEADER = (
     "| run | workload (float64, CPU, 1 thread) | paper / engine, curvature stage (CPU ms) | speed-up, CPU time "
-    "(per-repeat range) | whole measurement | grad-eq per direction: engine, paper | peak extra RSS: paper, "
-    "engine (ratio), warm; cold | agreement (rel. to layer scale) | targets | load (start, end) | commit |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|"
+    "(per-repeat range) | whole measurement | grad-eq per direction: engine, paper | peak tensor memory: paper, "
+    "engine (ratio) | peak extra RSS: paper, engine (ratio), warm; cold | agreement (rel. to layer scale) | "
+    "targets | load (start, end) | commit |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -37,6 +38,13 @@ def _memory(mem: dict) -> str:
     if pc is not None and ec is not None:
         out += f"; cold {pc / 2**20:.0f}, {ec / 2**20:.0f} MiB ({_f(mem.get('engine_over_paper_cold'), '.2f')}×)"
     return out
+
+
+def _tensor(mem: dict) -> str:
+    p, e = (mem.get(s, {}).get("tensor_peak_bytes") for s in ("paper", "engine"))
+    if p is None or e is None:
+        return "—"
+    return f"{p / 2**20:.1f}, {e / 2**20:.1f} MiB ({_f(mem.get('engine_over_paper_tensor'), '.2f')}×)"
 
 
 def _agreement(g: dict | None) -> str:
@@ -78,15 +86,15 @@ def row(name: str, r: dict) -> str:
     return (
         f"| {name} | {what} | {stage} | {speed} | {_f(q.get('speedup_whole'), '.2f', '—')}{'×' if q.get('speedup_whole') else ''} | "
         f"{q['engine_grad_eq_per_direction']:.3f}, {_f(q.get('paper_grad_eq_per_direction'), '.3f')} | "
-        f"{_memory(r['memory'])} | {_agreement(r['agreement'])} | {_targets(r.get('targets', []))} | {load} | "
+        f"{_tensor(r['memory'])} | {_memory(r['memory'])} | {_agreement(r['agreement'])} | {_targets(r.get('targets', []))} | {load} | "
         f"{r['code']['commit']} (engine {r['code']['engine_commit']}{'+' if r['code']['engine_uncommitted_changes'] else ''}) |"
     )
 
 
 BRIEF_HEADER = (
     "| workload (float64, CPU, 1 thread) | engine speed-up, CPU time: curvature stage (whole) | "
-    "gradient-equivalents per direction: engine / paper | peak memory engine / paper: warm (cold) | "
-    "agreement | targets | load |\n|---|---|---|---|---|---|---|"
+    "gradient-equivalents per direction: engine / paper | peak memory engine / paper: tensors; resident set "
+    "warm (cold) | agreement | targets | load |\n|---|---|---|---|---|---|---|"
 )
 
 
@@ -99,6 +107,8 @@ def brief_row(r: dict) -> str:
     cold = mem.get("engine_over_paper_cold")
     memory = f"{ratio}×" + (f" ({cold:.2f}×)" if cold is not None else "")
     memory = memory if "warm-up" in mem.get("method", "") else f"— ({ratio}×)"
+    tensor = mem.get("engine_over_paper_tensor")
+    memory = (f"**{tensor:.2f}×**; " if tensor is not None else "—; ") + memory
     g = r["agreement"]
     agree = "not checked" if g is None else f"{g['max_rel_to_layer_scale']:.0e} {'PASS' if g['pass'] else 'FAIL'}"
     load = r["machine"].get("load_avg_1_5_15", [float("nan")])[0]
