@@ -207,7 +207,8 @@ def fwd_adj_curvatures(
 ) -> ForwardAdjoint:
     r""":math:`h_k=v_k^\top Hv_k` and :math:`h^{\rm GN}_k` (this process's share; the caller all-reduces) for
     every layer of ``directions`` (``name -> (k, *weight_shape)``). ``rows``: directions per pass-2 group
-    (default: a probe group of one row measures the tangent bytes per row, the rest follow
+    (default: :func:`~empirics.curvature.row_budget.plan_rows` with each row taken as large as pass 1's
+    graph; with ``max_memory``, a probe group of one row measures the bytes per row and the rest follow
     :func:`~empirics.curvature.row_budget.plan_rows` within ``max_memory`` bytes of tensors; a budget below
     what the method needs raises :class:`~empirics.curvature.row_budget.MemoryBudgetError`; the certifying
     double-backward direction of a first call is outside the budget). ``cache``: an
@@ -242,7 +243,15 @@ def fwd_adj_curvatures(
             offsets[i] = total
             total += Ds[names[i]].shape[0]
         n_adjoints = sum(need)
-        step = rows or min(PROBE_ROWS, total)  # without ``rows``: a probe group measures the bytes per row
+        device = weights[0].device
+        free = available_bytes(device)
+        free = free if device.type == "cuda" else min(free, CPU_BUDGET)
+        if rows is not None:
+            step = rows
+        elif max_memory is not None:  # a probe group measures the bytes per row, then the budget sizes the rest
+            step = min(PROBE_ROWS, total)
+        else:  # the default: each row taken as large as pass 1's graph (an upper bound of its tangents)
+            step = plan_rows(PassBytes(saved, adj, float(saved)), total, None, device, free)
         measured: PassBytes | None = None
         h, h_gn = f0.new_zeros(total), f0.new_zeros(total)
         groups, largest, g0 = 0, 0, 0
@@ -259,7 +268,7 @@ def fwd_adj_curvatures(
                         joins.append((names[i], a - g0, output_tangent(modules[names[i]], layers[names[i]].kind, D)))
                     else:
                         tangents.append((weights[i], Tan(a - g0, D)))
-            probe = measured is None and (rows is None or max_memory is not None)
+            probe = measured is None and max_memory is not None
             own = [*model.parameters(), *model.buffers(), inputs, f0, *(x for x in lam if x is not None)]
             mode = TangentPropagator(
                 tangents, rec.seq, need, lam, g1 - g0, f0, n_model, kernels, measure=own if probe else None
@@ -287,11 +296,8 @@ def fwd_adj_curvatures(
                 assert mode.tan_bytes is not None and mode.fwd_bytes is not None
                 measured = PassBytes(saved, adj, mode.tan_bytes.peak / (g1 - g0), mode.fwd_bytes.peak)
                 if rows is None and g1 < total:
-                    device = weights[0].device
-                    free = available_bytes(device)
-                    free = free if device.type == "cuda" else min(free, CPU_BUDGET)
                     step = plan_rows(measured, total - g1, max_memory, device, free)
-                elif max_memory is not None:
+                else:
                     check_budget(measured, max_memory)
             del mode, tangents, joins, handles
             g0 = g1

@@ -16,9 +16,10 @@ benchmarks measure, not derived). So the working memory — tensor bytes, what `
 counts on a GPU — is about :math:`\max\bigl(S+A,\;A+F'+r\,T'\bigr)`. Given a budget :math:`M`
 (``max_memory``) the group size is :math:`r=\lfloor (M-A-F')/T'\rfloor`; a budget below the least
 (:func:`minimum_bytes`, :math:`r=1`) raises :class:`MemoryBudgetError` naming that least — found from pass 1's
-and the probe's bytes, before the part that grows with the number of directions. Without a budget, groups take
-a quarter of the free memory, at most :data:`CPU_ROWS` rows on CPU (where bigger groups only stream through
-memory).
+and the probe's bytes, before the part that grows with the number of directions. Without a budget there is no probe: each row is
+taken as large as pass 1's graph (:math:`T=S`, an upper bound of one row's tangents), groups take a quarter of
+the free memory, at most :data:`CPU_ROWS` rows on CPU (where bigger groups only stream through memory) — the
+speed default.
 
 Outside the budget: the one-time certification of the method on the first call of a measurement (one
 direction of double backward, :func:`~empirics.curvature.forward_adjoint.fwd_adj_curvatures`' check) — the
@@ -49,7 +50,7 @@ TEMPORARIES = 2.0
 #: per-op temporaries that scale with the forward's outputs, as a multiple of them
 FORWARD_TEMPORARIES = 3.5
 #: default rows per group on CPU at most: a group's tangents should stay in cache, not stream through memory
-CPU_ROWS = 32
+CPU_ROWS = 64
 #: rows of the probe group that measures the tangent bytes per row
 PROBE_ROWS = 1
 

@@ -62,9 +62,11 @@ def test_memory_budget_sets_the_group_size():
     model, lf, x, y, _, dirs = setup_case("conv_bn")
     n_rows = sum(D.shape[0] for D in dirs.values())
     free = C.fwd_adj_curvatures(model, lf, x, y, dirs)
-    b = free.bytes
+    assert free.bytes is None and free.groups == 1 and free.rows_per_group == n_rows  # no budget: no probe
+    roomy = C.fwd_adj_curvatures(model, lf, x, y, dirs, max_memory=1 << 30)
+    b = roomy.bytes
     assert b is not None and b.saved > 0 and b.adjoints > 0 and b.per_row > 0 and b.forward > 0
-    assert free.groups == 2 and free.rows_per_group == n_rows - 1  # the one-row probe, then all the rest
+    assert roomy.groups == 2 and roomy.rows_per_group == n_rows - 1  # the one-row probe, then all the rest
     least = RB.minimum_bytes(b)
     one = C.fwd_adj_curvatures(model, lf, x, y, dirs, max_memory=least)
     assert one.rows_per_group == int((least - b.fixed) // b.row) < n_rows - 1
@@ -90,7 +92,7 @@ def test_memory_budget_caps_the_tensor_peak(times_least):
     the largest budget tried. The one-time double-backward check is outside the budget: done by a first call."""
     model, lf, x, y, dirs = tanh_mlp_case()
     cache = C.EngineCache()
-    b = C.fwd_adj_curvatures(model, lf, x, y, dirs, cache=cache).bytes
+    b = C.fwd_adj_curvatures(model, lf, x, y, dirs, cache=cache, max_memory=1 << 30).bytes
     assert b is not None
     budget = int(times_least * RB.minimum_bytes(b))
     peak = tensor_peak_bytes(lambda: C.fwd_adj_curvatures(model, lf, x, y, dirs, max_memory=budget, cache=cache))
