@@ -6,7 +6,8 @@
 #   single non-piecewise layers (tanh MLP 256x256 and 256x784, B 512, k 20; GPT-2 d64 mlp.up, attn.qkv: >= 1.2x);
 #   every run: engine peak memory <= 2x the paper's loop (peak tensor bytes; the resident set printed beside);
 #   then each kind under a --max-memory budget of about twice the paper's peak (peak <= budget): the small conv
-#   net (12 MiB), ResNet-18 (100 MiB), the tanh layer and GPT-2 d64 (24 MiB); and the tanh layer
+#   net (12 MiB), ResNet-18 (100 MiB), GPT-2 d32 (14 MiB), HF GPT-2 (8 MiB), the tanh layer and GPT-2 d64
+#   (24 MiB); and the tanh layer
 #   and GPT-2 d64 with --compile (the torch.compile-d fused kernels).
 #
 #   bash benchmarks/cpu_targets.sh [--out DIR] [--only NAME[,NAME...]]
@@ -56,6 +57,8 @@ run gpt2_d64_attn_qkv --model gpt2 --width 64 --context 16 --batch 4 --k 8 --onl
 run tanh_256x256_budget24M --model tanh_mlp --batch 512 --k 20 --only 3 --repeats 7 --target-speedup 1.2 --max-memory 24M
 run smallconv_budget12M --model smallconv --batch 64 --k 10 --repeats 7 --max-memory 12M
 run resnet18_budget100M --model resnet18_cifar --width 8 --layers conv+fc --batch 16 --k 10 --repeats 3 --skip-paper-whole --max-memory 100M
+run gpt2_d32_budget14M --model gpt2 --width 32 --context 16 --batch 4 --k 8 --repeats 5 --target-speedup 2.5 --max-memory 14M
+run hf_gpt2_budget8M --model hf_gpt2 --batch 4 --k 8 --repeats 5 --max-memory 8M
 run gpt2_d64_budget24M --model gpt2 --width 64 --context 16 --batch 4 --k 8 --repeats 5 --target-speedup 2.5 --max-memory 24M
 run tanh_256x256_compile --model tanh_mlp --batch 512 --k 20 --only 3 --repeats 7 --target-speedup 1.2 --compile
 run gpt2_d64_compile --model gpt2 --width 64 --context 16 --batch 4 --k 8 --repeats 5 --target-speedup 2.5 --compile
