@@ -144,7 +144,8 @@ def _pass1(model, loss_fn, inputs, targets, weights, n_global, modules):
     for t in rec.need:
         gr = next(it) if t is not None else None
         lam.append(None if gr is None else gr.detach())
-    need = [t is not None for t in rec.need]  # the activations themselves are released here
+    need = [t is not None for t in rec.need]
+    rec.need = []  # the activations and, through their history, the autograd graph are released here
     adj = {x.untyped_storage().data_ptr(): x.untyped_storage().nbytes() for x in lam if x is not None}
     return rec, need, lam, n_model, f0.detach(), hooks, (sum(saved.values()), sum(adj.values()))
 

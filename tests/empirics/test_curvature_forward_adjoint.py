@@ -224,3 +224,24 @@ def test_mse_on_sequences_and_passed_check_is_cached():
     assert again.check_rel_err == first.check_rel_err
     for n in dirs:
         assert rel(first.exact[n], dense_h(model, seq_mse, x, y, n, dirs[n])) < TOL
+
+
+def test_pass_one_graph_is_released_before_the_tangent_passes(monkeypatch):
+    """No tensor with an autograd history (pass 1's graph and the saved activations it holds) is alive while
+    the tangent passes run: the groups' memory is theirs alone."""
+    import gc
+
+    from empirics.curvature import tangent_modes as TM
+
+    model, lf, x, y, dirs = tanh_mlp_case(width=16, batch=8, k=2)
+    alive = []
+    enter = TM.TangentPropagator.__enter__
+
+    def counting_enter(self):
+        gc.collect()
+        alive.append(sum(1 for o in gc.get_objects() if isinstance(o, torch.Tensor) and o.grad_fn is not None))
+        return enter(self)
+
+    monkeypatch.setattr(TM.TangentPropagator, "__enter__", counting_enter)
+    C.fwd_adj_curvatures(model, lf, x, y, dirs, rows=1)
+    assert alive and alive == [0] * len(alive), alive
