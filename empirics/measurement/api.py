@@ -133,6 +133,7 @@ def measure(
     fd: bool = False,
     clamp_k: bool = True,
     chunk_size: int | None = None,
+    max_memory: int | None = None,
     extras: tuple[str, ...] = (),
     progress: bool = True,
     run_info: Mapping[str, Any] | None = None,
@@ -145,7 +146,8 @@ def measure(
     default float64 on CPU, float32 on CUDA (applied to a copy). ``per_sample=True``: ``loss`` already
     returns per-sample losses. ``method``: exact-curvature method (``auto`` picks per layer and falls back
     when a candidate fails). ``gn``/``kron``/``fd``: optional per-layer records. ``clamp_k``: a layer of
-    rank < k is measured with k = rank (noted). ``extras``: further registered quantities
+    rank < k is measured with k = rank (noted). ``max_memory``: a budget in bytes for the shared exact passes
+    (below what they need: ``MemoryBudgetError`` naming the least, reported per layer). ``extras``: further registered quantities
     (docs/extending.md). ``run_info``: fields of the saved file's ``run`` record (``dataset``, ...).
     Returns a :class:`~empirics.measurement.result.Measurement`.
     """
@@ -179,7 +181,15 @@ def measure(
     if not table:
         raise ValueError("layers=: no matrix weight to measure")
     settings = MeasureSettings(
-        k=k, clamp_k=clamp_k, method=method, chunk_size=chunk_size, gn=gn, kron=kron, fd=fd, extras=tuple(extras)
+        k=k,
+        clamp_k=clamp_k,
+        method=method,
+        chunk_size=chunk_size,
+        max_memory=max_memory,
+        gn=gn,
+        kron=kron,
+        fd=fd,
+        extras=tuple(extras),
     )
     failures: dict[str, tuple[str, str, str]] = {}
 
@@ -222,6 +232,7 @@ def measure(
         else getattr(output, "__name__", "callable"),
         "method": method,
         "clamp_k": clamp_k,
+        "max_memory": max_memory,
         "measure": {"gn": gn, "kron": kron, "fd": fd, "extras": list(extras)},
     }
     return Measurement(results, run, settings_doc)

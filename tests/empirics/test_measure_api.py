@@ -274,3 +274,15 @@ def test_each_exact_method_runs_through_mha_sdpa_groupnorm_and_ties(case, method
         D = layer.kind.from_matrix(D, tuple(model.get_parameter(layer.key).shape))
         ref = reference_curvatures(model, batch, loss, layer.key, D)
         assert float((torch.from_numpy(r.h_exact) - ref).abs().max()) <= RTOL * float(ref.abs().max()), (name, method)
+
+
+def test_a_memory_budget_keeps_the_values_and_one_too_small_fails_the_layers_naming_the_least():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
+    batch = (torch.randn(16, 6), torch.randint(0, 3, (16,)))
+    free = measure(model, batch, nn.CrossEntropyLoss(), k=2, gn=False, kron=False, progress=False)
+    roomy = measure(model, batch, nn.CrossEntropyLoss(), k=2, gn=False, kron=False, progress=False, max_memory=2**28)
+    for name in ("0", "2"):
+        assert roomy[name].error is None and roomy[name].h_exact == pytest.approx(free[name].h_exact, rel=1e-10)
+    tiny = measure(model, batch, nn.CrossEntropyLoss(), k=2, gn=False, kron=False, progress=False, max_memory=64)
+    assert "below what fwd_adj needs here" in tiny["0"].error and tiny["0"].h_exact is None
