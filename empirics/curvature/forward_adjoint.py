@@ -298,7 +298,7 @@ def fwd_adj_curvatures(
                 measured = PassBytes(saved, adj, mode.tan_bytes.peak / (g1 - g0), mode.fwd_bytes.peak)
                 if rows is None and g1 < total:
                     step = plan_rows(measured, total - g1, max_memory, device, free)
-                else:
+                elif max_memory is not None:
                     check_budget(measured, max_memory)
             del mode, tangents, joins, handles
             g0 = g1
