@@ -57,7 +57,8 @@ CHECK_RTOL = {torch.float64: 1e-8, torch.float32: 1e-3}
 
 @dataclass(frozen=True)
 class ForwardAdjoint:
-    """``exact`` and ``gn`` (name → h, this process's share), and how they were computed."""
+    """``exact`` and ``gn`` (name → h, this process's share), and how they were computed (``bytes``: what the
+    probe group measured under a ``max_memory`` budget, else ``None``)."""
 
     exact: dict[str, torch.Tensor]
     gn: dict[str, torch.Tensor]
