@@ -236,12 +236,17 @@ def test_pass_one_graph_is_released_before_the_tangent_passes(monkeypatch):
     from empirics.curvature import tangent_modes as TM
 
     model, lf, x, y, dirs = tanh_mlp_case(width=16, batch=8, k=2)
+
+    def with_history() -> set[int]:  # tensors with an autograd history alive now (other tests' included)
+        gc.collect()
+        return {id(o) for o in gc.get_objects() if isinstance(o, torch.Tensor) and o.grad_fn is not None}
+
+    before = with_history()
     alive = []
     enter = TM.TangentPropagator.__enter__
 
     def counting_enter(self):
-        gc.collect()
-        alive.append(sum(1 for o in gc.get_objects() if isinstance(o, torch.Tensor) and o.grad_fn is not None))
+        alive.append(len(with_history() - before))
         return enter(self)
 
     monkeypatch.setattr(TM.TangentPropagator, "__enter__", counting_enter)
