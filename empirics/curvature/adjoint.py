@@ -44,6 +44,7 @@ from empirics import distributed as dist
 from empirics import layerkinds as LK
 from empirics.curvature.forms import structure
 from empirics.curvature.memory import CPU_BUDGET, available_bytes
+from empirics.curvature.row_budget import GraphBytes, MemoryBudgetError, size_text
 from empirics.layers import locate
 
 __all__ = [
@@ -131,17 +132,9 @@ def reverse_gn_curvatures(
 
     convs = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
     handles += [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, convs)]
-    own = {t.untyped_storage().data_ptr() for t in (*state.values(), *ws.values(), inputs)}
-    saved: dict[int, int] = {}
-
-    def pack(t):  # the forward graph's saved tensors, each storage once (weights and input excluded)
-        st = t.untyped_storage()
-        if st.data_ptr() not in own:
-            saved[st.data_ptr()] = st.nbytes()
-        return t
-
+    graph = GraphBytes((*state.values(), *ws.values(), inputs))
     try:
-        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, _same):
+        with torch.enable_grad(), graph:
             o = functional_call(model, {**state, **ws}, (inputs,))
     finally:
         for h in handles:
@@ -174,7 +167,7 @@ def reverse_gn_curvatures(
         steps = {n: int(max(1, budget // max(2 * zs_bytes[n], 1))) for n in names}
     else:
         workspace = int(COLUMNS_FACTOR * max(columns, default=0))
-        cc, steps = blocks_within(max_memory, sum(saved.values()) + workspace, jv_bytes, zs_bytes, n_out)
+        cc, steps = blocks_within(max_memory, graph.total + workspace, jv_bytes, zs_bytes, n_out)
     eye = torch.eye(n_out, dtype=o.dtype, device=o.device)
     Dd = {n: directions[n].to(device=o.device, dtype=o.dtype) for n in names}
     JV = {n: o.new_zeros(Dd[n].shape[0], B, n_out) for n in names}
@@ -221,10 +214,6 @@ def reverse_gn_curvatures(
     return out, {"n_out": n_out, "class_chunk": cc, "check_rel_err": err, "layers": len(names)}
 
 
-def _same(t):
-    return t
-
-
 #: a backward through a convolution unfolds its input (im2col) for the weight and the input gradients: the
 #: largest convolution's unfolded input, this many times, is held besides the graph (CPU's convolution path)
 COLUMNS_FACTOR = 2.0
@@ -244,8 +233,6 @@ def blocks_within(
     :math:`z`), a chunk of :math:`s` directions of layer :math:`\ell` :math:`s\,` :data:`MAP_FACTOR`
     :math:`\cdot|z_\ell|`; half of what is left goes to each. Raises
     :class:`~empirics.curvature.row_budget.MemoryBudgetError` when one component and one direction do not fit."""
-    from empirics.curvature.row_budget import MemoryBudgetError, size_text
-
     z_all = sum(zs_bytes.values())
     left = max_memory - graph - jv
     least = graph + jv + DELTA_FACTOR * z_all + MAP_FACTOR * max(zs_bytes.values())

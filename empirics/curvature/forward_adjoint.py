@@ -43,7 +43,14 @@ from empirics.curvature.forms import exact_forms, structure
 from empirics.curvature.fused import FusedKernels
 from empirics.curvature.injection import eligible, output_tangent
 from empirics.curvature.memory import CPU_BUDGET, available_bytes
-from empirics.curvature.row_budget import PROBE_ROWS, MemoryBudgetError, PassBytes, check_budget, plan_rows
+from empirics.curvature.row_budget import (
+    PROBE_ROWS,
+    GraphBytes,
+    MemoryBudgetError,
+    PassBytes,
+    check_budget,
+    plan_rows,
+)
 from empirics.curvature.tangent_modes import AdjointRecorder, TangentPropagator
 from empirics.curvature.tangents import Tan, Unsupported
 from empirics.layers import discover, locate
@@ -113,17 +120,9 @@ def _pass1(model, loss_fn, inputs, targets, weights, n_global, modules):
     for w in weights:
         w.requires_grad_(True)
     hooks = _Calls(rec, modules)
-    own = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers(), inputs)}
-    saved: dict[int, int] = {}
-
-    def pack(t):  # the graph's saved tensors, each storage once (the model's own and the input excluded)
-        st = t.untyped_storage()
-        if st.data_ptr() not in own:
-            saved[st.data_ptr()] = st.nbytes()
-        return t
-
+    graph = GraphBytes((*model.parameters(), *model.buffers(), inputs))
     try:
-        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, _same), rec:
+        with torch.enable_grad(), graph, rec:
             f0 = model(inputs)
             n_model = len(rec.seq)
             if not isinstance(f0, torch.Tensor):
@@ -148,11 +147,7 @@ def _pass1(model, loss_fn, inputs, targets, weights, n_global, modules):
     need = [t is not None for t in rec.need]
     rec.need = []  # the activations and, through their history, the autograd graph are released here
     adj = {x.untyped_storage().data_ptr(): x.untyped_storage().nbytes() for x in lam if x is not None}
-    return rec, need, lam, n_model, f0.detach(), hooks, (sum(saved.values()), sum(adj.values()))
-
-
-def _same(t):
-    return t
+    return rec, need, lam, n_model, f0.detach(), hooks, (graph.total, sum(adj.values()))
 
 
 def _reference_h(model, loss_fn, inputs, targets, w, D, n_global) -> float:
@@ -169,12 +164,8 @@ def _reference_h(model, loss_fn, inputs, targets, w, D, n_global) -> float:
     return 0.0 if hv is None else float((hv * D).sum())
 
 
-def _check_key(model, names, inputs) -> tuple:
-    return ("fwd_adj", structure(model), tuple(names), tuple(inputs.shape[1:]), inputs.dtype, str(inputs.device))
-
-
 def _check(model, loss_fn, inputs, targets, names, order, weights, Ds, h, n_global, cache) -> float:
-    key = _check_key(model, names, inputs)
+    key = ("fwd_adj", structure(model), tuple(names), tuple(inputs.shape[1:]), inputs.dtype, str(inputs.device))
     checks = {} if cache is None else cache.adjoint_checks
     if key in checks:
         return checks[key]
@@ -246,7 +237,7 @@ def fwd_adj_curvatures(
             total += Ds[names[i]].shape[0]
         n_adjoints = sum(need)
         device = weights[0].device
-        free = available_bytes(device)
+        free = 0 if rows is not None else available_bytes(device)
         free = free if device.type == "cuda" else min(free, CPU_BUDGET)
         if rows is not None:
             step = rows
@@ -271,10 +262,12 @@ def fwd_adj_curvatures(
                     else:
                         tangents.append((weights[i], Tan(a - g0, D)))
             probe = measured is None and max_memory is not None
-            own = [*model.parameters(), *model.buffers(), inputs, f0, *(x for x in lam if x is not None)]
-            mode = TangentPropagator(
-                tangents, rec.seq, need, lam, g1 - g0, f0, n_model, kernels, measure=own if probe else None
+            own = (
+                [*model.parameters(), *model.buffers(), inputs, f0, *(x for x in lam if x is not None)]
+                if probe
+                else None
             )
+            mode = TangentPropagator(tangents, rec.seq, need, lam, g1 - g0, f0, n_model, kernels, measure=own)
             del own
             handles = [
                 modules[n].register_forward_hook(

@@ -28,11 +28,13 @@ memory of one direction of the paper's own loop, which no exact method goes belo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
 
 __all__ = [
+    "GraphBytes",
     "PassBytes",
     "MemoryBudgetError",
     "plan_rows",
@@ -62,6 +64,41 @@ class MemoryBudgetError(ValueError):
     def __init__(self, message: str, least: int = 0):
         super().__init__(message)
         self.least = int(least)
+
+
+class GraphBytes:
+    """Within ``with GraphBytes(exclude) as g:`` the tensors autograd saves for backward are counted, each storage
+    once, those of ``exclude`` (parameters, the input: memory that exists anyway) left out; ``g.total`` is their
+    bytes (a ``saved_tensors_hooks`` pack hook that returns the tensor as it is)."""
+
+    def __init__(self, exclude: Iterable[torch.Tensor]) -> None:
+        self.own = {t.untyped_storage().data_ptr() for t in exclude}
+        self.saved: dict[int, int] = {}
+        self.hooks = torch.autograd.graph.saved_tensors_hooks(self.pack, self.unpack)
+
+    def pack(self, t: torch.Tensor) -> torch.Tensor:
+        """Count ``t``'s storage (once) unless excluded; keep ``t`` itself."""
+        st = t.untyped_storage()
+        if st.data_ptr() not in self.own:
+            self.saved[st.data_ptr()] = st.nbytes()
+        return t
+
+    @staticmethod
+    def unpack(t: torch.Tensor) -> torch.Tensor:
+        """The saved tensor, as packed."""
+        return t
+
+    @property
+    def total(self) -> int:
+        """Bytes of the distinct storages saved so far."""
+        return sum(self.saved.values())
+
+    def __enter__(self) -> GraphBytes:
+        self.hooks.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.hooks.__exit__(*exc)
 
 
 @dataclass(frozen=True)
