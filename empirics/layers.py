@@ -106,24 +106,26 @@ def discover(model: nn.Module, *, embeddings: bool = False) -> dict[str, Layer]:
     too), HF ``Conv1D``, MHA ``in_proj_weight`` and ``out_proj``; an Embedding only when ``embeddings``
     or when its weight is tied to one of the others (then it is that one layer, with all its uses)."""
     aliases = _aliases(model)
+    mha_outs = _mha_outs(model)
+    modules = dict(model.named_modules(remove_duplicate=False))
     seen: dict[int, Layer] = {}
     for mod_name, param, kind in LK.measurable_params(model):
-        tensor = getattr(model.get_submodule(mod_name), param)
+        tensor = getattr(modules[mod_name], param)
         if not isinstance(tensor, torch.Tensor) or id(tensor) in seen:
             continue
         paths = aliases.get(id(tensor), [])
         if not paths:  # a frozen buffer-like weight that is not a parameter
             continue
         canon_mod, canon_param = paths[0].rsplit(".", 1) if "." in paths[0] else ("", paths[0])
-        canon = model.get_submodule(canon_mod)
-        canon_kind = LK.kind_of(canon, canon_param, inside_mha=id(canon) in _mha_outs(model)) or kind
+        canon = modules[canon_mod]
+        canon_kind = LK.kind_of(canon, canon_param, inside_mha=id(canon) in mha_outs) or kind
         seen[id(tensor)] = Layer(
             layer_name(canon_mod, canon_param), paths[0], canon_mod, canon_param, canon_kind, tuple(paths)
         )
     out = {}
     for layer in seen.values():
         only_embedding = all(
-            isinstance(model.get_submodule(p.rsplit(".", 1)[0] if "." in p else ""), nn.Embedding) for p in layer.uses
+            isinstance(modules[p.rsplit(".", 1)[0] if "." in p else ""], nn.Embedding) for p in layer.uses
         )
         if only_embedding and not embeddings:
             continue
