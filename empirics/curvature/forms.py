@@ -8,7 +8,9 @@ Within :func:`exact_forms`:
   instead of the generic batch-norm rules that ``vmap`` expands over every direction);
 * every ``nn.LayerNorm``, and ``F.layer_norm`` itself, computes :math:`(x-\mu)/\sqrt{\mathrm{var}+\epsilon}
   \cdot\gamma+\beta` (biased variance). Correctness: torch's fused ``layer_norm`` gives wrong second
-  derivatives under nested ``jvp`` (tests/empirics/test_curvature.py documents it);
+  derivatives under nested ``jvp`` (tests/empirics/test_curvature.py documents it). With
+  ``fused_layer_norm`` both compute through torch's fused op instead (for ``fwd_adj``, which differentiates it
+  once by autograd and carries its tangents by its own rule);
 * ``F.group_norm`` likewise through elementary ops (the fused kernel's batching rule breaks under nested
   transforms);
 * ``F.scaled_dot_product_attention`` computes :math:`\mathrm{softmax}(QK^\top/\sqrt d+M)V` explicitly (the
@@ -102,6 +104,10 @@ def _explicit_layer_norm_forward(self, x: torch.Tensor) -> torch.Tensor:
     return explicit_layer_norm(x, self.normalized_shape, self.weight, getattr(self, "bias", None), self.eps)
 
 
+def _fused_layer_norm_forward(self, x: torch.Tensor) -> torch.Tensor:
+    return _TORCH_LAYER_NORM(x, self.normalized_shape, self.weight, getattr(self, "bias", None), self.eps)
+
+
 def _explicit_group_norm_forward(self, x: torch.Tensor) -> torch.Tensor:
     return explicit_group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
@@ -117,9 +123,17 @@ def _affine_bn_forward(self, x: torch.Tensor) -> torch.Tensor:
     return torch.addcmul(shift.reshape(shape), x, scale.reshape(shape))  # one op: cheaper vmapped jvp than x*s+t
 
 
+#: torch's own (fused) layer norm, whatever :func:`exact_forms` has swapped in meanwhile
+_TORCH_LAYER_NORM = F.layer_norm
+
+
 @contextlib.contextmanager
-def exact_forms(model: nn.Module) -> Iterator[None]:
-    """Within the block the model computes the same function through the exact forms of the module doc."""
+def exact_forms(model: nn.Module, *, fused_layer_norm: bool = False) -> Iterator[None]:
+    """Within the block the model computes the same function through the exact forms of the module doc.
+    ``fused_layer_norm``: every ``nn.LayerNorm`` (subclasses' own forwards too) and ``F.layer_norm`` compute
+    through torch's fused ``native_layer_norm`` instead — one op, for a method that differentiates it only
+    once by autograd and has its own rule for its tangents (``fwd_adj``)."""
+    ln_forward = _fused_layer_norm_forward if fused_layer_norm else _explicit_layer_norm_forward
     patched: list[tuple[nn.Module, object]] = []
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and not m.training and m.running_var is not None:
@@ -127,12 +141,12 @@ def exact_forms(model: nn.Module) -> Iterator[None]:
             m.forward = types.MethodType(_affine_bn_forward, m)  # type: ignore[method-assign]
         elif isinstance(m, nn.LayerNorm):
             patched.append((m, m.__dict__.get("forward")))
-            m.forward = types.MethodType(_explicit_layer_norm_forward, m)  # type: ignore[method-assign]
+            m.forward = types.MethodType(ln_forward, m)  # type: ignore[method-assign]
         elif isinstance(m, nn.GroupNorm):
             patched.append((m, m.__dict__.get("forward")))
             m.forward = types.MethodType(_explicit_group_norm_forward, m)  # type: ignore[method-assign]
     swaps = {
-        "layer_norm": explicit_layer_norm,
+        "layer_norm": _TORCH_LAYER_NORM if fused_layer_norm else explicit_layer_norm,
         "group_norm": explicit_group_norm,
         "scaled_dot_product_attention": explicit_sdpa,
     }

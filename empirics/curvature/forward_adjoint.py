@@ -14,7 +14,8 @@ Gauss–Newton part, :math:`\dot f` the output's tangent), those of the network'
 what follows its weight, and no second-order AD of the network; the adjoints come from **one backward
 shared by every layer and direction**. Exact: it is the second-order Taylor coefficient itself.
 
-Two passes (:mod:`~empirics.curvature.tangent_modes`, both under :func:`~empirics.curvature.forms.exact_forms`):
+Two passes (:mod:`~empirics.curvature.tangent_modes`, both under :func:`~empirics.curvature.forms.exact_forms`
+with torch's fused layer norm: one op with its own rule instead of eight elementary ones):
 
 1. forward + loss with autograd, recording which measured weights each tensor depends on, where each
    weight is first used, and the outputs that can have a source term; one backward gives their adjoints;
@@ -27,7 +28,8 @@ times): its tangent starts at the weight itself. What is not covered raises
 :class:`~empirics.curvature.tangents.Unsupported` (an in-place write into a view or aliased tensor, an op
 without a forward-mode rule, a nonlinear op with several outputs); :func:`~empirics.curvature.exact.exact_curvatures`
 then falls back to double backward. Certified per call by one double-backward direction of the first-used
-layer (the longest tangent path), cached with the engine's other checks.
+layer (the longest tangent path) through the explicit forms (layer norm by elementary ops: a path independent
+of the rules), cached with the engine's other checks.
 """
 
 from __future__ import annotations
@@ -218,7 +220,7 @@ def fwd_adj_curvatures(
     weights = [params[layers[n].key] for n in names]
     modules = {n: model.get_submodule(layers[n].module) for n in names}
     n_global = dist.global_count(len(targets), device=weights[0].device)
-    with exact_forms(model):
+    with exact_forms(model, fused_layer_norm=True):  # layer norm: one op with its own rule (tangent_rules)
         rec, need, lam, n_model, f0, calls, (saved, adj) = _pass1(
             model, loss_fn, inputs, targets, weights, n_global, modules
         )
@@ -297,13 +299,12 @@ def fwd_adj_curvatures(
             del mode, tangents, joins, handles
             g0 = g1
         del rec, lam, need  # the adjoints are not held through the check's double backward
-        exact = {names[i]: h[offsets[i] : offsets[i] + Ds[names[i]].shape[0]] for i in order}
-        gn = {names[i]: h_gn[offsets[i] : offsets[i] + Ds[names[i]].shape[0]] for i in order}
-        err = (
-            _check(model, loss_fn, inputs, targets, names, order, weights, Ds, exact, n_global, cache)
-            if check
-            else None
-        )
+    exact = {names[i]: h[offsets[i] : offsets[i] + Ds[names[i]].shape[0]] for i in order}
+    gn = {names[i]: h_gn[offsets[i] : offsets[i] + Ds[names[i]].shape[0]] for i in order}
+    err = None
+    if check:  # double backward through the explicit forms (layer norm by elementary ops): an independent path
+        with exact_forms(model):
+            err = _check(model, loss_fn, inputs, targets, names, order, weights, Ds, exact, n_global, cache)
     return ForwardAdjoint(
         {**exact, **empty},
         {**gn, **empty},

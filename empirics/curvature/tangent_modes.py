@@ -21,7 +21,16 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from empirics.curvature.tangent_rules import apply_rule
-from empirics.curvature.tangents import BILINEAR_FACTORS, RELAYOUT, Tan, Unsupported, base_name, category, linear_sum
+from empirics.curvature.tangents import (
+    BILINEAR_FACTORS,
+    FIRST_OUTPUT_ONLY,
+    RELAYOUT,
+    Tan,
+    Unsupported,
+    base_name,
+    category,
+    linear_sum,
+)
 
 __all__ = ["IdTable", "StorageBytes", "AdjointRecorder", "TangentPropagator", "op_info", "flat_arguments"]
 
@@ -126,6 +135,22 @@ def _same(v):
     return v
 
 
+def _differentiable(base: str, out) -> tuple:
+    """The op's differentiable outputs: all of them, or the first one of an op in
+    :data:`~empirics.curvature.tangents.FIRST_OUTPUT_ONLY`."""
+    if isinstance(out, torch.Tensor):
+        return (out,)
+    if base in FIRST_OUTPUT_ONLY:
+        return (out[0],)
+    return tuple(tree_flatten(out)[0])
+
+
+def _counted(base: str, out) -> torch.Tensor | None:
+    """The output an op's adjoint and source term refer to (``None``: several differentiable outputs)."""
+    outs = _differentiable(base, out)
+    return outs[0] if len(outs) == 1 and isinstance(outs[0], torch.Tensor) else None
+
+
 def _transforms_enabled():
     """Inside ``__torch_dispatch__`` the dispatch keys of ``torch.func`` (and forward AD) are excluded; a rule
     that uses ``vmap``/``jvp`` on one op runs with them restored (only this mode's own key stays excluded)."""
@@ -216,14 +241,14 @@ class AdjointRecorder(TorchDispatchMode):
             if cat == "bilinear" and need:
                 fd = [deps[p] for p in BILINEAR_FACTORS[base] if p < len(deps)]
                 need = any(fd[a] & fd[b] for a in range(len(fd)) for b in range(a + 1, len(fd)))
-            o = out if isinstance(out, torch.Tensor) else None
+            o = _counted(base, out)
             if need and o is None:
                 raise Unsupported(f"{func}: a nonlinear op with several outputs")
             self.seq.append((base, tuple(o.shape) if o is not None else ()))
             self.need.append(o if need else None)  # its autograd history is set after this returns
             self.version.append(o._version if need and o is not None else 0)
         if union and cat != "constant" and base != "detach":
-            for t in tree_flatten(out)[0] if not isinstance(out, torch.Tensor) else (out,):
+            for t in _differentiable(base, out):
                 if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex()):
                     self.dep.set(t, self.dep.get(t, _EMPTY) | union)
         return out
@@ -273,7 +298,8 @@ class TangentPropagator(TorchDispatchMode):
     def _next(self, base, out) -> int:
         i = self.i
         self.i += 1
-        seen = (base, tuple(out.shape) if isinstance(out, torch.Tensor) else ())
+        o = _counted(base, out)
+        seen = (base, tuple(o.shape) if o is not None else ())
         if i >= len(self.seq) or self.seq[i] != seen:
             want = self.seq[i] if i < len(self.seq) else "nothing"
             raise Unsupported(f"the forward differs between the two passes at op {i}: {seen} vs {want}")

@@ -180,6 +180,52 @@ def _var(args, kwargs, out, t0: Tan):
     return Tan(t0.start, y1), (lambda lam: (t0.start, rowdot(2 * (vc * vc).sum(td, keepdim=keep) / (n - corr), lam)))
 
 
+def _layer_norm(args, out, tans: dict[int, Tan], nd: int):
+    r"""``native_layer_norm(x, shape, γ, β, ε) -> (y, μ, r)``, :math:`y=\hat x\gamma+\beta`, :math:`\hat x=(x-\mu)r`,
+    :math:`r=(\mathrm{var}+\epsilon)^{-1/2}` over the trailing dims (μ and r are not differentiable outputs: no
+    tangents). With :math:`\dot c=\dot x-\overline{\dot x}`, :math:`a=\overline{\hat x\dot c}`,
+    :math:`q=\overline{\dot c^2}` (means over the normalised dims): :math:`\dot{\hat x}=r(\dot c-a\hat x)` and the
+    source :math:`s_{\hat x}=r^2\big((3a^2-q)\hat x-2a\dot c\big)`; :math:`s_y=s_{\hat x}\gamma+2\dot{\hat x}\dot\gamma`."""
+    if len(args) != 5:
+        raise Unsupported(f"native_layer_norm with {len(args)} positional arguments")
+    x, shape, weight = args[0], args[1], args[2]
+    wi = 1 + len(shape)  # flat index of γ (the normalised shape's ints are flattened before it)
+    stat = (*x.shape[: x.dim() - len(shape)], *([1] * len(shape)))
+    mean, rstd = out[1].reshape(stat).to(x.dtype), out[2].reshape(stat).to(x.dtype)
+    xhat = (x - mean) * rstd
+    td = list(range(nd - len(shape) + 1, nd + 1))
+    tx, tg, tb = tans.get(0), tans.get(wi), tans.get(wi + 1)
+    parts: list = []
+    if tx is not None:
+        v = tx.val
+        c = v - v.mean(td, keepdim=True)
+        a = (c * xhat).mean(td, keepdim=True)
+        xd = Tan(tx.start, rstd * (c - a * xhat))
+        parts.append((xd, (lambda u: u * weight) if weight is not None else (lambda u: u)))
+    if tg is not None:
+        parts.append((tg, lambda u: xhat * bc(u, nd)))
+    if tb is not None:
+        parts.append((tb, lambda u: bc(u, nd)))
+    yt = [linear_sum(parts, nd) if parts else None, None, None]
+    if tx is None:
+        return yt, None
+
+    def src(lam):  # <λ, s_y>: the row-free factors (λγ, x̂, r²) reduced first
+        w = lam * weight if weight is not None else lam
+        r2 = rstd * rstd
+        q = (c * c).mean(td, keepdim=True)
+        w1 = (w * xhat).sum([d - 1 for d in td], keepdim=True)
+        wc = (w * c).sum(td, keepdim=True)
+        per = r2 * ((3 * a * a - q) * w1 - 2 * a * wc)
+        h = per.reshape(per.shape[0], -1).sum(1)
+        if tg is not None and (ov := overlap(xd, tg)) is not None:
+            h = h.clone()
+            h[ov[0] - tx.start : ov[1] - tx.start] += 2 * qsum(lam, rows_of(xd, *ov), rows_of(tg, *ov))
+        return tx.start, h
+
+    return yt, src
+
+
 # ---------------------------------------------------------------------------------------------------------
 # bilinear ops
 
@@ -368,6 +414,8 @@ def apply_rule(func, args, kwargs, out, tans: dict[int, Tan], flat, spec, lam=No
             r = _unary(base, func, args, kwargs, out, tans[0], lam, kernels)
         if r is not None:
             return r
+    if base == "native_layer_norm":
+        return _layer_norm(args, out, tans, out[0].dim())
     if not isinstance(out, torch.Tensor):
         raise Unsupported(f"{func}: a nonlinear op with several outputs")
     start, y1, s = _generic(func, args, kwargs, flat, spec, tans, want_source=True)

@@ -35,6 +35,7 @@ __all__ = [
     "category",
     "BILINEAR_FACTORS",
     "RELAYOUT",
+    "FIRST_OUTPUT_ONLY",
 ]
 
 
@@ -176,6 +177,9 @@ BILINEAR_FACTORS = {
     "addcmul": (1, 2),
     "convolution": (0, 1),
 }
+#: nonlinear ops with several outputs of which only the first is differentiable (the others: statistics that
+#: autograd treats as constants)
+FIRST_OUTPUT_ONLY = frozenset({"native_layer_norm"})
 #: ops whose output is not differentiable (masks, indices, shapes)
 _CONSTANT = frozenset(
     """eq ne gt ge lt le sign argmax argmin isnan isinf isfinite logical_not logical_and logical_or arange

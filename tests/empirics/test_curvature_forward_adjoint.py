@@ -208,6 +208,31 @@ def test_double_backward_check_catches_a_wrong_rule(monkeypatch):
         assert rel(res[n].values, dense_h(model, lf, x, y, n, dirs[n])) < TOL
 
 
+def test_layer_norm_runs_fused_and_the_check_takes_the_explicit_path(monkeypatch):
+    """The passes see torch's one ``native_layer_norm`` op (its own rule); the certifying double backward goes
+    through the explicit form, so a wrong layer-norm rule (source term off by 1 %) is caught."""
+    model, lf, x, y = build_pl(*NON_PL_CASES["layer_norm"][:3])
+    dirs = dirs_of(model, lf, x, y, resolve_layers(model))
+    seen = []
+    right = TR._layer_norm
+
+    def spy(args, out, tans, nd):
+        seen.append(len(tans))
+        return right(args, out, tans, nd)
+
+    monkeypatch.setattr(TR, "_layer_norm", spy)
+    _check(model, lf, x, y, dirs)
+    assert seen, "the layer norm was not one fused op in pass 2"
+
+    def wrong(args, out, tans, nd):
+        yt, src = right(args, out, tans, nd)
+        return yt, (None if src is None else (lambda lam: (lambda r: (r[0], 1.01 * r[1]))(src(lam))))
+
+    monkeypatch.setattr(TR, "_layer_norm", wrong)
+    with pytest.raises(C.forward_adjoint.Unsupported, match="double-backward check failed"):
+        C.fwd_adj_curvatures(model, lf, x, y, dirs)
+
+
 def test_mse_on_sequences_and_passed_check_is_cached():
     torch.manual_seed(4)
     model = nn.Sequential(nn.Linear(5, 6), nn.GELU(), nn.LayerNorm(6), nn.Linear(6, 3)).double().eval()
