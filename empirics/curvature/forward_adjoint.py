@@ -22,6 +22,8 @@ with torch's fused layer norm: one op with its own rule instead of eight element
 2. per group of directions (rows), forward + loss without autograd, carrying :math:`\dot x` beside every
    dependent tensor and adding :math:`\langle\lambda_j,s_j\rangle` per row. Rows are ordered by where each
    weight is first used, so a tangent exists only after its layer; a group's size follows the memory budget.
+   The ops before a group's first tangent compute the same outputs in every group: the later groups take them
+   from the first (:mod:`~empirics.curvature.prefix_cache`).
 
 Both passes must run the same ops (checked op by op). A weight may be used anywhere (tied, called several
 times): its tangent starts at the weight itself. What is not covered raises
@@ -45,6 +47,7 @@ from empirics.curvature.forms import exact_forms, structure
 from empirics.curvature.fused import FusedKernels
 from empirics.curvature.injection import eligible, output_tangent
 from empirics.curvature.memory import CPU_BUDGET, available_bytes
+from empirics.curvature.prefix_cache import PrefixCache
 from empirics.curvature.row_budget import (
     PROBE_ROWS,
     GraphBytes,
@@ -67,7 +70,8 @@ CHECK_RTOL = {torch.float64: 1e-8, torch.float32: 1e-3}
 @dataclass(frozen=True)
 class ForwardAdjoint:
     """``exact`` and ``gn`` (name → h, this process's share), and how they were computed (``bytes``: what the
-    probe group measured under a ``max_memory`` budget, else ``None``)."""
+    probe group measured under a ``max_memory`` budget, else ``None``; ``replayed``: op outputs of the forward's
+    prefix taken from the first group instead of recomputed, :mod:`~empirics.curvature.prefix_cache`)."""
 
     exact: dict[str, torch.Tensor]
     gn: dict[str, torch.Tensor]
@@ -76,6 +80,7 @@ class ForwardAdjoint:
     adjoints: int = 0
     bytes: PassBytes | None = None
     check_rel_err: float | None = None
+    replayed: int = 0
     order: list[str] = field(default_factory=list)
     at_output: list[str] = field(default_factory=list)
 
@@ -248,6 +253,7 @@ def fwd_adj_curvatures(
         else:  # the default: each row taken as large as pass 1's graph (an upper bound of its tangents)
             step = plan_rows(PassBytes(saved, adj, float(saved)), total, None, device, free)
         measured: PassBytes | None = None
+        prefix = PrefixCache() if step < total else None  # several groups: the forward up to the first tangent once
         h, h_gn = f0.new_zeros(total), f0.new_zeros(total)
         groups, largest, g0 = 0, 0, 0
         kernels = FusedKernels() if compile_kernels else None
@@ -269,7 +275,9 @@ def fwd_adj_curvatures(
                 if probe
                 else None
             )
-            mode = TangentPropagator(tangents, rec.seq, need, lam, g1 - g0, f0, n_model, kernels, measure=own)
+            mode = TangentPropagator(
+                tangents, rec.seq, need, lam, g1 - g0, f0, n_model, kernels, measure=own, prefix=prefix
+            )
             del own
             handles = [
                 modules[n].register_forward_hook(
@@ -285,6 +293,9 @@ def fwd_adj_curvatures(
                     hd.remove()
             if mode.i != len(rec.seq):
                 raise Unsupported(f"the forward differs between the two passes ({mode.i} vs {len(rec.seq)} ops)")
+            mode.close()
+            if prefix is not None:
+                prefix.end_group()
             h[g0:g1], h_gn[g0:g1] = mode.h, mode.h_gn
             groups, largest = groups + 1, max(largest, g1 - g0)
             if on_group is not None:
@@ -298,7 +309,8 @@ def fwd_adj_curvatures(
                     check_budget(measured, max_memory)
             del mode, tangents, joins, handles
             g0 = g1
-        del rec, lam, need  # the adjoints are not held through the check's double backward
+        replayed = prefix.replayed if prefix is not None else 0
+        del rec, lam, need, prefix  # the adjoints and the prefix are not held through the check's double backward
     exact = {names[i]: h[offsets[i] : offsets[i] + Ds[names[i]].shape[0]] for i in order}
     gn = {names[i]: h_gn[offsets[i] : offsets[i] + Ds[names[i]].shape[0]] for i in order}
     err = None
@@ -313,6 +325,7 @@ def fwd_adj_curvatures(
         adjoints=n_adjoints,
         bytes=measured,
         check_rel_err=err,
+        replayed=replayed,
         order=[names[i] for i in order],
         at_output=[n for n in names if at_output[n]],
     )

@@ -20,6 +20,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from empirics.curvature.prefix_cache import PrefixCache
 from empirics.curvature.tangent_rules import apply_rule
 from empirics.curvature.tangents import (
     BILINEAR_FACTORS,
@@ -117,6 +118,15 @@ class IdTable:
             del self.d[id(t)]
             if self.counter is not None and e[2] is not None:
                 self.counter.release(e[2])
+
+    def clear(self) -> None:
+        """Drop every entry (their tensors may outlive the table: a cycle through the weak references'
+        callbacks would otherwise keep the values until the garbage collector runs)."""
+        if self.counter is not None:
+            for _, _, ptr in self.d.values():
+                if ptr is not None:
+                    self.counter.release(ptr)
+        self.d.clear()
 
     def tensors(self) -> list[torch.Tensor]:
         """The tensors still alive that have an entry."""
@@ -270,8 +280,10 @@ class TangentPropagator(TorchDispatchMode):
         n_model: int,
         kernels=None,
         measure: list[torch.Tensor] | None = None,
+        prefix: PrefixCache | None = None,
     ):
         super().__init__()
+        self.prefix, self.live = prefix, False  # live: a tangent has appeared (the prefix is over)
         self.kernels = kernels  # FusedKernels (empirics.curvature.fused) or None: eager rules
         self.pending = IdTable()  # module outputs whose layer's rows join when they are first read
         # ``measure`` (the tensors that exist anyway: parameters, buffers, inputs): count the bytes of the
@@ -319,12 +331,16 @@ class TangentPropagator(TorchDispatchMode):
                 tans[i] = t
         counted = cat in ("bilinear", "nonlinear")
         if not tans:
-            out = func(*args, **kwargs)
+            out = func(*args, **kwargs) if self.live or self.prefix is None else self.prefix.run(func, args, kwargs)
             if counted:
                 self._next(base, out)
             if self.fwd_bytes is not None:
                 self._count(out)
             return out
+        if not self.live:
+            self.live = True
+            if self.prefix is not None:
+                self.prefix.end_prefix()
         rule_func, rule_args = func, args
         if inplace:
             _check_alias(self.tan, args[0], func)
@@ -352,6 +368,11 @@ class TangentPropagator(TorchDispatchMode):
                 if idx >= self.n_model:
                     self.h_gn[start : start + vals.shape[0]] += vals
         return out
+
+    def close(self) -> None:
+        """Release the tangents and tables now (after the pass; tensors kept for later groups outlive them)."""
+        for table in (self.tan, self.outputs, self.pending):
+            table.clear()
 
     def _count(self, out) -> None:
         """Count the op's outputs and note the bytes of outputs and tangents alive together."""

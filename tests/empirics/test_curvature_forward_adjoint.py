@@ -233,6 +233,49 @@ def test_layer_norm_runs_fused_and_the_check_takes_the_explicit_path(monkeypatch
         C.fwd_adj_curvatures(model, lf, x, y, dirs)
 
 
+class LateWrite(nn.Module):
+    """A tensor of the forward's prefix (before the measured layer ``b``) written in place after it."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.head = nn.Linear(4, 6), nn.Linear(6, 6), nn.Linear(6, 3)
+
+    def forward(self, x):
+        p = x * 2
+        h = torch.tanh(self.b(torch.tanh(self.a(p))))
+        p.mul_(0.5)
+        return self.head(h * p.sum(-1, keepdim=True))
+
+
+def _deep_layer_model(inplace_relu: bool):
+    torch.manual_seed(5)
+    return nn.Sequential(nn.Linear(4, 6), nn.ReLU(inplace=inplace_relu), nn.Linear(6, 6), nn.Tanh(), nn.Linear(6, 3))
+
+
+@pytest.mark.parametrize(
+    ("build", "layer", "reused"),
+    [
+        (lambda: _deep_layer_model(False), "2", True),
+        (lambda: _deep_layer_model(True), "2", False),  # the prefix writes in place: not cached (conservative)
+        (LateWrite, "b", False),  # a cached tensor written after the prefix: the cache is emptied
+    ],
+    ids=["prefix_reused", "inplace_prefix", "written_after_prefix"],
+)
+def test_forward_prefix_is_computed_once_across_groups(build, layer, reused):
+    """Groups after the first take the ops before the first tangent from the first group (PrefixCache) where
+    that is safe; every grouping gives the dense Hessian's values (reusing LateWrite's prefix would not)."""
+    model = build().double().eval()
+    g = torch.Generator().manual_seed(6)
+    x, y = torch.randn(9, 4, generator=g, dtype=torch.float64), torch.randint(0, 3, (9,), generator=g)
+    dirs = dirs_of(model, ce, x, y, [layer], k=4)
+    one = C.fwd_adj_curvatures(model, ce, x, y, dirs, cache=C.EngineCache())
+    split = C.fwd_adj_curvatures(model, ce, x, y, dirs, cache=C.EngineCache(), rows=1)
+    assert one.groups == 1 and one.replayed == 0 and split.groups == 4
+    assert (split.replayed > 0) == reused, split.replayed
+    ref = dense_h(model, ce, x, y, layer, dirs[layer])
+    assert rel(split.exact[layer], ref) < TOL and rel(one.exact[layer], ref) < TOL
+
+
 def test_mse_on_sequences_and_passed_check_is_cached():
     torch.manual_seed(4)
     model = nn.Sequential(nn.Linear(5, 6), nn.GELU(), nn.LayerNorm(6), nn.Linear(6, 3)).double().eval()
