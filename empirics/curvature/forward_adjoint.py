@@ -253,7 +253,9 @@ def fwd_adj_curvatures(
         else:  # the default: each row taken as large as pass 1's graph (an upper bound of its tangents)
             step = plan_rows(PassBytes(saved, adj, float(saved)), total, None, device, free)
         measured: PassBytes | None = None
-        prefix = PrefixCache() if step < total else None  # several groups: the forward up to the first tangent once
+        # several groups: the forward up to the first tangent once (under a budget the probe group counts what is
+        # kept; without one, at most twice pass 1's graph is kept)
+        prefix = PrefixCache(limit=None if max_memory is not None else 2 * saved) if step < total else None
         h, h_gn = f0.new_zeros(total), f0.new_zeros(total)
         groups, largest, g0 = 0, 0, 0
         kernels = FusedKernels() if compile_kernels else None

@@ -6,7 +6,8 @@ outputs in every group. :class:`PrefixCache` keeps them from the first group and
 the later ones — for a layer deep in the network measured in several groups (a memory budget, many
 directions) the forward up to it is computed once instead of once per group.
 
-Safe by construction: views are made afresh (no data computed), a prefix that writes in place is not cached,
+At most ``limit`` bytes are kept (the tensors of a longer prefix are not). Safe by construction: views are
+made afresh (no data computed), a prefix that writes in place is not cached,
 and an output is replayed only for an op none of whose arguments has a tangent, only while
 the ops arrive in the recorded order (another op raises :class:`~empirics.curvature.tangents.Unsupported`:
 the forward is not the same program in every group), and only while no recorded output has been written in
@@ -45,7 +46,10 @@ class PrefixCache:
     in the later ones (:meth:`run` returns them). Call :meth:`end_prefix` when the first tangent appears in a
     group and :meth:`end_group` after each group."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit  # most bytes kept (distinct storages); beyond it nothing is kept
+        self.held: set[int] = set()
+        self.bytes = 0
         self.ops: list[tuple[object, object]] = []  # (op, its output) in forward order
         self.recording = True
         self.replaying = False
@@ -71,9 +75,27 @@ class PrefixCache:
         out = func(*args, **kwargs)
         if self.recording:
             if alias == "inplace":  # replaying would skip or repeat the write: no cache for this forward
-                self.usable = False
+                self._give_up()
+                return out
+            if alias != "view":
+                for t in _tensors(out):
+                    try:
+                        st = t.untyped_storage()
+                    except (RuntimeError, NotImplementedError):  # no plain storage (sparse, nested, …)
+                        self._give_up()
+                        return out
+                    if st.data_ptr() not in self.held:
+                        self.held.add(st.data_ptr())
+                        self.bytes += st.nbytes()
+                if self.limit is not None and self.bytes > self.limit:
+                    self._give_up()
+                    return out
             self.ops.append((func, None if alias == "view" else out))
         return out
+
+    def _give_up(self) -> None:
+        self.ops, self.recording, self.usable = [], False, False
+        self.versions = []
 
     def end_prefix(self) -> None:
         """The first op with a tangent: stop recording (first group) or replaying (later groups)."""
