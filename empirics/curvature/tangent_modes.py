@@ -161,11 +161,25 @@ def _counted(base: str, out) -> torch.Tensor | None:
     return outs[0] if len(outs) == 1 and isinstance(outs[0], torch.Tensor) else None
 
 
+def _keys(*names: str):
+    out = torch._C.DispatchKeySet(torch._C.DispatchKey.Python)
+    for n in names:
+        out = out | torch._C.DispatchKeySet(getattr(torch._C.DispatchKey, n))
+    return out
+
+
+#: what stays excluded while a rule runs: this mode's own key and autocast (the op reached here already cast;
+#: a rule's matmuls must keep the dtypes they are given — with autocast active a float32 matmul would run in
+#: bfloat16 on CPU and float16 on CUDA)
+_RULE_EXCLUDE = _keys(*(k for k in torch._C.DispatchKey.__members__ if k.startswith("Autocast")))
+
+
 def _transforms_enabled():
     """Inside ``__torch_dispatch__`` the dispatch keys of ``torch.func`` (and forward AD) are excluded; a rule
-    that uses ``vmap``/``jvp`` on one op runs with them restored (only this mode's own key stays excluded)."""
+    that uses ``vmap``/``jvp`` on one op runs with them restored (this mode's own key and autocast stay
+    excluded)."""
     include = torch._C._dispatch_tls_local_include_set()
-    return torch._C._ForceDispatchKeyGuard(include, torch._C.DispatchKeySet(torch._C.DispatchKey.Python))
+    return torch._C._ForceDispatchKeyGuard(include, _RULE_EXCLUDE)
 
 
 _CONTAINERS = (list, tuple, dict)

@@ -4,6 +4,8 @@ then falls back to double backward with the reason kept)."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -274,6 +276,20 @@ def test_forward_prefix_is_computed_once_across_groups(build, layer, reused):
     assert (split.replayed > 0) == reused, split.replayed
     ref = dense_h(model, ce, x, y, layer, dirs[layer])
     assert rel(split.exact[layer], ref) < TOL and rel(one.exact[layer], ref) < TOL
+
+
+def test_float32_rules_keep_their_dtype():
+    """A rule's own ops run with autocast excluded: the dispatch guard that restores torch.func's keys once also
+    dropped torch's default exclusion of the autocast keys, and a float32 matmul inside a rule (attention's
+    q·kᵀ, both factors varying) ran in bfloat16 on CPU (float16 on CUDA)."""
+    model, lf, x, y, _, dirs = setup_case("attention", k=3)
+    r64 = C.fwd_adj_curvatures(model, lf, x, y, dirs, check=False)
+    m32 = copy.deepcopy(model).float()
+    x32 = x.float() if x.is_floating_point() else x
+    r32 = C.fwd_adj_curvatures(m32, lf, x32, y, {n: D.float() for n, D in dirs.items()}, check=False)
+    for n in dirs:
+        assert r32.exact[n].dtype == torch.float32
+        assert rel(r32.exact[n].double(), r64.exact[n]) < 1e-5, (n, r32.exact[n], r64.exact[n])
 
 
 def test_mse_on_sequences_and_passed_check_is_cached():
