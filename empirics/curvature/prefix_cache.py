@@ -20,10 +20,8 @@ from __future__ import annotations
 
 from functools import cache
 
-import torch
-from torch.utils._pytree import tree_flatten
-
-from empirics.curvature.tangents import Unsupported
+from empirics.curvature.row_budget import StorageBytes
+from empirics.curvature.tangents import Unsupported, tensors_of
 
 __all__ = ["PrefixCache"]
 
@@ -37,10 +35,6 @@ def _alias(func) -> str | None:
     return "inplace" if any(a.is_write for a in rets) else "view"
 
 
-def _tensors(out) -> list[torch.Tensor]:
-    return [out] if isinstance(out, torch.Tensor) else [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
-
-
 class PrefixCache:
     """The prefix's op outputs, recorded in the first group (:meth:`run` computes and keeps them) and replayed
     in the later ones (:meth:`run` returns them). Call :meth:`end_prefix` when the first tangent appears in a
@@ -48,15 +42,13 @@ class PrefixCache:
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limit  # most bytes kept (distinct storages); beyond it nothing is kept
-        self.held: set[int] = set()
-        self.bytes = 0
+        self.kept = StorageBytes()
         self.ops: list[tuple[object, object]] = []  # (op, its output) in forward order
         self.recording = True
         self.replaying = False
         self.pos = 0
         self.versions: list[int] | None = None
         self.replayed = 0  # ops handed back, over all groups (for tests and reports)
-        self.usable = True  # False once the prefix writes in place or a recorded output changed
 
     def run(self, func, args, kwargs):
         """``func(*args, **kwargs)``, or its recorded output when the ops so far match the first group's."""
@@ -78,30 +70,27 @@ class PrefixCache:
                 self._give_up()
                 return out
             if alias != "view":
-                for t in _tensors(out):
-                    try:
-                        st = t.untyped_storage()
-                    except (RuntimeError, NotImplementedError):  # no plain storage (sparse, nested, …)
-                        self._give_up()
-                        return out
-                    if st.data_ptr() not in self.held:
-                        self.held.add(st.data_ptr())
-                        self.bytes += st.nbytes()
-                if self.limit is not None and self.bytes > self.limit:
+                try:
+                    for t in tensors_of(out):
+                        self.kept.hold(t)
+                except (RuntimeError, NotImplementedError):  # no plain storage (sparse, nested, …)
+                    self._give_up()
+                    return out
+                if self.limit is not None and self.kept.live > self.limit:
                     self._give_up()
                     return out
             self.ops.append((func, None if alias == "view" else out))
         return out
 
     def _give_up(self) -> None:
-        self.ops, self.recording, self.usable = [], False, False
-        self.versions = []
+        """Keep nothing, for good (a stopped recording is not started again)."""
+        self.ops, self.recording, self.versions = [], False, []
 
     def end_prefix(self) -> None:
         """The first op with a tangent: stop recording (first group) or replaying (later groups)."""
         if self.recording:
             self.recording = False
-            self.versions = [t._version for _, out in self.ops for t in _tensors(out)]
+            self.versions = [t._version for _, out in self.ops for t in tensors_of(out)]
         self.replaying = False
 
     def end_group(self) -> None:
@@ -109,7 +98,6 @@ class PrefixCache:
         replay from the start in the next group."""
         if self.recording:  # no op of the group had a tangent: the whole forward is the prefix
             self.end_prefix()
-        now = [t._version for _, out in self.ops for t in _tensors(out)]
-        if now != self.versions or not self.usable:
-            self.ops, self.versions, self.usable = [], [], False
+        if [t._version for _, out in self.ops for t in tensors_of(out)] != self.versions:
+            self._give_up()
         self.replaying, self.pos = bool(self.ops), 0

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import torch
 
 __all__ = [
+    "StorageBytes",
     "GraphBytes",
     "PassBytes",
     "MemoryBudgetError",
@@ -64,6 +65,44 @@ class MemoryBudgetError(ValueError):
     def __init__(self, message: str, least: int = 0):
         super().__init__(message)
         self.least = int(least)
+
+
+class StorageBytes:
+    """Bytes of the distinct storages some tables hold (``live``) and their maximum so far (``peak``); a
+    storage counts once however many entries hold it, and until the last of them goes."""
+
+    def __init__(self) -> None:
+        self.held: dict[int, list[int]] = {}  # storage address -> [bytes, entries holding it]
+        self.live = 0
+        self.peak = 0
+
+    def hold(self, x: torch.Tensor) -> int:
+        """Count ``x``'s storage (once); returns its address, the key for :meth:`release`."""
+        st = x.untyped_storage()
+        ptr = st.data_ptr()
+        e = self.held.get(ptr)
+        if e is not None:
+            e[1] += 1
+            return ptr
+        n = st.nbytes()
+        self.held[ptr] = [n, 1]
+        self.live += n
+        self.peak = max(self.peak, self.live)
+        return ptr
+
+    def release(self, ptr: int) -> None:
+        """One entry holding the storage at ``ptr`` went."""
+        e = self.held.get(ptr)
+        if e is None:
+            return
+        e[1] -= 1
+        if e[1] == 0:
+            self.live -= e[0]
+            del self.held[ptr]
+
+    def exclude(self, x: torch.Tensor) -> None:
+        """Count ``x``'s storage (and views of it) as 0 bytes: memory that exists anyway."""
+        self.held[x.untyped_storage().data_ptr()] = [0, 1 << 62]
 
 
 class GraphBytes:

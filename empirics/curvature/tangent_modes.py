@@ -21,6 +21,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from empirics.curvature.prefix_cache import PrefixCache
+from empirics.curvature.row_budget import StorageBytes
 from empirics.curvature.tangent_rules import apply_rule
 from empirics.curvature.tangents import (
     BILINEAR_FACTORS,
@@ -31,51 +32,14 @@ from empirics.curvature.tangents import (
     base_name,
     category,
     linear_sum,
+    tensors_of,
 )
 
-__all__ = ["IdTable", "StorageBytes", "AdjointRecorder", "TangentPropagator", "op_info", "flat_arguments"]
+__all__ = ["IdTable", "AdjointRecorder", "TangentPropagator", "op_info", "flat_arguments"]
 
 _EMPTY: frozenset[int] = frozenset()
 #: view ops besides the pure relayouts (a weight read through them is still read by that op's reader)
 _VIEWS = frozenset("t transpose permute expand _to_copy slice select".split())
-
-
-class StorageBytes:
-    """Bytes of the distinct storages some tables hold (``live``) and their maximum so far (``peak``); a
-    storage counts once however many entries hold it, and until the last of them goes."""
-
-    def __init__(self) -> None:
-        self.held: dict[int, list[int]] = {}  # storage address -> [bytes, entries holding it]
-        self.live = 0
-        self.peak = 0
-
-    def hold(self, x: torch.Tensor) -> int:
-        """Count ``x``'s storage (once); returns its address, the key for :meth:`release`."""
-        st = x.untyped_storage()
-        ptr = st.data_ptr()
-        e = self.held.get(ptr)
-        if e is not None:
-            e[1] += 1
-            return ptr
-        n = st.nbytes()
-        self.held[ptr] = [n, 1]
-        self.live += n
-        self.peak = max(self.peak, self.live)
-        return ptr
-
-    def release(self, ptr: int) -> None:
-        """One entry holding the storage at ``ptr`` went."""
-        e = self.held.get(ptr)
-        if e is None:
-            return
-        e[1] -= 1
-        if e[1] == 0:
-            self.live -= e[0]
-            del self.held[ptr]
-
-    def exclude(self, x: torch.Tensor) -> None:
-        """Count ``x``'s storage (and views of it) as 0 bytes: memory that exists anyway."""
-        self.held[x.untyped_storage().data_ptr()] = [0, 1 << 62]
 
 
 class IdTable:
@@ -391,8 +355,8 @@ class TangentPropagator(TorchDispatchMode):
     def _count(self, out) -> None:
         """Count the op's outputs and note the bytes of outputs and tangents alive together."""
         assert self.tan_bytes is not None and self.fwd_bytes is not None
-        for o in (out,) if isinstance(out, torch.Tensor) else tree_flatten(out)[0]:
-            if isinstance(o, torch.Tensor) and self.outputs.get(o, False) is False:
+        for o in tensors_of(out):
+            if self.outputs.get(o, False) is False:
                 self.outputs.set(o, None)
         self.peak = max(self.peak, self.tan_bytes.live + self.fwd_bytes.live)
 

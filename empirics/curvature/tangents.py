@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from torch.utils._pytree import tree_flatten
 
 __all__ = [
     "Tan",
@@ -36,6 +37,7 @@ __all__ = [
     "BILINEAR_FACTORS",
     "RELAYOUT",
     "FIRST_OUTPUT_ONLY",
+    "tensors_of",
 ]
 
 
@@ -54,6 +56,13 @@ class Tan:
     def stop(self) -> int:
         """One past the last direction row this tangent holds."""
         return self.start + self.val.shape[0]
+
+
+def tensors_of(out) -> list[torch.Tensor]:
+    """The tensors among an op's outputs (one tensor, or the tensor leaves of a tuple or list)."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    return [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
 
 
 def span(tans) -> tuple[int, int]:

@@ -43,7 +43,7 @@ def test_a_budget_below_the_least_is_refused_with_the_least():
 
 
 def test_the_tangent_table_counts_each_storage_once_and_releases_it():
-    count = TM.StorageBytes()
+    count = RB.StorageBytes()
     table = TM.IdTable(count)
     x, y = torch.zeros(3), torch.zeros(3)
     v = torch.zeros(4, 3, dtype=torch.float64)
