@@ -7,8 +7,7 @@
 #   every run: engine peak memory <= 2x the paper's loop (peak tensor bytes; the resident set printed beside);
 #   then each kind under a --max-memory budget of about twice the paper's peak (peak <= budget): the small conv
 #   net (12 MiB), ResNet-18 (100 MiB), GPT-2 d32 (14 MiB), HF GPT-2 (8 MiB), the tanh layer and GPT-2 d64
-#   (24 MiB); and the tanh layer
-#   and GPT-2 d64 with --compile (the torch.compile-d fused kernels).
+#   (24 MiB); and the tanh layer and GPT-2 d64 with --compile (the torch.compile-d fused kernels).
 #
 #   bash benchmarks/cpu_targets.sh [--out DIR] [--only NAME[,NAME...]]
 #
