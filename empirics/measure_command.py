@@ -5,6 +5,7 @@ processes. Exit statuses and the multi-process rules: :mod:`empirics.cli`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -386,10 +387,13 @@ def _measure(args, dtype, device, writer, measured: SimpleNamespace, stop=None) 
         if stop is not None and stop.interrupted:  # a stop that an optional quantity turned into a note: the
             raise KeyboardInterrupt  # layer is not kept (a resume measures it again)
         record["measured_with"] = stamp
-        if writer is not None:
-            doc["layers"] = merge_records(doc["layers"], [record], order)
-            writer.write(doc)
-        measured.n += 1
+        # the write and its count in one deferred block: a stop arriving during the write is raised after both,
+        # so the message counts exactly the layers on disk
+        with stop.deferred() if stop is not None else contextlib.nullcontext():
+            if writer is not None:
+                doc["layers"] = merge_records(doc["layers"], [record], order)
+                writer.write(doc)
+            measured.n += 1
 
     failed: dict[str, str] = {}
 

@@ -311,6 +311,29 @@ def test_a_stop_that_an_op_wraps_in_its_own_error_is_an_interrupt_not_a_failed_l
     assert doc["complete"] is False and [r["name"] for r in doc["layers"]] == ["0", "2"]
 
 
+def test_a_stop_during_a_layer_write_counts_the_layer_that_reached_the_file(capsys, tmp_path, monkeypatch):
+    """A Ctrl-C arriving while a layer's record is written is raised once the write ends: the file then holds
+    that layer, and the one-line message counts it (it said one layer fewer when the count came after the write)."""
+    from empirics.output import writer as W
+
+    real = W.write_text_atomic
+    writes = []
+
+    def write_then_stop(path, text):
+        real(path, text)
+        writes.append(path)
+        if len(writes) == 2:  # inside the writer's deferred block: the signal is raised when the block ends
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(W, "write_text_atomic", write_then_stop)
+    out = tmp_path / "r.json"
+    code, err = _run(capsys, "--method", "fwd_rev", out=out)
+    line = _one_line_error(err)
+    doc = json.loads(out.read_text())
+    assert code == 3 and doc["complete"] is False and [r["name"] for r in doc["layers"]] == ["0", "2"]
+    assert line.startswith("interrupted: 2 finished layer(s) kept"), line
+
+
 def test_a_memory_budget_is_recorded_and_one_too_small_names_the_least(capsys, tmp_path):
     """``--max-memory``: parsed with units, recorded in the settings; a budget below what ``fwd_adj`` needs
     for the model fails its layers with that least (exit 4, one line per layer, nothing silently dropped)."""
