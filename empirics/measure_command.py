@@ -387,8 +387,7 @@ def _measure(args, dtype, device, writer, measured: SimpleNamespace, stop=None) 
         if stop is not None and stop.interrupted:  # a stop that an optional quantity turned into a note: the
             raise KeyboardInterrupt  # layer is not kept (a resume measures it again)
         record["measured_with"] = stamp
-        # the write and its count in one deferred block: a stop arriving during the write is raised after both,
-        # so the message counts exactly the layers on disk
+        # write and count in one deferred block: a stop is raised after both (the message counts what is on disk)
         with stop.deferred() if stop is not None else contextlib.nullcontext():
             if writer is not None:
                 doc["layers"] = merge_records(doc["layers"], [record], order)

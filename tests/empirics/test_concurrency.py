@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +37,15 @@ def _run(capsys, argv: list[str]) -> tuple[int, list[str]]:
     return code, [line for line in capsys.readouterr().err.splitlines() if line.strip()]
 
 
+def _holds(lock: Path, pid: int) -> bool:
+    """Whether ``pid`` holds ``lock``: its name is written after the lock is taken, so a lock file that merely
+    exists (created, not yet locked or named) does not count — stopping the run there would be a race."""
+    try:
+        return json.loads(lock.read_text()).get("pid") == pid
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def test_second_measure_on_the_same_out_is_refused_naming_the_first(tmp_path, capsys):
     out = tmp_path / "r.json"
     first = subprocess.Popen(
@@ -47,7 +57,7 @@ def test_second_measure_on_the_same_out_is_refused_naming_the_first(tmp_path, ca
     )
     lock = tmp_path / "r.json.lock"
     t0 = time.monotonic()
-    while not lock.exists() and first.poll() is None and time.monotonic() - t0 < 300:
+    while not _holds(lock, first.pid) and first.poll() is None and time.monotonic() - t0 < 300:
         time.sleep(0.02)
     first.send_signal(signal.SIGSTOP)  # hold the first run while it holds the lock (no race on timing)
     try:
