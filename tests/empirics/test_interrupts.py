@@ -27,7 +27,7 @@ from tests import paths
 
 pytestmark = pytest.mark.slow
 
-ARGS = ["--model", "mlp", "--dataset", "digits", "--image-size", "16", "--width", "64", "--batch", "256"]
+ARGS = ["--model", "mlp", "--dataset", "digits", "--image-size", "16", "--width", "512", "--batch", "256"]
 ARGS += ["--k", "12", "--clamp-k", "--method", "fwd_rev", "--model-arg", "depth=3", "--no-progress"]
 LAYERS = ["layers.0", "layers.1", "layers.2", "head"]
 ENV = dict(os.environ, PYTHONPATH=str(paths.ROOT), OMP_NUM_THREADS="1")
@@ -35,7 +35,9 @@ ENV = dict(os.environ, PYTHONPATH=str(paths.ROOT), OMP_NUM_THREADS="1")
 
 def _start(out: Path, *extra: str, launcher: list[str] | None = None) -> subprocess.Popen:
     cmd = (launcher or [sys.executable, "-m", "empirics"]) + ["measure", *ARGS, *extra, "--out", str(out)]
-    return subprocess.Popen(cmd, cwd=paths.ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(  # its own process group: frozen and continued together (launcher and workers)
+        cmd, cwd=paths.ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
 
 
 def _wait_for_handlers(p: subprocess.Popen, limit_s: float = 120) -> None:
@@ -55,7 +57,7 @@ def _wait_for_handlers(p: subprocess.Popen, limit_s: float = 120) -> None:
         time.sleep(0.005)
 
 
-def _wait_for_layer(p: subprocess.Popen, out: Path, limit_s: float = 300) -> None:
+def _wait_for_layer(p: subprocess.Popen, out: Path, limit_s: float = 300, poll_s: float = 0.05) -> None:
     t0 = time.monotonic()
     while p.poll() is None and time.monotonic() - t0 < limit_s:
         try:
@@ -63,7 +65,25 @@ def _wait_for_layer(p: subprocess.Popen, out: Path, limit_s: float = 300) -> Non
                 return
         except (OSError, ValueError, KeyError):
             pass
-        time.sleep(0.05)
+        time.sleep(poll_s)
+
+
+def _stop_after_a_layer(p: subprocess.Popen, out: Path, sig: signal.Signals) -> None:
+    """Send ``sig`` once a layer is on disk and the run is not complete: the child is frozen (``SIGSTOP``) as soon
+    as the layer is seen, the file read while it cannot move on, the signal queued, and the child continued — so
+    the stop lands mid-measurement whatever the machine's load (the later layers take ~0.8 s here, the freeze of
+    the child's process group follows the first write within one 10 ms poll). Skips in the unreachable case that the run completed first."""
+    _wait_for_layer(p, out, poll_s=0.01)
+    os.killpg(p.pid, signal.SIGSTOP)
+    try:
+        complete = json.loads(out.read_text())["complete"]
+        if not complete:
+            p.send_signal(sig)  # to the command itself, as before: a launcher forwards it to its workers
+    finally:
+        os.killpg(p.pid, signal.SIGCONT)
+    if complete:
+        p.communicate(timeout=600)
+        pytest.skip("the run completed before it could be stopped after its first layer")
 
 
 def _finish(p: subprocess.Popen) -> tuple[int, str]:
@@ -118,11 +138,10 @@ def test_a_stop_at_any_moment_is_exit_3_without_traceback(tmp_path, delay, sig):
 def test_mid_measurement_stop_keeps_layers_and_the_same_command_resumes(tmp_path):
     out = tmp_path / "r.json"
     p = _start(out)
-    _wait_for_layer(p, out)
-    p.send_signal(signal.SIGINT)
+    _stop_after_a_layer(p, out, signal.SIGINT)
     code, err = _finish(p)
     doc = _assert_clean_stop(code, err, out)
-    assert doc is not None and doc["layers"], err
+    assert code == 3 and doc is not None and doc["layers"] and not doc["complete"], err
     kept = doc["layers"]
     code, err = _finish(_start(out))
     assert code == 0, err
@@ -150,11 +169,11 @@ def test_a_second_ctrl_c_is_ignored(tmp_path):
 def test_nproc_2_ctrl_c_exit_3_and_resume_with_one_process(tmp_path):
     out = tmp_path / "r.json"
     p = _start(out, "--nproc", "2")
-    _wait_for_layer(p, out)
-    p.send_signal(signal.SIGINT)
+    _stop_after_a_layer(p, out, signal.SIGINT)
     code, err = _finish(p)
     doc = _assert_clean_stop(code, err, out)
-    assert doc is None or all(r["measured_with"]["world_size"] == 2 for r in doc["layers"])
+    assert code == 3 and doc is not None and doc["layers"], err
+    assert all(r["measured_with"]["world_size"] == 2 for r in doc["layers"])
     code, err = _finish(_start(out))
     assert code == 0, err
     assert json.loads(out.read_text())["complete"] is True
@@ -170,8 +189,7 @@ def test_under_torchrun_workers_stop_with_exit_3_and_keep_layers(tmp_path):
         port = sock.getsockname()[1]
     launcher = ["torchrun", "--nproc_per_node=2", f"--master_port={port}", "-m", "empirics"]
     p = _start(out, launcher=launcher)
-    _wait_for_layer(p, out)
-    p.send_signal(signal.SIGINT)
+    _stop_after_a_layer(p, out, signal.SIGINT)
     code, err = _finish(p)
     assert code != 0
     ours = [line for line in err.splitlines() if "empirics" in line and line.lstrip().startswith("File ")]
