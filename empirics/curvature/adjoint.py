@@ -43,7 +43,7 @@ from torch.func import functional_call, jvp, vmap
 from empirics import distributed as dist
 from empirics import layerkinds as LK
 from empirics.curvature.forms import structure
-from empirics.curvature.memory import CPU_BUDGET, available_bytes
+from empirics.curvature.memory import default_budget
 from empirics.curvature.row_budget import GraphBytes, MemoryBudgetError, size_text
 from empirics.layers import locate
 
@@ -156,13 +156,13 @@ def reverse_gn_curvatures(
     if not all(z.requires_grad for z in zs):
         raise ReverseUnavailable("a layer output is not differentiable")
 
-    # memory: δ of every layer for `cc` output components within a quarter of free memory (2 GiB on CPU, where
-    # bigger blocks buy nothing); then per layer, `step` directions of D ⋆ a (and the contraction) within it
+    # memory: δ of every layer for `cc` output components within the default working memory (a quarter of the
+    # free memory, at most 2 GiB on CPU, where bigger blocks buy nothing); then per layer, `step` directions of
+    # D ⋆ a (and the contraction) within it
     zs_bytes = {n: z.numel() * z.element_size() for n, z in zip(names, zs, strict=True)}
     jv_bytes = total_k * B * n_out * o.element_size()
     if max_memory is None:
-        budget = available_bytes(o.device) // 4
-        budget = min(budget, CPU_BUDGET) if o.device.type == "cpu" else budget
+        budget = default_budget(o.device)
         cc = int(max(1, min(n_out, budget // max(3 * sum(zs_bytes.values()), 1))))
         steps = {n: int(max(1, budget // max(2 * zs_bytes[n], 1))) for n in names}
     else:

@@ -3,7 +3,8 @@ r"""Memory budgeting: how many directions one ``vmap`` chunk may hold.
 One direction's working memory is taken as a multiple (:data:`MEM_FACTOR`, per method) of the bytes of
 every module output of one plain forward; a chunk may use ``fraction`` of the free memory (at most 2 GiB
 on CPU, where bigger chunks buy nothing but page faults). On CUDA out-of-memory a chunk is halved and
-retried (:func:`chunked`).
+retried (:func:`chunked`). :func:`default_budget` is that rule for every method's default working memory
+(the output-adjoint blocks and ``fwd_adj``'s groups take a quarter, :data:`DEFAULT_FRACTION`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,23 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["available_bytes", "activation_bytes", "auto_chunk_size", "chunked", "MEM_FACTOR", "CPU_BUDGET"]
+__all__ = [
+    "available_bytes",
+    "default_budget",
+    "activation_bytes",
+    "auto_chunk_size",
+    "chunked",
+    "MEM_FACTOR",
+    "CPU_BUDGET",
+    "DEFAULT_FRACTION",
+]
 
 #: working-memory multiple of one forward's activations per direction (tangent + saved tensors), per method
 MEM_FACTOR = {"fwd_fwd": 4.0, "fwd_rev": 8.0, "rev_rev": 8.0, "gn": 3.0}
-#: upper bound of a chunk's memory on CPU
+#: upper bound of a method's default working memory on CPU
 CPU_BUDGET = 2 * 1024**3
+#: share of the free memory a method takes by default (no ``max_memory``)
+DEFAULT_FRACTION = 0.25
 
 
 def available_bytes(device: torch.device) -> int:
@@ -34,6 +46,13 @@ def available_bytes(device: torch.device) -> int:
     except OSError:
         pass
     return 4 * 1024**3
+
+
+def default_budget(device: torch.device, fraction: float = DEFAULT_FRACTION) -> int:
+    """Bytes a method works within when no budget is given: ``fraction`` of ``device``'s free memory
+    (:func:`available_bytes`), at most :data:`CPU_BUDGET` on CPU."""
+    budget = int(fraction * available_bytes(device))
+    return min(budget, CPU_BUDGET) if device.type == "cpu" else budget
 
 
 def _measure_activation_bytes(model: nn.Module, inputs) -> int:
@@ -71,10 +90,7 @@ def auto_chunk_size(
     """Directions per vmap chunk so that a chunk uses at most ``fraction`` of the free memory (≥ 1, ≤ k)."""
     device = next(model.parameters()).device
     per_dir = MEM_FACTOR.get(method, 8.0) * activation_bytes(model, inputs, cache)
-    budget = fraction * available_bytes(device)
-    if device.type == "cpu":
-        budget = min(budget, CPU_BUDGET)
-    return int(max(1, min(k, budget // per_dir)))
+    return int(max(1, min(k, default_budget(device, fraction) // per_dir)))
 
 
 def chunked(

@@ -17,9 +17,9 @@ counts on a GPU — is about :math:`\max\bigl(S+A,\;A+F'+r\,T'\bigr)`. Given a b
 (``max_memory``) the group size is :math:`r=\lfloor (M-A-F')/T'\rfloor`; a budget below the least
 (:func:`minimum_bytes`, :math:`r=1`) raises :class:`MemoryBudgetError` naming that least — found from pass 1's
 and the probe's bytes, before the part that grows with the number of directions. Without a budget there is no probe: each row is
-taken as large as pass 1's graph (:math:`T=S`, an upper bound of one row's tangents), groups take a quarter of
-the free memory, at most :data:`CPU_ROWS` rows on CPU (where bigger groups only stream through memory) — the
-speed default.
+taken as large as pass 1's graph (:math:`T=S`, an upper bound of one row's tangents), groups take the default
+working memory (:func:`~empirics.curvature.memory.default_budget`: a quarter of the free memory, at most 2 GiB on
+CPU), at most :data:`CPU_ROWS` rows on CPU (where bigger groups only stream through memory) — the speed default.
 
 Outside the budget: the one-time certification of the method on the first call of a measurement (one
 direction of double backward, :func:`~empirics.curvature.forward_adjoint.fwd_adj_curvatures`' check) — the
@@ -187,12 +187,12 @@ def check_budget(b: PassBytes, max_memory: int) -> None:
         )
 
 
-def plan_rows(b: PassBytes, n_rows: int, max_memory: int | None, device: torch.device, free: int) -> int:
-    """Rows per pass-2 group (1 .. ``n_rows``) within ``max_memory`` bytes (see the module doc); ``free``: the
-    device's free memory (the default: a quarter of it). Raises :class:`MemoryBudgetError` for a budget below
-    :func:`minimum_bytes`."""
+def plan_rows(b: PassBytes, n_rows: int, max_memory: int | None, device: torch.device, default: int) -> int:
+    """Rows per pass-2 group (1 .. ``n_rows``) within ``max_memory`` bytes (see the module doc), else within
+    ``default`` bytes (:func:`~empirics.curvature.memory.default_budget`). Raises :class:`MemoryBudgetError` for a
+    budget below :func:`minimum_bytes`."""
     if max_memory is not None:
         check_budget(b, max_memory)
         return int(max(1, min(n_rows, (max_memory - b.fixed) // b.row)))
-    rows = int(max(1, min(n_rows, (free // 4 - b.fixed) // b.row)))
+    rows = int(max(1, min(n_rows, (default - b.fixed) // b.row)))
     return rows if device.type == "cuda" else min(rows, CPU_ROWS)

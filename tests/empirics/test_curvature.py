@@ -145,6 +145,18 @@ def test_auto_chunk_size_bounds():
     assert 1 <= c <= 7
 
 
+def test_default_budget_is_a_share_of_free_memory_at_most_2_gib_on_cpu(monkeypatch):
+    """One default working memory for every method without ``max_memory``: the share first, then the CPU cap."""
+    from empirics.curvature import memory as M
+
+    gib, cpu, cuda = 1024**3, torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(M, "available_bytes", lambda device: 6 * gib)
+    assert M.default_budget(cpu) == 1.5 * gib  # a quarter of free memory, not a quarter of the cap (512 MiB)
+    assert M.default_budget(cpu, 0.5) == M.CPU_BUDGET == 2 * gib and M.default_budget(cuda, 0.5) == 3 * gib
+    monkeypatch.setattr(M, "available_bytes", lambda device: 40 * gib)
+    assert M.default_budget(cpu) == M.CPU_BUDGET and M.default_budget(cuda) == 10 * gib
+
+
 def test_batchnorm_affine_form_is_exact_and_restored():
     model, lf, x, y = make_case("conv_bn")
     bn = model[1]

@@ -48,6 +48,20 @@ def test_piecewise_and_non_piecewise_cases(case):
         assert rel(r.gn[n], r.exact[n]) < TOL
 
 
+def test_the_default_groups_are_sized_within_the_default_working_memory(monkeypatch):
+    """Without ``max_memory`` the groups take :func:`~empirics.curvature.memory.default_budget` (a quarter of the
+    free memory, at most 2 GiB on CPU), the same default as the output-adjoint blocks."""
+    from empirics.curvature import memory as M
+
+    seen: list[int] = []
+    real = FA.plan_rows
+    monkeypatch.setattr(FA, "plan_rows", lambda *a: seen.append(a[-1]) or real(*a))
+    monkeypatch.setattr(M, "available_bytes", lambda device: 6 * 1024**3)
+    model, lf, x, y, _, dirs = setup_case("attention", k=3)
+    C.fwd_adj_curvatures(model, lf, x, y, dirs)
+    assert seen == [1.5 * 1024**3]
+
+
 @pytest.mark.parametrize("rows", [1, 2, 5])
 def test_any_grouping_of_the_directions_gives_the_same_values(rows):
     """Groups that split a layer's directions and groups that span layers."""

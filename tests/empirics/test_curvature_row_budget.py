@@ -23,9 +23,10 @@ def test_a_budget_sets_the_rows_from_the_measured_bytes():
     fixed = b.fixed / MiB
     assert RB.plan_rows(b, 1000, 22 * MiB, CPU, 0) == int((22 - fixed) / 0.5)  # (M - fixed) / row
     assert RB.plan_rows(b, 7, 22 * MiB, CPU, 0) == 7  # never more rows than there are
-    # without a budget: a quarter of the free memory, at most CPU_ROWS on CPU, not on CUDA
+    # without a budget: within the default working memory, at most CPU_ROWS on CPU, not on CUDA
     assert RB.plan_rows(b, 1000, None, CPU, 1 << 40) == RB.CPU_ROWS
-    assert RB.plan_rows(b, 1000, None, CUDA, 84 * MiB) == int((84 / 4 - fixed) / 0.5)
+    assert RB.plan_rows(b, 1000, None, CUDA, 21 * MiB) == int((21 - fixed) / 0.5)
+    assert RB.plan_rows(b, 1000, None, CPU, 21 * MiB) == int((21 - fixed) / 0.5) < RB.CPU_ROWS
     assert RB.plan_rows(b, 1000, None, CUDA, 0) == 1
 
 
