@@ -72,15 +72,19 @@ def _stop_after_a_layer(p: subprocess.Popen, out: Path, sig: signal.Signals) -> 
     """Send ``sig`` once a layer is on disk and the run is not complete: the child is frozen (``SIGSTOP``) as soon
     as the layer is seen, the file read while it cannot move on, the signal queued, and the child continued — so
     the stop lands mid-measurement whatever the machine's load (the later layers take ~0.8 s here, the freeze of
-    the child's process group follows the first write within one 10 ms poll). Skips in the unreachable case that the run completed first."""
+    the child's process group follows the first write within one 10 ms poll). Skips in the practically unreachable
+    case that the run completed first."""
     _wait_for_layer(p, out, poll_s=0.01)
-    os.killpg(p.pid, signal.SIGSTOP)
-    try:
-        complete = json.loads(out.read_text())["complete"]
-        if not complete:
-            p.send_signal(sig)  # to the command itself, as before: a launcher forwards it to its workers
-    finally:
-        os.killpg(p.pid, signal.SIGCONT)
+    if p.poll() is not None:  # already ended (done, or failed: the caller's assertions report how)
+        complete = out.exists() and json.loads(out.read_text())["complete"]
+    else:  # not reaped yet, so its group exists (a zombie leader included): no lookup error below
+        os.killpg(p.pid, signal.SIGSTOP)
+        try:
+            complete = json.loads(out.read_text())["complete"]
+            if not complete:
+                p.send_signal(sig)  # to the command itself, as before: a launcher forwards it to its workers
+        finally:
+            os.killpg(p.pid, signal.SIGCONT)
     if complete:
         p.communicate(timeout=600)
         pytest.skip("the run completed before it could be stopped after its first layer")
