@@ -86,11 +86,15 @@ class PrefixCache:
         """Keep nothing, for good (a stopped recording is not started again)."""
         self.ops, self.recording, self.versions = [], False, []
 
+    def _versions(self) -> list[int]:
+        """The version counters of the kept outputs (an in-place write bumps them)."""
+        return [t._version for _, out in self.ops for t in tensors_of(out)]
+
     def end_prefix(self) -> None:
         """The first op with a tangent: stop recording (first group) or replaying (later groups)."""
         if self.recording:
             self.recording = False
-            self.versions = [t._version for _, out in self.ops for t in tensors_of(out)]
+            self.versions = self._versions()
         self.replaying = False
 
     def end_group(self) -> None:
@@ -98,6 +102,6 @@ class PrefixCache:
         replay from the start in the next group."""
         if self.recording:  # no op of the group had a tangent: the whole forward is the prefix
             self.end_prefix()
-        if [t._version for _, out in self.ops for t in tensors_of(out)] != self.versions:
+        if self._versions() != self.versions:
             self._give_up()
         self.replaying, self.pos = bool(self.ops), 0
