@@ -244,13 +244,12 @@ def fwd_adj_curvatures(
             total += Ds[names[i]].shape[0]
         n_adjoints = sum(need)
         device = weights[0].device
-        budget = 0 if rows is not None or max_memory is not None else default_budget(device)
         if rows is not None:
             step = rows
         elif max_memory is not None:  # a probe group measures the bytes per row, then the budget sizes the rest
             step = min(PROBE_ROWS, total)
         else:  # the default: each row taken as large as pass 1's graph (an upper bound of its tangents)
-            step = plan_rows(PassBytes(saved, adj, float(saved)), total, None, device, budget)
+            step = plan_rows(PassBytes(saved, adj, float(saved)), total, None, device, default_budget(device))
         measured: PassBytes | None = None
         # several groups: the forward up to the first tangent once (under a budget the probe group counts what is
         # kept; without one, at most twice pass 1's graph is kept)
@@ -305,7 +304,7 @@ def fwd_adj_curvatures(
                 assert mode.tan_bytes is not None and mode.fwd_bytes is not None
                 measured = PassBytes(saved, adj, mode.tan_bytes.peak / (g1 - g0), mode.fwd_bytes.peak)
                 if rows is None and g1 < total:
-                    step = plan_rows(measured, total - g1, max_memory, device, budget)
+                    step = plan_rows(measured, total - g1, max_memory, device)  # the probe: under a budget
                 elif max_memory is not None:
                     check_budget(measured, max_memory)
             del mode, tangents, joins, handles

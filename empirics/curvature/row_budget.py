@@ -187,12 +187,16 @@ def check_budget(b: PassBytes, max_memory: int) -> None:
         )
 
 
-def plan_rows(b: PassBytes, n_rows: int, max_memory: int | None, device: torch.device, default: int) -> int:
+def plan_rows(
+    b: PassBytes, n_rows: int, max_memory: int | None, device: torch.device, default: int | None = None
+) -> int:
     """Rows per pass-2 group (1 .. ``n_rows``) within ``max_memory`` bytes (see the module doc), else within
-    ``default`` bytes (:func:`~empirics.curvature.memory.default_budget`). Raises :class:`MemoryBudgetError` for a
-    budget below :func:`minimum_bytes`."""
+    ``default`` bytes (:func:`~empirics.curvature.memory.default_budget`; needed only without ``max_memory``).
+    Raises :class:`MemoryBudgetError` for a budget below :func:`minimum_bytes`."""
     if max_memory is not None:
         check_budget(b, max_memory)
         return int(max(1, min(n_rows, (max_memory - b.fixed) // b.row)))
+    if default is None:
+        raise ValueError("plan_rows: neither max_memory nor the default budget given")
     rows = int(max(1, min(n_rows, (default - b.fixed) // b.row)))
     return rows if device.type == "cuda" else min(rows, CPU_ROWS)
